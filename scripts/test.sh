@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test command: sets up what the tests need on a fresh Debian machine (dependencies, a throw-away
+# PostgreSQL on 127.0.0.1, Chromium when UI tests exist), type-checks, runs every test, prints "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+npm install --no-audit --no-fund 2>&1 | grep -v 'Unknown user config "nodedir"' || true
+[ -d node_modules/effect ] || { echo "npm install failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- PostgreSQL: reuse ORION_TEST_PG_URL when it answers, else start our own throw-away server ---------------
+pg_ok() { node -e "const c=new (require('pg').Client)({connectionString:process.argv[1],connectionTimeoutMillis:3000});c.connect().then(()=>c.end()).then(()=>process.exit(0),()=>process.exit(1))" "$1" 2>/dev/null; }
+PGDATA_DIR=""
+stop_pg() { [ -n "$PGDATA_DIR" ] && [ -f "$PGDATA_DIR/postmaster.pid" ] && kill -INT "$(head -1 "$PGDATA_DIR/postmaster.pid")" 2>/dev/null; true; }
+trap stop_pg EXIT
+if [ -z "${ORION_TEST_PG_URL:-}" ] || ! pg_ok "$ORION_TEST_PG_URL"; then
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+    echo "Installing PostgreSQL from Debian packages…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/tmp/orion-apt.log 2>&1 \
+      || { echo "apt-get install postgresql failed (see /tmp/orion-apt.log)"; tail -5 /tmp/orion-apt.log; }
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  fi
+  PGPORT=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  PGDATA_DIR=$(mktemp -d /tmp/orion-pgdata.XXXXXX)
+  RUN_AS=""; [ "$(id -u)" = "0" ] && { chown postgres "$PGDATA_DIR"; RUN_AS="su postgres -s /bin/bash -c"; }
+  run() { if [ -n "$RUN_AS" ]; then $RUN_AS "$1"; else bash -c "$1"; fi; }
+  run "$PGBIN/initdb -D $PGDATA_DIR -A trust -U postgres" >/tmp/orion-initdb.log 2>&1 || { echo "initdb failed"; tail -5 /tmp/orion-initdb.log; }
+  run "$PGBIN/pg_ctl -D $PGDATA_DIR -l $PGDATA_DIR/server.log -w -o '-c listen_addresses=127.0.0.1 -p $PGPORT -c unix_socket_directories=$PGDATA_DIR -c fsync=off -c max_connections=200' start" >/dev/null \
+    || { echo "PostgreSQL did not start"; tail -20 "$PGDATA_DIR/server.log"; }
+  export ORION_TEST_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+fi
+if pg_ok "$ORION_TEST_PG_URL"; then echo "PostgreSQL for tests: $ORION_TEST_PG_URL"; else echo "PostgreSQL unavailable: the pg suites will fail"; export ORION_TEST_PG_REQUIRED=1; fi
+export ORION_TEST_PG_REQUIRED=1
+
+# --- type-check, then every test -------------------------------------------------------------------------------
+failed_extra=0
+echo "Type-checking…"
+if ! npx tsc --noEmit -p tsconfig.json; then echo "type-check failed"; failed_extra=1; fi
+rm -f vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile=vitest.json
+node -e '
+  const fs = require("fs"); const extra = Number(process.argv[1]);
+  const r = fs.existsSync("vitest.json") ? JSON.parse(fs.readFileSync("vitest.json", "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
+  const failed = r.numFailedTests + extra + (r.success === false && r.numFailedTests === 0 ? 1 : 0);
+  console.log(`${r.numPassedTests} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0)' "$failed_extra"

@@ -1,0 +1,55 @@
+/** Wire primitives shared by every domain schema: ids, timestamps, durations, tags, JSON objects (spec §0.1). */
+import { ParseResult, Schema } from "effect"
+
+/** A lowercase hyphenated UUID string. */
+export const Uuid = Schema.UUID.pipe(Schema.brand("Uuid"))
+export type Uuid = typeof Uuid.Type
+
+/** A fresh random v4 UUID. */
+export const newUuid = (): Uuid => crypto.randomUUID() as Uuid
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0")
+
+/** Formats a Date as the fixed-width UTC ISO-8601 form used on the wire and in SQLite: `2021-11-19T10:00:00.123000+00:00`. */
+export const formatTimestamp = (d: Date): string =>
+  `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+00:00`
+
+const isoWithZone = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
+
+/** A point in time: ISO-8601 with an offset on the wire, a `Date` in TypeScript. Naive times (no offset) are rejected. */
+export const Timestamp = Schema.transformOrFail(
+  Schema.String.annotations({ description: "ISO-8601 date-time with offset, e.g. 2021-11-19T10:00:00+00:00" }),
+  Schema.ValidDateFromSelf,
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const d = new Date(s)
+      return isoWithZone.test(s) && !Number.isNaN(d.getTime())
+        ? ParseResult.succeed(d)
+        : ParseResult.fail(new ParseResult.Type(ast, s, `Expected an ISO-8601 date-time with a UTC offset, got ${JSON.stringify(s)}`))
+    },
+    encode: (d) => ParseResult.succeed(formatTimestamp(d))
+  }
+).annotations({ identifier: "Timestamp" })
+export type Timestamp = typeof Timestamp.Type
+
+/** A duration in float seconds (spec §0.1). */
+export const Seconds = Schema.Number.pipe(Schema.finite(), Schema.annotations({ identifier: "Seconds", description: "duration in seconds" }))
+
+/** A list of tags; absent means empty. */
+export const Tags = Schema.Array(Schema.String)
+
+/** A free-form JSON object. */
+export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+export type JsonObject = typeof JsonObject.Type
+
+/** An optional request field that becomes `default` when absent or null. */
+export const withDefault = <S extends Schema.Schema.Any>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { default: value, nullable: true })
+
+/** An optional request field that becomes null when absent. */
+export const nullable = <S extends Schema.Schema.Any>(schema: S) =>
+  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
+
+/** Request payloads forbid unknown fields (spec §0.1): decode with this option. */
+export const strictParse = { onExcessProperty: "error", errors: "all" } as const

@@ -1,0 +1,46 @@
+/** Deployment schedules: interval, cron and RRule variants, told apart by their distinctive key (spec §6). */
+import { Schema } from "effect"
+import { Seconds, Timestamp } from "./primitives.js"
+
+const isKnownTimeZone = (tz: string): boolean => {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** An IANA time-zone name such as "America/New_York". */
+export const TimeZone = Schema.String.pipe(
+  Schema.filter((tz) => isKnownTimeZone(tz) || `Unknown time zone: ${JSON.stringify(tz)}`)
+).annotations({ identifier: "TimeZone" })
+
+export const IntervalSchedule = Schema.Struct({
+  interval: Seconds.pipe(Schema.positive({ message: () => "interval must be greater than 0 seconds" })),
+  timezone: Schema.optionalWith(Schema.NullOr(TimeZone), { default: () => null }),
+  anchor_date: Schema.optionalWith(Schema.NullOr(Timestamp), { default: () => null })
+}).pipe(
+  Schema.filter((s) => !(s.timezone !== null && s.anchor_date !== null) || "give either anchor_date or timezone, not both")
+).annotations({ identifier: "IntervalSchedule" })
+export type IntervalSchedule = typeof IntervalSchedule.Type
+
+const cronField = /^[\d*,\-/A-Za-z?LW#]+$/
+export const CronSchedule = Schema.Struct({
+  cron: Schema.String.pipe(Schema.filter((c) => {
+    const fields = c.trim().split(/\s+/)
+    return (fields.length === 5 && fields.every((f) => cronField.test(f))) || `Invalid cron string: ${JSON.stringify(c)} (expected 5 fields)`
+  })),
+  timezone: Schema.optionalWith(Schema.NullOr(TimeZone), { default: () => null }),
+  day_or: Schema.optionalWith(Schema.Boolean, { default: () => true })
+}).annotations({ identifier: "CronSchedule" })
+export type CronSchedule = typeof CronSchedule.Type
+
+export const RRuleSchedule = Schema.Struct({
+  rrule: Schema.String.pipe(Schema.minLength(1)),
+  timezone: Schema.optionalWith(TimeZone, { default: () => "UTC", nullable: true })
+}).annotations({ identifier: "RRuleSchedule" })
+export type RRuleSchedule = typeof RRuleSchedule.Type
+
+export const Schedule = Schema.Union(IntervalSchedule, CronSchedule, RRuleSchedule).annotations({ identifier: "Schedule" })
+export type Schedule = typeof Schedule.Type

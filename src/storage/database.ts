@@ -1,0 +1,89 @@
+/** Opens the metadata database named by a URL (SQLite file or PostgreSQL), sets it up once and migrates it forward. */
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { PgClient, PgMigrator } from "@effect/sql-pg"
+import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
+import { Cause, Context, Data, Effect, Layer, Redacted } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { databaseUrl } from "../settings.js"
+import { migrations } from "./migrations.js"
+
+export type Dialect = "sqlite" | "pg"
+
+/** Which database we are on; queries that differ by dialect read this. */
+export class Database extends Context.Tag("orion/Database")<Database, {
+  readonly dialect: Dialect
+  /** The URL with any password masked, for messages. */
+  readonly url: string
+}>() {}
+
+/** The database could not be opened or migrated. */
+export class DatabaseError extends Data.TaggedError("DatabaseError")<{ readonly url: string; readonly reason: string }> {
+  override get message() {
+    return `Cannot open the Orion database at ${this.url}: ${this.reason}`
+  }
+}
+
+export interface ParsedUrl {
+  readonly dialect: Dialect
+  /** For SQLite: the file path or ":memory:"; for pg: the URL. */
+  readonly target: string
+  readonly masked: string
+}
+
+/** Reads a database URL: `postgres://` / `postgresql://` → pg; `sqlite:`, `file:` or a plain path → SQLite. */
+export const parseDatabaseUrl = (url: string): ParsedUrl => {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    return { dialect: "pg", target: url, masked: url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@") }
+  }
+  const file = url.replace(/^sqlite(\+\w+)?:(\/\/)?/i, "").replace(/^file:(\/\/)?/i, "")
+  const target = file === ":memory:" || file === "" ? ":memory:" : path.resolve(file)
+  return { dialect: "sqlite", target, masked: target }
+}
+
+/** The messages of an error and its chain of causes, outermost first, without repeats. */
+const describe = (cause: Cause.Cause<unknown>): string => {
+  const parts: Array<string> = []
+  let e: any = Cause.squash(cause)
+  for (let depth = 0; e != null && depth < 6; depth++, e = e.cause) {
+    const m = String(e.message ?? e).trim()
+    if (m && !parts.some((p) => p.includes(m))) parts.push(m)
+  }
+  return parts.join(": ")
+}
+
+const sqlitePragmas = Layer.effectDiscard(Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`PRAGMA foreign_keys = ON`
+  yield* sql`PRAGMA synchronous = NORMAL`
+  yield* sql`PRAGMA busy_timeout = 60000`
+}))
+
+const loader = SqliteMigrator.fromRecord(migrations)
+
+const sqliteLayer = (u: ParsedUrl) =>
+  Layer.mergeAll(SqliteMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "sqlite", url: u.masked })).pipe(
+    Layer.provideMerge(sqlitePragmas),
+    Layer.provideMerge(Layer.unwrapEffect(Effect.sync(() => {
+      if (u.target !== ":memory:") fs.mkdirSync(path.dirname(u.target), { recursive: true })
+      return SqliteClient.layer({ filename: u.target, prepareCacheSize: 500 })
+    }))),
+    Layer.provide(NodeContext.layer)
+  )
+
+const pgLayer = (u: ParsedUrl, maxConnections: number) =>
+  Layer.mergeAll(PgMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
+    Layer.provideMerge(PgClient.layer({ url: Redacted.make(u.target), maxConnections, connectTimeout: "10 seconds", applicationName: "orion" })),
+    Layer.provide(NodeContext.layer)
+  )
+
+/** The database at `url`, migrated to the latest schema; failures become one clear `DatabaseError`. */
+export const layerFromUrl = (url: string, options: { readonly maxConnections?: number } = {}) => {
+  const u = parseDatabaseUrl(url)
+  const layer: Layer.Layer<Database | SqlClient.SqlClient, unknown> = u.dialect === "pg" ? pgLayer(u, options.maxConnections ?? 10) : sqliteLayer(u)
+  return layer.pipe(Layer.catchAllCause((cause) => Layer.fail(new DatabaseError({ url: u.masked, reason: describe(cause) }))))
+}
+
+/** The database named by `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`). */
+export const layer = Layer.unwrapEffect(Effect.map(databaseUrl, (url) => layerFromUrl(url)))

@@ -1,0 +1,190 @@
+/** The metadata database schema as forward-only migrations, one DDL for SQLite and PostgreSQL (spec §1.11). */
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+/** Column types per dialect: timestamps are fixed-width UTC TEXT on SQLite, timestamptz on PostgreSQL. */
+const types = (sql: SqlClient.SqlClient) => {
+  const pick = (pg: string, sqlite: string) => sql.onDialectOrElse({ pg: () => sql.literal(pg), orElse: () => sql.literal(sqlite) })
+  return {
+    ts: pick("timestamptz", "TEXT"),
+    json: pick("jsonb", "TEXT"),
+    bool: pick("boolean", "INTEGER"),
+    float: pick("double precision", "REAL"),
+    serial: pick("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+  }
+}
+
+const runTimingColumns = (t: ReturnType<typeof types>, sql: SqlClient.SqlClient) => sql`
+  state_id TEXT,
+  state_type TEXT,
+  state_name TEXT,
+  run_count INTEGER NOT NULL DEFAULT 0,
+  expected_start_time ${t.ts},
+  next_scheduled_start_time ${t.ts},
+  start_time ${t.ts},
+  end_time ${t.ts},
+  total_run_time ${t.float} NOT NULL DEFAULT 0`
+
+const m0001_initial = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const t = types(sql)
+  yield* sql`CREATE TABLE flow (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    tags ${t.json} NOT NULL
+  )`
+  yield* sql`CREATE TABLE deployment (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL,
+    flow_id TEXT NOT NULL REFERENCES flow (id) ON DELETE CASCADE,
+    flow_data ${t.json} NOT NULL,
+    schedule ${t.json},
+    is_schedule_active ${t.bool} NOT NULL,
+    parameters ${t.json} NOT NULL,
+    tags ${t.json} NOT NULL,
+    UNIQUE (flow_id, name)
+  )`
+  yield* sql`CREATE TABLE flow_run (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL,
+    flow_id TEXT NOT NULL REFERENCES flow (id) ON DELETE CASCADE,
+    deployment_id TEXT REFERENCES deployment (id) ON DELETE SET NULL,
+    flow_version TEXT,
+    parameters ${t.json} NOT NULL,
+    idempotency_key TEXT,
+    context ${t.json} NOT NULL,
+    empirical_policy ${t.json} NOT NULL,
+    empirical_config ${t.json} NOT NULL,
+    tags ${t.json} NOT NULL,
+    parent_task_run_id TEXT,
+    auto_scheduled ${t.bool} NOT NULL,
+    ${runTimingColumns(t, sql)},
+    UNIQUE (flow_id, idempotency_key)
+  )`
+  yield* sql`CREATE TABLE task_run (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL,
+    flow_run_id TEXT NOT NULL REFERENCES flow_run (id) ON DELETE CASCADE,
+    task_key TEXT NOT NULL,
+    dynamic_key TEXT NOT NULL,
+    cache_key TEXT,
+    cache_expiration ${t.ts},
+    task_version TEXT,
+    empirical_policy ${t.json} NOT NULL,
+    tags ${t.json} NOT NULL,
+    task_inputs ${t.json} NOT NULL,
+    ${runTimingColumns(t, sql)},
+    UNIQUE (flow_run_id, task_key, dynamic_key)
+  )`
+  for (const kind of ["flow_run", "task_run"] as const) {
+    yield* sql`CREATE TABLE ${sql(`${kind}_state`)} (
+      id TEXT PRIMARY KEY,
+      ${sql(`${kind}_id`)} TEXT NOT NULL REFERENCES ${sql(kind)} (id) ON DELETE CASCADE,
+      type TEXT NOT NULL,
+      name TEXT NOT NULL,
+      timestamp ${t.ts} NOT NULL,
+      message TEXT,
+      data ${t.json},
+      state_details ${t.json} NOT NULL,
+      UNIQUE (${sql(`${kind}_id`)}, timestamp)
+    )`
+    yield* sql`CREATE INDEX ${sql(`ix_${kind}_state__type`)} ON ${sql(`${kind}_state`)} (type)`
+    yield* sql`CREATE INDEX ${sql(`ix_${kind}_state__name`)} ON ${sql(`${kind}_state`)} (name)`
+    for (const col of ["expected_start_time", "next_scheduled_start_time", "end_time", "start_time", "state_type", "state_name", "name", "updated"]) {
+      yield* sql`CREATE INDEX ${sql(`ix_${kind}_${col}`)} ON ${sql(kind)} (${sql(col)})`
+    }
+  }
+  // Deleting a task run nulls its subflows' parent pointer (spec §1.11): a FK on pg; SQLite cannot add one later, so a trigger.
+  yield* sql`CREATE INDEX ix_flow_run_flow_id ON flow_run (flow_id)`
+  yield* sql`CREATE INDEX ix_flow_run_deployment_id ON flow_run (deployment_id)`
+  yield* sql`CREATE INDEX ix_flow_run_parent_task_run_id ON flow_run (parent_task_run_id)`
+  yield* sql`CREATE INDEX ix_task_run_flow_run_id ON task_run (flow_run_id)`
+  yield* sql`CREATE INDEX ix_deployment_flow_id ON deployment (flow_id)`
+  yield* sql`CREATE INDEX ix_deployment_name ON deployment (name)`
+  yield* sql.onDialectOrElse({
+    pg: () => sql`ALTER TABLE flow_run ADD CONSTRAINT fk_flow_run_parent_task_run FOREIGN KEY (parent_task_run_id) REFERENCES task_run (id) ON DELETE SET NULL`,
+    orElse: () => sql`CREATE TRIGGER tr_task_run_delete_nulls_subflow_parent AFTER DELETE ON task_run
+      BEGIN UPDATE flow_run SET parent_task_run_id = NULL WHERE parent_task_run_id = OLD.id; END`
+  })
+  yield* sql`CREATE TABLE task_run_state_cache (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    cache_key TEXT NOT NULL,
+    cache_expiration ${t.ts},
+    task_run_state_id TEXT NOT NULL,
+    task_run_id TEXT NOT NULL
+  )`
+  yield* sql`CREATE INDEX ix_task_run_state_cache_key_created ON task_run_state_cache (cache_key, created DESC)`
+  yield* sql`CREATE INDEX ix_task_run_state_cache_task_run_id ON task_run_state_cache (task_run_id)`
+  yield* sql`CREATE TABLE saved_search (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    filters ${t.json} NOT NULL
+  )`
+  yield* sql`CREATE TABLE log (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    name TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    timestamp ${t.ts} NOT NULL,
+    flow_run_id TEXT NOT NULL,
+    task_run_id TEXT
+  )`
+  yield* sql`CREATE INDEX ix_log_flow_run_id_timestamp ON log (flow_run_id, timestamp)`
+  yield* sql`CREATE INDEX ix_log_task_run_id_timestamp ON log (task_run_id, timestamp)`
+  yield* sql`CREATE INDEX ix_log_timestamp ON log (timestamp)`
+  yield* sql`CREATE INDEX ix_log_level ON log (level)`
+  yield* sql`CREATE TABLE concurrency_limit (
+    id TEXT PRIMARY KEY,
+    created ${t.ts} NOT NULL,
+    updated ${t.ts} NOT NULL,
+    tag TEXT NOT NULL UNIQUE,
+    concurrency_limit INTEGER NOT NULL,
+    active_slots ${t.json} NOT NULL
+  )`
+  yield* sql`CREATE TABLE decision (
+    id TEXT PRIMARY KEY,
+    run_kind TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    timestamp ${t.ts} NOT NULL,
+    from_type TEXT,
+    proposed_type TEXT NOT NULL,
+    proposed_name TEXT NOT NULL,
+    forced ${t.bool} NOT NULL,
+    status TEXT NOT NULL,
+    rule TEXT,
+    reason TEXT,
+    state_id TEXT,
+    state_type TEXT,
+    state_name TEXT,
+    rules ${t.json} NOT NULL
+  )`
+  yield* sql`CREATE INDEX ix_decision_run_id_timestamp ON decision (run_id, timestamp)`
+  yield* sql`CREATE TABLE event (
+    id ${t.serial},
+    occurred ${t.ts} NOT NULL,
+    event TEXT NOT NULL,
+    flow_run_id TEXT,
+    task_run_id TEXT,
+    payload ${t.json} NOT NULL
+  )`
+  yield* sql`CREATE INDEX ix_event_flow_run_id ON event (flow_run_id, id)`
+})
+
+/** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
+export const migrations = {
+  "0001_initial": m0001_initial
+} as const

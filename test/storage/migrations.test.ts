@@ -1,0 +1,51 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as Database from "../../src/storage/database.js"
+import { databases, tempDir } from "../support/databases.js"
+
+describe.each(databases)("migrations on $name", (db) => {
+  it.effect("creates every table and records the migration", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const rows = yield* sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
+      expect(rows.map((r) => r.name)).toEqual(["initial"])
+      for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "event"]) {
+        const count = yield* sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM ${sql(table)}`
+        expect(Number(count[0]?.n)).toBe(0)
+      }
+    }).pipe(Effect.provide(db.layer())))
+})
+
+describe("database URLs", () => {
+  it("masks passwords and reads sqlite forms", () => {
+    expect(Database.parseDatabaseUrl("postgres://u:secret@h:5432/db").masked).toBe("postgres://u:***@h:5432/db")
+    expect(Database.parseDatabaseUrl("sqlite:///tmp/x.db")).toMatchObject({ dialect: "sqlite", target: "/tmp/x.db" })
+    expect(Database.parseDatabaseUrl(":memory:").target).toBe(":memory:")
+  })
+
+  it.effect("an upgrade keeps existing data", () =>
+    Effect.gen(function*() {
+      const file = path.join(tempDir(), "orion.db")
+      const insert = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`INSERT INTO saved_search (id, created, updated, name, filters) VALUES ('s1', 'x', 'x', 'kept', '{}')`)
+      yield* insert.pipe(Effect.provide(Database.layerFromUrl(file)))
+      const names = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ name: string }>`SELECT name FROM saved_search`).pipe(
+        Effect.provide(Database.layerFromUrl(file)))
+      expect(names.map((r) => r.name)).toEqual(["kept"])
+    }))
+
+  it.effect("a database that cannot be opened gives one clear message naming the URL, password masked", () =>
+    Effect.gen(function*() {
+      const err = yield* Effect.flip(Effect.provide(Effect.void, Database.layerFromUrl("postgres://orion:hunter2@127.0.0.1:1/nope")))
+      expect(err).toBeInstanceOf(Database.DatabaseError)
+      expect((err as Database.DatabaseError).message).toContain("postgres://orion:***@127.0.0.1:1/nope")
+      expect((err as Database.DatabaseError).message).not.toContain("hunter2")
+      const notADir = path.join(tempDir(), "a-file")
+      fs.writeFileSync(notADir, "")
+      const dirErr = yield* Effect.flip(Effect.provide(Effect.void, Database.layerFromUrl(path.join(notADir, "orion.db"))))
+      expect((dirErr as Database.DatabaseError).message).toContain(`Cannot open the Orion database at ${notADir}/orion.db: `)
+    }))
+})
