@@ -1,0 +1,342 @@
+/**
+ * The orchestrator actor: the only writer of run states. Proposals queue in its mailbox; one writer fiber takes
+ * whatever has arrived (group commit), applies the policy to each inside one SQL transaction with an optimistic
+ * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
+ */
+import { SqlClient } from "@effect/sql"
+import { Cause, Clock, Context, Data, Deferred, Effect, Layer, Option, Queue, Schema } from "effect"
+import {
+  defaultStateName, materialize, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
+  type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
+  type TaskRunCreate, type Uuid
+} from "../src/domain/index.js"
+import {
+  CorePolicies, orchestrate, OrchestrationStore, stampAfter,
+  type EngineOutcome, type OrchestratedRun, type Policies
+} from "../src/orchestration/index.js"
+import { Database } from "../src/storage/database.js"
+import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
+import type { SqlError } from "@effect/sql/SqlError"
+import { EventBus } from "./event-bus.js"
+
+/** Applying a proposal failed for a reason other than the rules (e.g. the database); nothing was written. */
+export class OrchestrationFailed extends Schema.TaggedError<OrchestrationFailed>()("OrchestrationFailed", {
+  message: Schema.String
+}) {}
+
+export interface ProposeOptions {
+  /** Skip the core rules (global transforms still apply), as spec §3.1. */
+  readonly force?: boolean
+}
+
+/** A created (or, idempotently, found) run and its current state. */
+export interface Created {
+  readonly id: Uuid
+  readonly created: boolean
+  readonly state: State | null
+}
+
+export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator, {
+  /** Asks to move a run to `state`; answers with what was decided and the state now current. */
+  readonly propose: (ref: RunRef, state: StateCreate, options?: ProposeOptions) => Effect.Effect<OrchestrationResult, ObjectNotFound | OrchestrationFailed>
+  /** Creates a flow run and takes its first transition (default Pending, forced) in one transaction; idempotent. */
+  readonly createFlowRun: (payload: FlowRunCreate) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
+  /** Creates a task run likewise; idempotent on (flow_run_id, task_key, dynamic_key). */
+  readonly createTaskRun: (payload: TaskRunCreate) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
+  /** Forgets cached run states, e.g. after runs were deleted or the database was reset. */
+  readonly invalidate: (runId?: string) => Effect.Effect<void>
+}>() {}
+
+type Failure = ObjectNotFound | OrchestrationFailed
+type Request =
+  | { readonly _tag: "Propose"; readonly kind: RunKind; readonly id: string; readonly state: StateCreate; readonly force: boolean; readonly reply: Deferred.Deferred<OrchestrationResult, Failure> }
+  | { readonly _tag: "Create"; readonly kind: RunKind; readonly payload: FlowRunCreate | TaskRunCreate; readonly reply: Deferred.Deferred<Created, Failure> }
+
+/** The run moved on under us (another process): roll back, reload, try again. */
+class StaleRun extends Data.TaggedError("StaleRun")<{ readonly id: string }> {}
+/** An idempotent create found its run already there. */
+class RunExists extends Data.TaggedError("RunExists")<{}> {}
+
+const encodeState = Schema.encodeSync(State)
+
+export interface OrchestratorOptions {
+  readonly policies?: Policies
+  /** Most proposals committed in one transaction. */
+  readonly maxBatch?: number
+  /** Runs whose current state is kept in memory (no read before a write). */
+  readonly cacheSize?: number
+}
+
+const make = (options: OrchestratorOptions) => Effect.gen(function*() {
+  const policies = options.policies ?? CorePolicies
+  const maxBatch = options.maxBatch ?? 256
+  const cacheSize = options.cacheSize ?? 50_000
+  const store = yield* makeRunStore
+  const sql = store.sql
+  const bus = yield* EventBus
+  const mailbox = yield* Queue.unbounded<Request>()
+
+  /** Committed run states by run id, least recently used first. */
+  const cache = new Map<string, OrchestratedRun>()
+  const remember = (run: OrchestratedRun) => {
+    cache.delete(run.id)
+    cache.set(run.id, run)
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+  }
+
+  /** One transaction's work: runs changed so far (visible to later requests of the batch), decisions, events. */
+  class Batch {
+    readonly staged = new Map<string, OrchestratedRun>()
+    readonly decisions: Array<Decision> = []
+    readonly events: Array<NewEvent> = []
+    readonly states = { flow_run: [] as Array<Record<string, unknown>>, task_run: [] as Array<Record<string, unknown>> }
+    constructor(readonly now: Date) {}
+
+    current(kind: RunKind, id: string) {
+      const known = this.staged.get(id) ?? cache.get(id)
+      if (known) return Effect.succeed(Option.some(known))
+      return store.loadRun(kind, id)
+    }
+
+    /** Records the decision and the stored state; returns the state's wire encoding. */
+    record(run: OrchestratedRun, from: State | null, proposed: State, force: boolean, outcome: EngineOutcome, announce = true) {
+      const encoded = outcome.state === null ? null : encodeState(outcome.state)
+      if (encoded !== null) this.states[run.kind].push(stateRow(run.kind, run.id, encoded))
+      this.decisions.push({
+        id: newUuid(), run_kind: run.kind, run_id: run.id as Uuid, timestamp: this.now,
+        from_type: from?.type ?? null, proposed_type: proposed.type, proposed_name: proposed.name, forced: force,
+        status: outcome.status, rule: outcome.decidedBy, reason: outcome.reason,
+        state_id: outcome.state?.id ?? null, state_type: outcome.state?.type ?? null, state_name: outcome.state?.name ?? null,
+        rules: outcome.rules
+      })
+      if (encoded === null || !announce) return encoded
+      this.events.push({
+        occurred: this.now,
+        event: run.kind === "flow_run" ? "flow_run.state_changed" : "task_run.state_changed",
+        flow_run_id: run.flow_run_id as Uuid,
+        task_run_id: run.kind === "task_run" ? run.id as Uuid : null,
+        payload: {
+          run_id: run.id, status: outcome.status, from_type: from?.type ?? null,
+          state: encoded, rule: outcome.decidedBy, reason: outcome.reason
+        }
+      })
+      return encoded
+    }
+
+    /** Applies the policy to one proposal against the run's latest state in this batch. */
+    transition(kind: RunKind, id: string, proposal: StateCreate | State, force: boolean, resetRunCount = false) {
+      const batch = this
+      return Effect.gen(function*() {
+        const known = yield* batch.current(kind, id)
+        if (Option.isNone(known)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
+        const before = known.value
+        const work: OrchestratedRun = { ...before, run_count: resetRunCount ? 0 : before.run_count }
+        const at = stampAfter(before.state, batch.now)
+        const proposed: State = "id" in proposal ? { ...proposal, timestamp: at } : materialize(proposal, at)
+        const outcome = yield* orchestrate(
+          { policy: policies[kind], run: work, proposed, force, now: batch.now },
+          (state) => {
+            work.state = state
+            return Effect.flatMap(store.updateRun(work, before.state?.id ?? null, batch.now), (ok) =>
+              ok ? Effect.void : Effect.fail(new StaleRun({ id })))
+          }
+        ).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
+        batch.staged.set(id, outcome.state === null ? before : work)
+        batch.record(work, before.state, proposed, force, outcome)
+        return { state: outcome.state, status: outcome.status, details: outcome.details } satisfies OrchestrationResult
+      })
+    }
+
+    create(kind: RunKind, payload: FlowRunCreate | TaskRunCreate) {
+      const batch = this
+      return Effect.gen(function*() {
+        const now = batch.now
+        const id = (payload.id ?? newUuid()) as Uuid
+        const isFlow = kind === "flow_run"
+        const p = payload as FlowRunCreate & TaskRunCreate
+        const run: OrchestratedRun = {
+          kind, id, flow_run_id: isFlow ? id : p.flow_run_id,
+          parent_task_run_id: isFlow ? p.parent_task_run_id : null,
+          tags: p.tags, empirical_policy: p.empirical_policy,
+          state: null, state_type: null, state_name: null, run_count: 0,
+          expected_start_time: null, next_scheduled_start_time: null, start_time: null, end_time: null, total_run_time: 0
+        }
+        const base = {
+          id, created: now, updated: now,
+          name: p.name ?? randomSlug(),
+          empirical_policy: p.empirical_policy, tags: p.tags
+        }
+        const row: Record<string, unknown> = isFlow
+          ? {
+            ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
+            parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
+            empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: false
+          }
+          : {
+            ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
+            cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
+            task_inputs: p.task_inputs
+          }
+        const initial = materialize(p.state ?? { type: "PENDING", name: defaultStateName("PENDING"), message: null, data: null, state_details: emptyDetails }, now)
+        const outcome = yield* orchestrate(
+          { policy: policies[kind], run, proposed: initial, force: true, now },
+          (state) =>
+            Effect.gen(function*() {
+              run.state = state
+              const inserted = yield* store.insertRun(kind, { ...row, ...runColumns(run) })
+              if (!inserted) return yield* new RunExists()
+            })
+        ).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore), Effect.either)
+        if (outcome._tag === "Left") {
+          if (outcome.left._tag !== "RunExists") return yield* outcome.left
+          const existingId = yield* findExisting(kind, p)
+          const existing = yield* batch.current(kind, existingId)
+          return { id: existingId as Uuid, created: false, state: Option.isSome(existing) ? existing.value.state : null } satisfies Created
+        }
+        batch.staged.set(id, run)
+        const encoded = batch.record(run, null, initial, true, outcome.right, false)
+        batch.events.push({
+          occurred: now,
+          event: isFlow ? "flow_run.created" : "task_run.created",
+          flow_run_id: run.flow_run_id as Uuid,
+          task_run_id: isFlow ? null : id,
+          payload: { run_id: id, name: base.name, ...(isFlow ? { flow_id: p.flow_id } : { task_key: p.task_key }), state: encoded }
+        })
+        return { id, created: true, state: run.state } satisfies Created
+      })
+    }
+
+    readonly orchestrationStore: Context.Tag.Service<OrchestrationStore> = {
+      findCachedState: store.findCachedState,
+      insertCacheEntry: store.insertCacheEntry,
+      expireCacheEntries: store.expireCacheEntries,
+      limitsForTags: store.limitsForTags,
+      setActiveSlots: store.setActiveSlots,
+      taskRunIdsInStates: store.taskRunIdsInStates,
+      forceState: (kind, runId, state, opts) =>
+        this.transition(kind, runId, state, true, opts?.resetRunCount ?? false).pipe(
+          Effect.catchTag("ObjectNotFound", () => Effect.void),
+          Effect.catchTag("StaleRun", (e) => Effect.die(e)),
+          Effect.asVoid
+        )
+    }
+  }
+
+  const findExisting = (kind: RunKind, p: FlowRunCreate & TaskRunCreate) =>
+    Effect.gen(function*() {
+      const rows = p.id !== undefined
+        ? yield* sql`SELECT id FROM ${sql(kind)} WHERE id = ${p.id}`
+        : kind === "flow_run"
+        ? yield* sql`SELECT id FROM flow_run WHERE flow_id = ${p.flow_id} AND idempotency_key = ${p.idempotency_key}`
+        : yield* sql`SELECT id FROM task_run WHERE flow_run_id = ${p.flow_run_id} AND task_key = ${p.task_key} AND dynamic_key = ${p.dynamic_key}`
+      const found = rows[0] as { id: string } | undefined
+      if (!found) return yield* new OrchestrationFailed({ message: `A ${kind.replace("_", " ")} with this identity exists but could not be read` })
+      return found.id
+    })
+
+  /** Which referenced object is missing, when an insert broke a foreign key. */
+  const missingReference = (kind: RunKind, p: FlowRunCreate & TaskRunCreate) =>
+    Effect.gen(function*() {
+      const exists = (table: string, id: string | null) =>
+        id === null ? Effect.succeed(true) : Effect.map(sql`SELECT 1 AS one FROM ${sql(table)} WHERE id = ${id}`, (r) => r.length > 0)
+      if (kind === "task_run") return (yield* exists("flow_run", p.flow_run_id)) ? null : new ObjectNotFound({ thing: "Flow run", id: p.flow_run_id })
+      if (!(yield* exists("flow", p.flow_id))) return new ObjectNotFound({ thing: "Flow", id: p.flow_id })
+      if (!(yield* exists("deployment", p.deployment_id))) return new ObjectNotFound({ thing: "Deployment", id: p.deployment_id! })
+      if (!(yield* exists("task_run", p.parent_task_run_id))) return new ObjectNotFound({ thing: "Task run", id: p.parent_task_run_id! })
+      return null
+    }).pipe(Effect.orElseSucceed(() => null))
+
+  const handle = (batch: Batch, r: Request): Effect.Effect<unknown, Failure | StaleRun | SqlError> =>
+    r._tag === "Propose"
+      ? batch.transition(r.kind, r.id, r.state, r.force)
+      : batch.create(r.kind, r.payload)
+
+  /** Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart. */
+  const runBatch = (requests: ReadonlyArray<Request>) =>
+    Effect.gen(function*() {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const batch = new Batch(now)
+      const results = yield* sql.withTransaction(Effect.gen(function*() {
+        const out: Array<{ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }> = []
+        for (const r of requests) {
+          const result = yield* Effect.either(handle(batch, r))
+          if (result._tag === "Right") out.push({ ok: true, value: result.right })
+          else if (result.left._tag === "ObjectNotFound" || result.left._tag === "OrchestrationFailed") out.push({ ok: false, error: result.left })
+          else return yield* result.left
+        }
+        yield* store.insertStates("flow_run", batch.states.flow_run)
+        yield* store.insertStates("task_run", batch.states.task_run)
+        const ids = yield* store.insertEvents(batch.events)
+        yield* store.insertDecisions(batch.decisions)
+        return { out, ids }
+      }))
+      for (const run of batch.staged.values()) remember(run)
+      const events: Array<OrionEvent> = batch.events.map((e, i) => ({ ...e, id: results.ids[i]! }))
+      yield* bus.publish(events)
+      return results.out
+    })
+
+  const reply = (r: Request, result: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }) =>
+    result.ok
+      ? Deferred.succeed(r.reply as Deferred.Deferred<unknown, Failure>, result.value)
+      : Deferred.fail(r.reply as Deferred.Deferred<unknown, Failure>, result.error)
+
+  const failAll = (requests: ReadonlyArray<Request>, message: string) =>
+    Effect.forEach(requests, (r) => Deferred.fail(r.reply as Deferred.Deferred<unknown, Failure>, new OrchestrationFailed({ message })), { discard: true })
+
+  const describe = (cause: Cause.Cause<unknown>) => {
+    const e = Cause.squash(cause) as { message?: string; cause?: { message?: string } }
+    return [e?.message, e?.cause?.message].filter(Boolean).join(": ") || String(e)
+  }
+
+  /** Commits a batch; stale runs are reloaded and retried; other failures fall back to one transaction per request. */
+  const commit = (requests: ReadonlyArray<Request>): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const exit = yield* Effect.exit(runBatch(requests))
+        if (exit._tag === "Success") return yield* Effect.forEach(requests, (r, i) => reply(r, exit.value[i]!), { discard: true })
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "StaleRun") {
+          cache.delete((failure.value as StaleRun).id)
+          continue
+        }
+        if (requests.length > 1) return yield* Effect.forEach(requests, (r) => commit([r]), { discard: true })
+        const r = requests[0]!
+        if (r._tag === "Create") {
+          const missing = yield* missingReference(r.kind, r.payload as FlowRunCreate & TaskRunCreate)
+          if (missing) return yield* Deferred.fail(r.reply, missing)
+        }
+        return yield* failAll(requests, `Could not apply the proposal: ${describe(exit.cause)}`)
+      }
+      return yield* failAll(requests, "Could not apply the proposal: the run kept changing under concurrent writers")
+    })
+
+  const writer = Effect.gen(function*() {
+    const first = yield* Queue.take(mailbox)
+    const rest = yield* Queue.takeUpTo(mailbox, maxBatch - 1)
+    const requests = [first, ...rest]
+    yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describe(cause)}`)))
+  }).pipe(Effect.forever)
+  yield* Effect.forkScoped(writer)
+  yield* Effect.addFinalizer(() => Queue.shutdown(mailbox))
+
+  const ask = <A>(make: (reply: Deferred.Deferred<A, Failure>) => Request) =>
+    Effect.gen(function*() {
+      const reply = yield* Deferred.make<A, Failure>()
+      yield* Queue.offer(mailbox, make(reply))
+      return yield* Deferred.await(reply)
+    })
+
+  return Orchestrator.of({
+    propose: (ref, state, opts) => ask<OrchestrationResult>((reply) => ({ _tag: "Propose", kind: ref.kind, id: ref.id, state, force: opts?.force ?? false, reply })),
+    createFlowRun: (payload) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, reply })),
+    createTaskRun: (payload) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, reply })),
+    invalidate: (runId) => Effect.sync(() => (runId === undefined ? cache.clear() : void cache.delete(runId)))
+  })
+})
+
+const emptyDetails = { flow_run_id: null, task_run_id: null, child_flow_run_id: null, scheduled_time: null, cache_key: null, cache_expiration: null }
+
+/** The orchestrator on the current database; needs `SqlClient`, `Database` and `EventBus`. */
+export const layer = (options: OrchestratorOptions = {}): Layer.Layer<Orchestrator, never, SqlClient.SqlClient | Database | EventBus> =>
+  Layer.scoped(Orchestrator, make(options))

@@ -1,0 +1,185 @@
+/**
+ * The core orchestration rules (spec §3.4–3.5, §11): each declares the transitions it watches and what it does.
+ * The whole behaviour of the engine is this file plus `transforms.ts`, ordered in `policies.ts`.
+ */
+import { Effect, Option, Random } from "effect"
+import { baseRetryDelay, copyState, isTerminal, States, type RunPolicy, type StateType } from "../domain/index.js"
+import { rule } from "./rule.js"
+import { ALL, except, only, TERMINAL } from "./states.js"
+import { OrchestrationStore } from "./store.js"
+
+/** A terminated run stays terminated (Prefect 2 applies this to flows too). */
+export const PreventTransitionsFromTerminalStates = rule({
+  name: "PreventTransitionsFromTerminalStates",
+  from: TERMINAL,
+  to: ALL,
+  before: (ctx) => ctx.abort("This run has already terminated.")
+})
+
+/** A run being cancelled may only become Cancelled. */
+export const HandleCancellingStateTransitions = rule({
+  name: "HandleCancellingStateTransitions",
+  from: only("CANCELLING"),
+  to: except("CANCELLED", "CANCELLING"),
+  before: (ctx) => ctx.abort("This run is being cancelled: it may only become Cancelled.")
+})
+
+const progress: Partial<Record<StateType | "null", number>> = { null: 0, SCHEDULED: 1, PENDING: 2, RUNNING: 3, CANCELLING: 4 }
+const progressing = only("SCHEDULED", "PENDING", "RUNNING", "CANCELLING")
+
+/** No backwards progress, no same-type moves (Scheduled < Pending < Running < Cancelling): two agents can't both start a run. */
+export const PreventRedundantTransitions = rule({
+  name: "PreventRedundantTransitions",
+  from: [null, ...progressing],
+  to: progressing,
+  before: (ctx) => {
+    const from = ctx.initial?.type ?? null
+    const to = ctx.proposed!.type
+    if (progress[to]! <= progress[from ?? "null"]!) {
+      ctx.abort(`This run cannot transition to the ${to} state from the ${from ?? "(no)"} state.`)
+    }
+  }
+})
+
+/** A scheduled run waits until its scheduled time before it may start (this is what makes agents wait). */
+export const WaitForScheduledTime = rule({
+  name: "WaitForScheduledTime",
+  from: only("SCHEDULED"),
+  to: only("PENDING", "RUNNING"),
+  before: (ctx) => {
+    const at = ctx.initial?.state_details.scheduled_time
+    if (!at) return
+    const delay = (at.getTime() - ctx.now.getTime()) / 1000
+    if (delay > 0) ctx.delay(delay, "Scheduled time is in the future")
+  }
+})
+
+/** The delay before retry number `retry`, with jitter drawn uniformly within ±factor. */
+const retryDelaySeconds = (policy: RunPolicy, retry: number) =>
+  Effect.map(Random.next, (u) => {
+    const base = baseRetryDelay(policy.retry_delay_seconds, retry)
+    return Math.max(0, base * (1 + policy.retry_jitter_factor * (2 * u - 1)))
+  })
+
+const retryFailures = (name: string) => rule({
+  name,
+  from: only("RUNNING"),
+  to: only("FAILED"),
+  before: (ctx) =>
+    Effect.gen(function*() {
+      const { run_count, empirical_policy } = ctx.run
+      if (run_count > empirical_policy.max_retries) return
+      const delay = yield* retryDelaySeconds(empirical_policy, run_count)
+      ctx.reject(States.AwaitingRetry({
+        scheduledTime: new Date(ctx.now.getTime() + delay * 1000),
+        message: ctx.proposed!.message,
+        data: ctx.proposed!.data
+      }), `Retrying (retry ${run_count} of ${empirical_policy.max_retries})`)
+    })
+})
+
+/** A failed task run is retried while it has retries left: it waits in AwaitingRetry, then runs as Retrying. */
+export const RetryFailedTasks = retryFailures("RetryFailedTasks")
+
+/** A failed flow run is retried like a task; its failed task runs are reset so they run again. */
+export const RetryFailedFlows = rule({
+  ...retryFailures("RetryFailedFlows"),
+  after: (ctx) =>
+    Effect.gen(function*() {
+      const store = yield* OrchestrationStore
+      const failed = yield* store.taskRunIdsInStates(ctx.run.id, ["FAILED", "CRASHED", "CANCELLED"])
+      for (const id of failed) {
+        yield* store.forceState("task_run", id, States.AwaitingRetry({ scheduledTime: ctx.now, message: "Reset for a retry of its flow run" }), { resetRunCount: true })
+      }
+    })
+})
+
+/** A run entering Running again is named Retrying (after AwaitingRetry) or Rerunning. */
+export const RenameReruns = rule({
+  name: "RenameReruns",
+  from: ALL,
+  to: only("RUNNING"),
+  before: (ctx) => {
+    if (ctx.run.run_count > 0) ctx.rename(ctx.initial?.name === "AwaitingRetry" ? "Retrying" : "Rerunning")
+  }
+})
+
+/** A task run proposing Running with a cache key that has a live entry gets the cached result instead of running. */
+export const CacheRetrieval = rule({
+  name: "CacheRetrieval",
+  from: ALL,
+  to: only("RUNNING"),
+  before: (ctx) =>
+    Effect.gen(function*() {
+      const key = ctx.proposed!.state_details.cache_key
+      if (!key) return
+      const cached = yield* (yield* OrchestrationStore).findCachedState(key, ctx.now)
+      if (Option.isSome(cached)) ctx.reject(copyState(cached.value, ctx.now, { name: "Cached" }), "Retrieved state from cache")
+    })
+})
+
+/** A completed task run with a cache key becomes a cache entry, valid until its cache expiration. */
+export const CacheInsertion = rule({
+  name: "CacheInsertion",
+  from: ALL,
+  to: only("COMPLETED"),
+  after: (ctx) =>
+    Effect.gen(function*() {
+      const s = ctx.validated
+      if (!s?.state_details.cache_key) return
+      yield* (yield* OrchestrationStore).insertCacheEntry({
+        cache_key: s.state_details.cache_key,
+        cache_expiration: s.state_details.cache_expiration,
+        task_run_state_id: s.id,
+        task_run_id: ctx.run.id
+      }, ctx.now)
+    })
+})
+
+const releaseSlots = (runId: string, tags: ReadonlyArray<string>, now: Date) =>
+  Effect.gen(function*() {
+    if (tags.length === 0) return
+    const store = yield* OrchestrationStore
+    for (const limit of yield* store.limitsForTags(tags)) {
+      if (limit.active_slots.includes(runId as never)) {
+        yield* store.setActiveSlots(limit.id, limit.active_slots.filter((s) => s !== runId), now)
+      }
+    }
+  })
+
+/** A task run may enter Running only with a free slot under every tag limit it carries (spec §11). */
+export const SecureTaskConcurrencySlots = rule({
+  name: "SecureTaskConcurrencySlots",
+  from: ALL,
+  to: only("RUNNING"),
+  before: (ctx) =>
+    Effect.gen(function*() {
+      const { id, tags } = ctx.run
+      if (tags.length === 0) return
+      const store = yield* OrchestrationStore
+      const taken: Array<string> = []
+      for (const limit of yield* store.limitsForTags(tags)) {
+        if (limit.active_slots.includes(id as never)) continue
+        if (limit.concurrency_limit === 0) {
+          ctx.abort(`The concurrency limit on tag '${limit.tag}' is 0: this run could never start.`)
+        } else if (limit.active_slots.length >= limit.concurrency_limit) {
+          ctx.delay(30, `Concurrency limit for the '${limit.tag}' tag has been reached (${limit.concurrency_limit}).`)
+        } else {
+          yield* store.setActiveSlots(limit.id, [...limit.active_slots, id], ctx.now)
+          taken.push(limit.tag)
+          continue
+        }
+        yield* releaseSlots(id, taken, ctx.now)
+        return
+      }
+    }),
+  cleanup: (ctx) => releaseSlots(ctx.run.id, ctx.run.tags, ctx.now)
+})
+
+/** Leaving Running frees the run's slots; this rule applies even to forced transitions. */
+export const ReleaseTaskConcurrencySlots = rule({
+  name: "ReleaseTaskConcurrencySlots",
+  from: only("RUNNING"),
+  to: except("RUNNING"),
+  after: (ctx) => releaseSlots(ctx.run.id, ctx.run.tags, ctx.now)
+})

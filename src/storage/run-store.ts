@@ -1,0 +1,170 @@
+/**
+ * The SQL the orchestrator runs inside its transactions: load a run, create runs, store a transition with an
+ * optimistic check on the run's current state, record decisions and events, and the queries rules ask for.
+ */
+import { SqlClient } from "@effect/sql"
+import { Effect, Option, Schema } from "effect"
+import {
+  ConcurrencyLimit, formatTimestamp, newUuid, State,
+  type Decision, type NewEvent, type RunKind
+} from "../domain/index.js"
+import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
+import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
+import { Database } from "./database.js"
+
+const decodeState = decodeRow(State, Columns.state)
+const decodeLimit = decodeRow(ConcurrencyLimit, Columns.concurrency_limit)
+const parseDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)))
+const parseJson = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v)
+
+/** A state, encoded once through its Schema, as a row of `<kind>_state` (columns in a fixed order). */
+export const stateRow = (kind: RunKind, runId: string, s: typeof State.Encoded): Record<string, unknown> => ({
+  id: s.id,
+  [`${kind}_id`]: runId,
+  type: s.type,
+  name: s.name,
+  timestamp: s.timestamp,
+  message: s.message ?? null,
+  data: s.data == null ? null : JSON.stringify(s.data),
+  state_details: JSON.stringify(s.state_details ?? {})
+})
+
+/** The orchestrated columns of a run, as bound values. */
+export const runColumns = (r: OrchestratedRun) => ({
+  state_id: r.state?.id ?? null,
+  state_type: r.state_type,
+  state_name: r.state_name,
+  run_count: r.run_count,
+  expected_start_time: r.expected_start_time && formatTimestamp(r.expected_start_time),
+  next_scheduled_start_time: r.next_scheduled_start_time && formatTimestamp(r.next_scheduled_start_time),
+  start_time: r.start_time && formatTimestamp(r.start_time),
+  end_time: r.end_time && formatTimestamp(r.end_time),
+  total_run_time: r.total_run_time
+})
+
+const chunks = <A>(xs: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size))
+  return out
+}
+
+export const makeRunStore = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Database
+  const isNotDistinct = (col: string, v: string | null) =>
+    dialect === "pg" ? sql`${sql(col)} IS NOT DISTINCT FROM ${v}` : sql`${sql(col)} IS ${v}`
+
+  const stateTable = (kind: RunKind) => sql(`${kind}_state`)
+
+  /** The run and its current state, or None. */
+  const loadRun = (kind: RunKind, id: string) =>
+    Effect.gen(function*() {
+      const rows = kind === "flow_run"
+        ? yield* sql`SELECT r.id, r.id AS flow_run_id, r.parent_task_run_id, r.tags, r.empirical_policy, r.state_type, r.state_name,
+            r.run_count, r.expected_start_time, r.next_scheduled_start_time, r.start_time, r.end_time, r.total_run_time,
+            s.id AS s_id, s.type AS s_type, s.name AS s_name, s.timestamp AS s_timestamp, s.message AS s_message, s.data AS s_data, s.state_details AS s_state_details
+          FROM flow_run r LEFT JOIN flow_run_state s ON s.id = r.state_id WHERE r.id = ${id}`
+        : yield* sql`SELECT r.id, r.flow_run_id, NULL AS parent_task_run_id, r.tags, r.empirical_policy, r.state_type, r.state_name,
+            r.run_count, r.expected_start_time, r.next_scheduled_start_time, r.start_time, r.end_time, r.total_run_time,
+            s.id AS s_id, s.type AS s_type, s.name AS s_name, s.timestamp AS s_timestamp, s.message AS s_message, s.data AS s_data, s.state_details AS s_state_details
+          FROM task_run r LEFT JOIN task_run_state s ON s.id = r.state_id WHERE r.id = ${id}`
+      const row = rows[0] as Record<string, any> | undefined
+      if (!row) return Option.none<OrchestratedRun>()
+      const state = row.s_id == null ? null : decodeState({
+        id: row.s_id, type: row.s_type, name: row.s_name, timestamp: row.s_timestamp,
+        message: row.s_message, data: row.s_data, state_details: row.s_state_details
+      })
+      return Option.some<OrchestratedRun>({
+        kind,
+        id: row.id,
+        flow_run_id: row.flow_run_id,
+        parent_task_run_id: row.parent_task_run_id ?? null,
+        tags: parseJson(row.tags),
+        empirical_policy: parseJson(row.empirical_policy),
+        state,
+        state_type: row.state_type ?? null,
+        state_name: row.state_name ?? null,
+        run_count: Number(row.run_count),
+        expected_start_time: parseDate(row.expected_start_time),
+        next_scheduled_start_time: parseDate(row.next_scheduled_start_time),
+        start_time: parseDate(row.start_time),
+        end_time: parseDate(row.end_time),
+        total_run_time: Number(row.total_run_time)
+      })
+    })
+
+  /** Inserts a new run row; returns false when an idempotency constraint matched an existing run instead. */
+  const insertRun = (kind: RunKind, row: Record<string, unknown>) =>
+    Effect.map(
+      sql`INSERT INTO ${sql(kind)} ${sql.insert(rowToDb(dialect, row))} ON CONFLICT DO NOTHING RETURNING id`,
+      (rows) => rows.length > 0
+    )
+
+  /** Points the run at its new state if it is still at `expectedStateId`; false if it moved on (another writer). */
+  const updateRun = (run: OrchestratedRun, expectedStateId: string | null, now: Date) =>
+    Effect.map(
+      sql`UPDATE ${sql(run.kind)} SET ${sql.update({ ...runColumns(run), updated: formatTimestamp(now) })}
+        WHERE id = ${run.id} AND ${isNotDistinct("state_id", expectedStateId)} RETURNING id`,
+      (rows) => rows.length > 0
+    )
+
+  /** Inserts state rows (see `stateRow`) in multi-row statements. */
+  const insertStates = (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
+    Effect.forEach(chunks(rows, 500), (chunk) => sql`INSERT INTO ${stateTable(kind)} ${sql.insert(chunk)}`, { discard: true })
+
+  const insertDecisions = (decisions: ReadonlyArray<Decision>) =>
+    Effect.forEach(chunks(decisions, 500), (chunk) =>
+      sql`INSERT INTO decision ${sql.insert(chunk.map((d) => rowToDb(dialect, { ...d, timestamp: formatTimestamp(d.timestamp) })))}`, { discard: true })
+
+  /** Appends events; returns their ids in the order given (ids are assigned in insertion order). */
+  const insertEvents = (events: ReadonlyArray<NewEvent>) =>
+    Effect.map(
+      Effect.forEach(chunks(events, 500), (chunk) =>
+        sql`INSERT INTO event ${sql.insert(chunk.map((e) => rowToDb(dialect, { ...e, occurred: formatTimestamp(e.occurred) })))} RETURNING id`),
+      (results) => results.flatMap((rows) => rows.map((r) => Number((r as { id: unknown }).id)).sort((a, b) => a - b))
+    )
+
+  const findCachedState = (key: string, now: Date) =>
+    Effect.gen(function*() {
+      const t = formatTimestamp(now)
+      const rows = yield* sql`SELECT s.* FROM task_run_state_cache c JOIN task_run_state s ON s.id = c.task_run_state_id
+        WHERE c.cache_key = ${key} AND (c.cache_expiration IS NULL OR c.cache_expiration > ${t})
+        ORDER BY c.created DESC LIMIT 1`
+      return Option.map(Option.fromNullable(rows[0] as Record<string, any> | undefined), decodeState)
+    })
+
+  const insertCacheEntry = (e: CacheEntry, now: Date) =>
+    sql`INSERT INTO task_run_state_cache ${sql.insert({
+      id: newUuid(), created: formatTimestamp(now), updated: formatTimestamp(now),
+      cache_key: e.cache_key, cache_expiration: e.cache_expiration && formatTimestamp(e.cache_expiration),
+      task_run_state_id: e.task_run_state_id, task_run_id: e.task_run_id
+    })}`.pipe(Effect.asVoid)
+
+  const expireCacheEntries = (taskRunId: string, now: Date) => {
+    const t = formatTimestamp(now)
+    return sql`UPDATE task_run_state_cache SET cache_expiration = ${t}, updated = ${t}
+      WHERE task_run_id = ${taskRunId} AND (cache_expiration IS NULL OR cache_expiration > ${t})`.pipe(Effect.asVoid)
+  }
+
+  const limitsForTags = (tags: ReadonlyArray<string>) =>
+    tags.length === 0 ? Effect.succeed([]) : Effect.map(
+      sql`SELECT * FROM concurrency_limit WHERE ${sql.in("tag", tags)} ORDER BY tag ${dialect === "pg" ? sql`FOR UPDATE` : sql``}`,
+      (rows) => rows.map((r) => decodeLimit(r as Record<string, any>))
+    )
+
+  const setActiveSlots = (limitId: string, slots: ReadonlyArray<string>, now: Date) =>
+    sql`UPDATE concurrency_limit SET active_slots = ${toDb(dialect, slots)}, updated = ${formatTimestamp(now)} WHERE id = ${limitId}`.pipe(Effect.asVoid)
+
+  const taskRunIdsInStates = (flowRunId: string, types: ReadonlyArray<string>) =>
+    Effect.map(
+      sql`SELECT id FROM task_run WHERE flow_run_id = ${flowRunId} AND ${sql.in("state_type", types)} ORDER BY id`,
+      (rows) => rows.map((r) => String((r as { id: unknown }).id))
+    )
+
+  return {
+    sql, dialect, loadRun, insertRun, updateRun, insertStates, insertDecisions, insertEvents,
+    findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
+  }
+})
+
+export type RunStore = Effect.Effect.Success<typeof makeRunStore>
