@@ -11,6 +11,8 @@ export interface TestDatabase {
   readonly name: "sqlite" | "pg"
   /** A fresh, empty, migrated database for one suite. */
   readonly layer: () => Layer.Layer<Database.Database | SqlClient.SqlClient, unknown>
+  /** The URL of a fresh database that exists while `lifecycle` is alive, for suites that open it twice. */
+  readonly fresh: () => { readonly url: string; readonly lifecycle: Layer.Layer<never, unknown> }
 }
 
 const pgUrl = process.env.ORION_TEST_PG_URL
@@ -24,7 +26,8 @@ export const tempDir = (prefix = "orion-test-"): string => {
 
 const sqlite: TestDatabase = {
   name: "sqlite",
-  layer: () => Database.layerFromUrl(path.join(tempDir(), "orion.db"))
+  layer: () => Database.layerFromUrl(path.join(tempDir(), "orion.db")),
+  fresh: () => ({ url: path.join(tempDir(), "orion.db"), lifecycle: Layer.empty })
 }
 
 const withDatabase = (url: string, db: string) => {
@@ -34,17 +37,23 @@ const withDatabase = (url: string, db: string) => {
 }
 
 /** Creates a uniquely named database on the test server and drops it when the layer is released. */
+const freshPg = () => {
+  const name = `orion_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+  const admin = PgClient.layer({ url: Redacted.make(pgUrl!), maxConnections: 1 })
+  const lifecycle = Layer.scopedDiscard(Effect.acquireRelease(
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)),
+    () => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(Effect.ignore)
+  )).pipe(Layer.provide(admin))
+  return { url: withDatabase(pgUrl!, name), lifecycle }
+}
+
 const pg: TestDatabase = {
   name: "pg",
   layer: () => {
-    const name = `orion_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-    const admin = PgClient.layer({ url: Redacted.make(pgUrl!), maxConnections: 1 })
-    const lifecycle = Layer.scopedDiscard(Effect.acquireRelease(
-      Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE DATABASE ${name}`)),
-      () => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).pipe(Effect.ignore)
-    )).pipe(Layer.provide(admin))
-    return Layer.provideMerge(Database.layerFromUrl(withDatabase(pgUrl!, name)), lifecycle)
-  }
+    const { url, lifecycle } = freshPg()
+    return Layer.provideMerge(Database.layerFromUrl(url), lifecycle)
+  },
+  fresh: freshPg
 }
 
 if (!pgUrl && process.env.ORION_TEST_PG_REQUIRED) throw new Error("ORION_TEST_PG_URL is required but not set")
