@@ -300,6 +300,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           cache.delete((failure.value as StaleRun).id)
           continue
         }
+        // Another process holds SQLite's write lock or committed under our read snapshot: start over shortly.
+        if (/SQLITE_BUSY|database is locked/i.test(describe(exit.cause))) {
+          for (const r of requests) if (r._tag === "Propose") cache.delete(r.id)
+          yield* Effect.sleep(`${5 * (attempt + 1)} millis`)
+          continue
+        }
         if (requests.length > 1) return yield* Effect.forEach(requests, (r) => commit([r]), { discard: true })
         const r = requests[0]!
         if (r._tag === "Create") {

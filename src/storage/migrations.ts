@@ -114,6 +114,13 @@ const m0001_initial = Effect.gen(function*() {
     orElse: () => sql`CREATE TRIGGER tr_task_run_delete_nulls_subflow_parent AFTER DELETE ON task_run
       BEGIN UPDATE flow_run SET parent_task_run_id = NULL WHERE parent_task_run_id = OLD.id; END`
   })
+  // Tag filters (`tags ⊇ list`) use a GIN index on PostgreSQL; SQLite has no index for JSON array containment.
+  for (const table of ["flow", "flow_run", "task_run", "deployment"]) {
+    yield* sql.onDialectOrElse({
+      pg: () => sql`CREATE INDEX ${sql(`ix_${table}_tags`)} ON ${sql(table)} USING GIN (tags jsonb_path_ops)`,
+      orElse: () => sql`SELECT 1`
+    })
+  }
   yield* sql`CREATE TABLE task_run_state_cache (
     id TEXT PRIMARY KEY,
     created ${t.ts} NOT NULL,

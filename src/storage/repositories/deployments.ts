@@ -1,0 +1,89 @@
+/** Deployments in the database: upsert on (flow, name), reads, filters, deletes and schedule activation (spec §1.4, §4.4). */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Schema } from "effect"
+import { Deployment, type DeploymentCreate } from "../../domain/deployment.js"
+import { ObjectNotFound } from "../../domain/errors.js"
+import type { CountRequest, DeploymentFilterRequest } from "../../domain/filters.js"
+import { newUuid } from "../../domain/primitives.js"
+import { Columns, decodeRow, rowToDb } from "../codec.js"
+import { Database } from "../database.js"
+import { deploymentsWhere } from "../filters.js"
+import { countFrom, currentDate, firstOrNotFound, touchedOrNotFound, type Upserted } from "./common.js"
+
+const decodeDeployment = decodeRow(Deployment, Columns.deployment)
+const encodeDeployment = Schema.encodeSync(Deployment)
+
+export class DeploymentRepository extends Effect.Service<DeploymentRepository>()("orion/DeploymentRepository", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const { dialect } = yield* Database
+
+    /** Removes the runs the scheduler made for this deployment that have not started, so they can be made afresh. */
+    const deleteAutoScheduledRuns = (deploymentId: string) =>
+      Effect.map(
+        sql`DELETE FROM flow_run WHERE deployment_id = ${deploymentId} AND auto_scheduled = TRUE AND state_type = 'SCHEDULED' RETURNING id`,
+        (rows) => rows.length
+      )
+
+    /**
+     * Creates the deployment, or overwrites schedule, activation, tags, parameters and flow data of the one with the
+     * same flow and name; then deletes its auto-scheduled runs that are still SCHEDULED (spec §4.4).
+     */
+    const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment>, ObjectNotFound | SqlError> =>
+      sql.withTransaction(Effect.gen(function*() {
+        const flows = yield* sql`SELECT id FROM flow WHERE id = ${input.flow_id}`
+        if (flows.length === 0) return yield* new ObjectNotFound({ thing: "Flow", id: input.flow_id })
+        const now = yield* currentDate
+        const id = newUuid()
+        const row = rowToDb(dialect, encodeDeployment({ ...input, id, created: now, updated: now }))
+        const rows = yield* sql`INSERT INTO deployment ${sql.insert(row)}
+          ON CONFLICT (flow_id, name) DO UPDATE SET
+            flow_data = excluded.flow_data, schedule = excluded.schedule, is_schedule_active = excluded.is_schedule_active,
+            parameters = excluded.parameters, tags = excluded.tags, updated = excluded.updated
+          RETURNING *`
+        const value = decodeDeployment(rows[0] as Record<string, any>)
+        yield* deleteAutoScheduledRuns(value.id)
+        return { value, created: value.id === id }
+      }))
+
+    const get = (id: string) =>
+      Effect.flatMap(sql`SELECT * FROM deployment WHERE id = ${id}`, firstOrNotFound("Deployment", id, decodeDeployment))
+
+    /** The deployment addressed as "<flow name>/<deployment name>". */
+    const getByName = (flowName: string, deploymentName: string) =>
+      Effect.flatMap(
+        sql`SELECT d.* FROM deployment AS d JOIN flow AS f ON f.id = d.flow_id WHERE f.name = ${flowName} AND d.name = ${deploymentName}`,
+        firstOrNotFound("Deployment", `${flowName}/${deploymentName}`, decodeDeployment)
+      )
+
+    const filter = (request: DeploymentFilterRequest) =>
+      Effect.map(
+        sql`SELECT d.* FROM deployment AS d WHERE ${deploymentsWhere(sql, request)}
+          ORDER BY d.name, d.id LIMIT ${request.limit} OFFSET ${request.offset}`,
+        (rows) => rows.map(decodeDeployment)
+      )
+
+    const count = (request: CountRequest) =>
+      Effect.map(sql`SELECT CAST(COUNT(*) AS INTEGER) AS count FROM deployment AS d WHERE ${deploymentsWhere(sql, request)}`, countFrom)
+
+    /** Deletes the deployment; its runs keep existing with `deployment_id` set to null. */
+    const remove = (id: string) =>
+      Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
+
+    /** Turns the schedule on or off; turning it off also deletes the auto-scheduled runs still SCHEDULED. */
+    const setScheduleActive = (id: string, active: boolean): Effect.Effect<Deployment, ObjectNotFound | SqlError> =>
+      sql.withTransaction(Effect.gen(function*() {
+        const now = yield* currentDate
+        const fields = rowToDb(dialect, { is_schedule_active: active, updated: now })
+        const deployment = yield* Effect.flatMap(
+          sql`UPDATE deployment SET ${sql.update(fields)} WHERE id = ${id} RETURNING *`,
+          firstOrNotFound("Deployment", id, decodeDeployment)
+        )
+        if (!active) yield* deleteAutoScheduledRuns(id)
+        return deployment
+      }))
+
+    return { upsert, get, getByName, filter, count, delete: remove, setScheduleActive, deleteAutoScheduledRuns } as const
+  })
+}) {}
