@@ -10,7 +10,14 @@ npm install --no-audit --no-fund 2>&1 | grep -v 'Unknown user config "nodedir"' 
 # --- PostgreSQL: reuse ORION_TEST_PG_URL when it answers, else start our own throw-away server ---------------
 pg_ok() { node -e "const c=new (require('pg').Client)({connectionString:process.argv[1],connectionTimeoutMillis:3000});c.connect().then(()=>c.end()).then(()=>process.exit(0),()=>process.exit(1))" "$1" 2>/dev/null; }
 PGDATA_DIR=""
-stop_pg() { [ -n "$PGDATA_DIR" ] && [ -f "$PGDATA_DIR/postmaster.pid" ] && kill -INT "$(head -1 "$PGDATA_DIR/postmaster.pid")" 2>/dev/null; true; }
+stop_pg() {
+  [ -n "$PGDATA_DIR" ] || return 0
+  if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+    pid=$(head -1 "$PGDATA_DIR/postmaster.pid"); kill -INT "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$PGDATA_DIR"
+}
 trap stop_pg EXIT
 if [ -z "${ORION_TEST_PG_URL:-}" ] || ! pg_ok "$ORION_TEST_PG_URL"; then
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
