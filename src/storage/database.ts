@@ -2,12 +2,13 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
+import { SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Cause, Context, Data, Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { databaseUrl } from "../settings.js"
 import { migrations } from "./migrations.js"
+import { layer as SqliteLayer } from "./sqlite-client.js"
 
 export type Dialect = "sqlite" | "pg"
 
@@ -67,7 +68,7 @@ const sqliteLayer = (u: ParsedUrl) =>
     Layer.provideMerge(sqlitePragmas),
     Layer.provideMerge(Layer.unwrapEffect(Effect.sync(() => {
       if (u.target !== ":memory:") fs.mkdirSync(path.dirname(u.target), { recursive: true })
-      return SqliteClient.layer({ filename: u.target, prepareCacheSize: 500 })
+      return SqliteLayer(u.target)
     }))),
     Layer.provide(NodeContext.layer)
   )
@@ -81,6 +82,7 @@ const pgLayer = (u: ParsedUrl, maxConnections: number) =>
 /** The database at `url`, migrated to the latest schema; failures become one clear `DatabaseError`. */
 export const layerFromUrl = (url: string, options: { readonly maxConnections?: number } = {}) => {
   const u = parseDatabaseUrl(url)
+  // On SQLite the layer also carries the raw `SqliteConnection`, found with `Effect.serviceOption` by the hot path.
   const layer: Layer.Layer<Database | SqlClient.SqlClient, unknown> = u.dialect === "pg" ? pgLayer(u, options.maxConnections ?? 10) : sqliteLayer(u)
   return layer.pipe(Layer.catchAllCause((cause) => Layer.fail(new DatabaseError({ url: u.masked, reason: describe(cause) }))))
 }

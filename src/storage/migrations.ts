@@ -163,7 +163,7 @@ const m0001_initial = Effect.gen(function*() {
     active_slots ${t.json} NOT NULL
   )`
   yield* sql`CREATE TABLE decision (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
     run_kind TEXT NOT NULL,
     run_id TEXT NOT NULL,
     timestamp ${t.ts} NOT NULL,
@@ -177,9 +177,10 @@ const m0001_initial = Effect.gen(function*() {
     state_id TEXT,
     state_type TEXT,
     state_name TEXT,
-    rules ${t.json} NOT NULL
+    rules ${t.json} NOT NULL,
+    PRIMARY KEY (run_id, id)
   ) ${t.clustered}`
-  yield* sql`CREATE INDEX ix_decision_run_id_timestamp ON decision (run_id, timestamp)`
+  // Clustered by run: a run's decisions are read together, in id (= time) order, from one B-tree.
   yield* sql`CREATE TABLE event (
     id ${t.serial},
     occurred ${t.ts} NOT NULL,

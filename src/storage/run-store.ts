@@ -3,6 +3,7 @@
  * optimistic check on the run's current state, record decisions and events, and the queries rules ask for.
  */
 import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option, Schema } from "effect"
 import {
   ConcurrencyLimit, formatTimestamp, newUuid, State,
@@ -11,6 +12,8 @@ import {
 import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
 import { Database } from "./database.js"
+import { SqliteConnection } from "./sqlite-client.js"
+import type Sqlite from "better-sqlite3"
 
 const decodeState = decodeRow(State, Columns.state)
 const decodeLimit = decodeRow(ConcurrencyLimit, Columns.concurrency_limit)
@@ -161,10 +164,60 @@ export const makeRunStore = Effect.gen(function*() {
       (rows) => rows.map((r) => String((r as { id: unknown }).id))
     )
 
+  const raw = Option.getOrNull(yield* Effect.serviceOption(SqliteConnection))
+  const fast = raw === null ? null : sqliteFastPath(raw)
+
   return {
-    sql, dialect, loadRun, insertRun, updateRun, insertStates, insertDecisions, insertEvents,
+    sql, dialect, loadRun,
+    insertRun: fast?.insertRun ?? insertRun,
+    updateRun: fast?.updateRun ?? updateRun,
+    insertStates: fast?.insertStates ?? insertStates,
+    insertDecisions: fast?.insertDecisions ?? insertDecisions,
+    insertEvents: fast?.insertEvents ?? insertEvents,
     findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
   }
 })
 
 export type RunStore = Effect.Effect.Success<typeof makeRunStore>
+
+/**
+ * The orchestrator's writes on SQLite as statements prepared once and run directly on the connection that the
+ * enclosing `sql.withTransaction` holds: the same SQL as above, without a per-statement trip through the client.
+ */
+const sqliteFastPath = (db: Sqlite.Database) => {
+  const lazy = <A>(make: () => A) => {
+    let value: A | undefined
+    return () => (value ??= make())
+  }
+  const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" }) })
+  const columns = (names: ReadonlyArray<string>) => `(${names.join(", ")}) VALUES (${names.map((n) => `@${n}`).join(", ")})`
+  const runCols = ["state_id", "state_type", "state_name", "run_count", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time", "total_run_time"]
+  const common = ["id", "created", "updated", "name", "empirical_policy", "tags", ...runCols]
+  const insertRunStmt = {
+    flow_run: lazy(() => db.prepare(`INSERT INTO flow_run ${columns([...common, "flow_id", "deployment_id", "flow_version", "parameters", "idempotency_key", "context", "empirical_config", "parent_task_run_id", "auto_scheduled"])} ON CONFLICT DO NOTHING`)),
+    task_run: lazy(() => db.prepare(`INSERT INTO task_run ${columns([...common, "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration", "task_version", "task_inputs"])} ON CONFLICT DO NOTHING`))
+  }
+  const updateStmt = {
+    flow_run: lazy(() => db.prepare(`UPDATE flow_run SET ${runCols.map((c) => `${c} = @${c}`).join(", ")}, updated = @updated WHERE id = @id AND state_id IS @expected`)),
+    task_run: lazy(() => db.prepare(`UPDATE task_run SET ${runCols.map((c) => `${c} = @${c}`).join(", ")}, updated = @updated WHERE id = @id AND state_id IS @expected`))
+  }
+  const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details"]
+  const stateStmt = {
+    flow_run: lazy(() => db.prepare(`INSERT INTO flow_run_state ${columns(stateCols("flow_run"))}`)),
+    task_run: lazy(() => db.prepare(`INSERT INTO task_run_state ${columns(stateCols("task_run"))}`))
+  }
+  const eventStmt = lazy(() => db.prepare(`INSERT INTO event ${columns(["occurred", "event", "flow_run_id", "task_run_id", "payload"])}`))
+  const decisionStmt = lazy(() => db.prepare(`INSERT INTO decision ${columns(["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"])}`))
+
+  return {
+    insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => insertRunStmt[kind]().run(rowToDb("sqlite", row)).changes > 0),
+    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) =>
+      attempt(() => updateStmt[run.kind]().run({ ...runColumns(run), updated: formatTimestamp(now), id: run.id, expected: expectedStateId }).changes > 0),
+    insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
+      attempt(() => { for (const row of rows) stateStmt[kind]().run(row) }),
+    insertEvents: (events: ReadonlyArray<NewEvent>) =>
+      attempt(() => events.map((e) => Number(eventStmt().run(rowToDb("sqlite", { ...e, occurred: formatTimestamp(e.occurred) })).lastInsertRowid))),
+    insertDecisions: (decisions: ReadonlyArray<Decision>) =>
+      attempt(() => { for (const d of decisions) decisionStmt().run(rowToDb("sqlite", { ...d, timestamp: formatTimestamp(d.timestamp) })) })
+  }
+}
