@@ -70,6 +70,18 @@ export const TaskRunInput = Schema.Union(
 ).annotations({ identifier: "TaskRunInput" })
 export type TaskRunInput = typeof TaskRunInput.Type
 
+/** An upstream task run that fed one of a task run's inputs. */
+export const TaskRunResult = TaskRunInput.members[0]
+export type TaskRunResult = typeof TaskRunResult.Type
+
+/** One node of `GET /flow_runs/{id}/graph`: a task run, the task runs it depends on, and its current state. */
+export const TaskRunDependencies = Schema.Struct({
+  id: Uuid,
+  upstream_dependencies: Schema.Array(TaskRunResult),
+  state: Schema.NullOr(State)
+}).annotations({ identifier: "TaskRunDependencies" })
+export type TaskRunDependencies = typeof TaskRunDependencies.Type
+
 export const TaskInputs = Schema.Record({ key: Schema.String, value: Schema.Array(TaskRunInput) })
 export type TaskInputs = typeof TaskInputs.Type
 

@@ -1,7 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
-import { ObjectNotFound, InvalidRequest, newUuid } from "../../src/domain/index.js"
-import { Repositories, RunRepository, type HistoryInterval, type HistoryRequest } from "../../src/storage/repositories/index.js"
+import { ObjectNotFound, InvalidRequest, newUuid, type HistoryInterval, type HistoryRequest } from "../../src/domain/index.js"
+import { Repositories, RunRepository } from "../../src/storage/repositories/index.js"
 import { databases } from "../support/databases.js"
 import { addState, at, clearDatabase, countRows, insertFlow, insertFlowRun, insertTaskRun } from "../support/fixtures.js"
 

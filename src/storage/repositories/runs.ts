@@ -9,25 +9,17 @@ import { Effect, Schema } from "effect"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import type { CountRequest, FlowRunFilterRequest, TaskRunFilterRequest } from "../../domain/filters.js"
 import { formatTimestamp, Uuid } from "../../domain/primitives.js"
-import { FlowRun, type FlowRunUpdate, type RunKind, TaskRun, TaskRunInput } from "../../domain/runs.js"
+import { FlowRun, type FlowRunUpdate, type RunKind, TaskRun } from "../../domain/runs.js"
 import { isTerminal, State, TerminalStateTypes } from "../../domain/state.js"
 import { Columns, decodeRow, normalizeRow, rowToDb, type TableColumns } from "../codec.js"
 import { Database } from "../database.js"
 import { flowRunsWhere, runOrderBy, taskRunsWhere } from "../filters.js"
 import { countFrom, currentDate, firstOrNotFound, touchedOrNotFound } from "./common.js"
-import { type HistoryInterval, type HistoryRequest, type HistoryStateSummary, historyIntervals } from "./history.js"
+import type { HistoryInterval, HistoryRequest, HistoryStateSummary } from "../../domain/history.js"
+import { historyIntervals } from "./history.js"
+import { TaskRunDependencies, TaskRunResult } from "../../domain/runs.js"
 
-/** An upstream task run that fed one of a task run's inputs. */
-export const TaskRunResult = TaskRunInput.members[0]
-export type TaskRunResult = typeof TaskRunResult.Type
 
-/** One node of `GET /flow_runs/{id}/graph`: a task run, the task runs it depends on, and its current state. */
-export const TaskRunDependencies = Schema.Struct({
-  id: Uuid,
-  upstream_dependencies: Schema.Array(TaskRunResult),
-  state: Schema.NullOr(State)
-}).annotations({ identifier: "TaskRunDependencies" })
-export type TaskRunDependencies = typeof TaskRunDependencies.Type
 
 /** The fields the computed run-time values depend on. */
 type RunTimes = Pick<FlowRun, "total_run_time" | "state_type" | "state" | "start_time" | "expected_start_time">
