@@ -109,6 +109,8 @@ const m0001_initial = Effect.gen(function*() {
   yield* sql`CREATE INDEX ix_flow_run_deployment_id ON flow_run (deployment_id)`
   yield* sql`CREATE INDEX ix_flow_run_parent_task_run_id ON flow_run (parent_task_run_id)`
   yield* sql`CREATE INDEX ix_deployment_name ON deployment (name)`
+  yield* sql`CREATE INDEX ix_deployment_is_schedule_active ON deployment (is_schedule_active)`
+  yield* sql`CREATE INDEX ix_flow_run_flow_version ON flow_run (flow_version)`
   yield* sql.onDialectOrElse({
     pg: () => sql`ALTER TABLE flow_run ADD CONSTRAINT fk_flow_run_parent_task_run FOREIGN KEY (parent_task_run_id) REFERENCES task_run (id) ON DELETE SET NULL`,
     orElse: () => sql`CREATE TRIGGER tr_task_run_delete_nulls_subflow_parent AFTER DELETE ON task_run

@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Queue, TestClock } from "effect"
 import { formatTimestamp, newUuid, States, type Uuid } from "../../src/domain/index.js"
+import { ALL, CorePolicies, CoreTaskPolicy, only, rule } from "../../src/orchestration/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import { Orchestrator } from "../../runtime/orchestrator.js"
 import { databases } from "../support/databases.js"
@@ -230,4 +231,27 @@ describe.each(databases)("worked sequences on $name", (db) => {
       expect(t2).toMatchObject({ id: t1.id, created: false })
       expect(yield* stateNames("task_run", t1.id)).toEqual(["Pending"])
     })))
+})
+
+describe.each(databases)("custom policies on $name", (db) => {
+  const Freeze = rule({
+    name: "FreezeTaggedRuns",
+    from: ALL,
+    to: only("RUNNING"),
+    before: (ctx) => {
+      if (ctx.run.tags.includes("frozen")) ctx.reject(States.Scheduled({ scheduledTime: new Date(ctx.now.getTime() + 60_000), message: "frozen" }), "Runs tagged 'frozen' wait a minute")
+    }
+  })
+  const policies = { ...CorePolicies, task_run: { ...CoreTaskPolicy, rules: [Freeze, ...CoreTaskPolicy.rules] } }
+
+  it.effect("a rule passed in takes part like the core ones and is named in the decision", () =>
+    Effect.gen(function*() {
+      const frozen = yield* newTaskRun({ tags: ["frozen"] })
+      const r = yield* propose("task_run", frozen, States.Running())
+      expect(r).toMatchObject({ status: "REJECT", state: { type: "SCHEDULED", message: "frozen" }, details: { reason: "Runs tagged 'frozen' wait a minute" } })
+      expect((yield* propose("task_run", yield* newTaskRun(), States.Running())).status).toBe("ACCEPT")
+      const sql = yield* SqlClient.SqlClient
+      const [d] = yield* sql<{ rule: string }>`SELECT rule FROM decision WHERE run_id = ${frozen} AND status = 'REJECT'`
+      expect(d!.rule).toBe("FreezeTaggedRuns")
+    }).pipe(Effect.provide(orchestratorLayer(db, { policies }))))
 })
