@@ -1,7 +1,8 @@
-/** The `orion` command line: `orion demo`, `orion database upgrade`. */
-import { Command } from "@effect/cli"
+/** The `orion` command line: `orion demo`, `orion database upgrade | reset`. */
+import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
+import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"
 import { demo } from "./demo.js"
 
@@ -14,7 +15,20 @@ const upgrade = Command.make("upgrade", {}, () =>
     yield* Console.log(`Orion database at ${db.url} is up to date.`)
   }).pipe(Effect.provide(Database.layer))).pipe(Command.withDescription("Apply pending migrations to the database (keeps its data)"))
 
-const database = Command.make("database").pipe(Command.withSubcommands([upgrade]), Command.withDescription("Manage the metadata database"))
+const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("Confirm that every flow, run, state and log may be deleted"))
+const reset = Command.make("reset", { yes }, ({ yes }) =>
+  Effect.gen(function*() {
+    const url = yield* databaseUrl
+    const masked = Database.parseDatabaseUrl(url).masked
+    if (!yes) {
+      yield* Console.error(`This deletes all data in the Orion database at ${masked}. Run again with --yes to confirm.`)
+      return yield* Effect.sync(() => { process.exitCode = 1 })
+    }
+    yield* Database.resetAt(url)
+    yield* Console.log(`Orion database at ${masked} was reset: all tables dropped and created again.`)
+  })).pipe(Command.withDescription("Delete all data: drop Orion's tables and apply the migrations again"))
+
+const database = Command.make("database").pipe(Command.withSubcommands([upgrade, reset]), Command.withDescription("Manage the metadata database"))
 
 const orion = Command.make("orion").pipe(Command.withSubcommands([demoCommand, database]))
 

@@ -89,3 +89,27 @@ export const layerFromUrl = (url: string, options: { readonly maxConnections?: n
 
 /** The database named by `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`). */
 export const layer = Layer.unwrapEffect(Effect.map(databaseUrl, (url) => layerFromUrl(url)))
+
+/** Orion's tables, dependents first, and the migrator's own. */
+const orionTables = [
+  "event", "decision", "log", "concurrency_limit", "saved_search", "task_run_state_cache", "task_run_state",
+  "flow_run_state", "task_run", "flow_run", "deployment", "flow", "effect_sql_migrations"
+] as const
+
+/**
+ * Drops Orion's tables (and only those) from the open database: every flow, run, state and log is deleted.
+ * Opening the database again (`layerFromUrl`) re-applies the migrations.
+ */
+export const dropAll = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const { dialect } = yield* Database
+  if (dialect === "sqlite") yield* sql`PRAGMA foreign_keys = OFF`
+  for (const table of orionTables) {
+    yield* dialect === "pg" ? sql`DROP TABLE IF EXISTS ${sql(table)} CASCADE` : sql`DROP TABLE IF EXISTS ${sql(table)}`
+  }
+  if (dialect === "sqlite") yield* sql`PRAGMA foreign_keys = ON`
+})
+
+/** Empties the database at `url` and migrates it afresh. */
+export const resetAt = (url: string) =>
+  Effect.zipRight(Effect.provide(dropAll, layerFromUrl(url)), Effect.provide(Effect.void, layerFromUrl(url)))

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Database from "../../src/storage/database.js"
@@ -48,4 +48,25 @@ describe("database URLs", () => {
       const dirErr = yield* Effect.flip(Effect.provide(Effect.void, Database.layerFromUrl(path.join(notADir, "orion.db"))))
       expect((dirErr as Database.DatabaseError).message).toContain(`Cannot open the Orion database at ${notADir}/orion.db: `)
     }))
+})
+
+describe.each(databases)("database reset on $name", (db) => {
+  it.live("drops Orion's tables (only those), keeps nothing, and migrates afresh", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url, lifecycle } = db.fresh()
+      yield* Layer.build(lifecycle)
+      yield* Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.all([
+        sql`INSERT INTO saved_search (id, created, updated, name, filters) VALUES ('s1', '2021-01-01T00:00:00+00:00', '2021-01-01T00:00:00+00:00', 'gone', '{}')`,
+        sql`CREATE TABLE not_orions (x INTEGER)`
+      ])).pipe(Effect.provide(Database.layerFromUrl(url)))
+      yield* Database.resetAt(url)
+      const [searches, others, migrations] = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.all([
+        sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM saved_search`,
+        sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM not_orions`,
+        sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
+      ])).pipe(Effect.provide(Database.layerFromUrl(url)))
+      expect(Number(searches[0]!.n)).toBe(0)
+      expect(Number(others[0]!.n)).toBe(0)
+      expect(migrations.map((m) => m.name)).toEqual(["initial"])
+    })))
 })
