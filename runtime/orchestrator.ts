@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Deferred, Effect, Layer, Option, Queue, Schema } from "effect"
 import {
-  defaultStateName, materialize, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
+  materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
   type TaskRunCreate, type Uuid
 } from "../src/domain/index.js"
@@ -14,7 +14,7 @@ import {
   CorePolicies, orchestrate, OrchestrationStore, stampAfter,
   type EngineOutcome, type OrchestratedRun, type Policies
 } from "../src/orchestration/index.js"
-import { Database } from "../src/storage/database.js"
+import { Database, describeCause } from "../src/storage/database.js"
 import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
 import type { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
@@ -177,7 +177,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
             cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
             task_inputs: p.task_inputs
           }
-        const initial = materialize(p.state ?? { type: "PENDING", name: defaultStateName("PENDING"), message: null, data: null, state_details: emptyDetails }, now)
+        const initial = materialize(p.state ?? States.Pending(), now)
         const outcome = yield* orchestrate(
           { policy: policies[kind], run, proposed: initial, force: true, now },
           (state) =>
@@ -284,10 +284,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const failAll = (requests: ReadonlyArray<Request>, message: string) =>
     Effect.forEach(requests, (r) => Deferred.fail(r.reply as Deferred.Deferred<unknown, Failure>, new OrchestrationFailed({ message })), { discard: true })
 
-  const describe = (cause: Cause.Cause<unknown>) => {
-    const e = Cause.squash(cause) as { message?: string; cause?: { message?: string } }
-    return [e?.message, e?.cause?.message].filter(Boolean).join(": ") || String(e)
-  }
+
 
   /** Commits a batch; stale runs are reloaded and retried; other failures fall back to one transaction per request. */
   const commit = (requests: ReadonlyArray<Request>): Effect.Effect<void> =>
@@ -301,7 +298,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           continue
         }
         // Another process holds SQLite's write lock or committed under our read snapshot: start over shortly.
-        if (/SQLITE_BUSY|database is locked/i.test(describe(exit.cause))) {
+        if (/SQLITE_BUSY|database is locked/i.test(describeCause(exit.cause))) {
           for (const r of requests) if (r._tag === "Propose") cache.delete(r.id)
           yield* Effect.sleep(`${5 * (attempt + 1)} millis`)
           continue
@@ -312,7 +309,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           const missing = yield* missingReference(r.kind, r.payload as FlowRunCreate & TaskRunCreate)
           if (missing) return yield* Deferred.fail(r.reply, missing)
         }
-        return yield* failAll(requests, `Could not apply the proposal: ${describe(exit.cause)}`)
+        return yield* failAll(requests, `Could not apply the proposal: ${describeCause(exit.cause)}`)
       }
       return yield* failAll(requests, "Could not apply the proposal: the run kept changing under concurrent writers")
     })
@@ -321,7 +318,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     const first = yield* Queue.take(mailbox)
     const rest = yield* Queue.takeUpTo(mailbox, maxBatch - 1)
     const requests = [first, ...rest]
-    yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describe(cause)}`)))
+    yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))
   }).pipe(Effect.forever)
   yield* Effect.forkScoped(writer)
   yield* Effect.addFinalizer(() => Queue.shutdown(mailbox))
@@ -340,8 +337,6 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     invalidate: (runId) => Effect.sync(() => (runId === undefined ? cache.clear() : void cache.delete(runId)))
   })
 })
-
-const emptyDetails = { flow_run_id: null, task_run_id: null, child_flow_run_id: null, scheduled_time: null, cache_key: null, cache_expiration: null }
 
 /** The orchestrator on the current database; needs `SqlClient`, `Database` and `EventBus`. */
 export const layer = (options: OrchestratorOptions = {}): Layer.Layer<Orchestrator, never, SqlClient.SqlClient | Database | EventBus> =>

@@ -3,7 +3,7 @@
  * The whole behaviour of the engine is this file plus `transforms.ts`, ordered in `policies.ts`.
  */
 import { Effect, Option, Random } from "effect"
-import { baseRetryDelay, copyState, isTerminal, States, type RunPolicy, type StateType } from "../domain/index.js"
+import { baseRetryDelay, copyState, States, type RunPolicy, type StateType } from "../domain/index.js"
 import { rule } from "./rule.js"
 import { ALL, except, only, TERMINAL } from "./states.js"
 import { OrchestrationStore } from "./store.js"

@@ -44,7 +44,7 @@ export const parseDatabaseUrl = (url: string): ParsedUrl => {
 }
 
 /** The messages of an error and its chain of causes, outermost first, without repeats. */
-const describe = (cause: Cause.Cause<unknown>): string => {
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
   const parts: Array<string> = []
   let e: any = Cause.squash(cause)
   for (let depth = 0; e != null && depth < 6; depth++, e = e.cause) {
@@ -84,7 +84,7 @@ export const layerFromUrl = (url: string, options: { readonly maxConnections?: n
   const u = parseDatabaseUrl(url)
   // On SQLite the layer also carries the raw `SqliteConnection`, found with `Effect.serviceOption` by the hot path.
   const layer: Layer.Layer<Database | SqlClient.SqlClient, unknown> = u.dialect === "pg" ? pgLayer(u, options.maxConnections ?? 10) : sqliteLayer(u)
-  return layer.pipe(Layer.catchAllCause((cause) => Layer.fail(new DatabaseError({ url: u.masked, reason: describe(cause) }))))
+  return layer.pipe(Layer.catchAllCause((cause) => Layer.fail(new DatabaseError({ url: u.masked, reason: describeCause(cause) }))))
 }
 
 /** The database named by `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`). */
