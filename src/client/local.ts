@@ -1,0 +1,38 @@
+/** The local `OrionClient`: the orchestrator and repositories in-process, on the database of `ORION_DATABASE_URL`. */
+import { Effect, Layer } from "effect"
+import * as Database from "../storage/database.js"
+import { FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
+import { EventBus } from "../../runtime/event-bus.js"
+import * as Orch from "../../runtime/orchestrator.js"
+import { OrionClient, unavailable } from "./orion-client.js"
+
+/** Keeps `ObjectNotFound` typed; every other failure becomes `OrionUnavailable`. */
+const lift = <A, E extends { readonly _tag: string; readonly message: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.catchIf(effect, (e): e is Exclude<E, { readonly _tag: "ObjectNotFound" }> => e._tag !== "ObjectNotFound", (e) => Effect.fail(unavailable(e))) as
+    Effect.Effect<A, Extract<E, { readonly _tag: "ObjectNotFound" }> | ReturnType<typeof unavailable>, R>
+
+const make = Effect.gen(function*() {
+  const orchestrator = yield* Orch.Orchestrator
+  const flows = yield* FlowRepository
+  const runs = yield* RunRepository
+  const logs = yield* LogRepository
+  return OrionClient.of({
+    ensureFlow: (flow) => lift(Effect.map(flows.create(flow), (u) => u.value)),
+    readFlow: (id) => lift(flows.get(id)),
+    createFlowRun: (run) => lift(orchestrator.createFlowRun(run)),
+    readFlowRun: (id) => lift(runs.getFlowRun(id)),
+    readFlowRuns: (request) => lift(runs.filterFlowRuns(request)),
+    createTaskRun: (run) => lift(orchestrator.createTaskRun(run)),
+    readTaskRun: (id) => lift(runs.getTaskRun(id)),
+    readTaskRuns: (request) => lift(runs.filterTaskRuns(request)),
+    proposeState: (run, state, options) => lift(orchestrator.propose(run, state, options)),
+    readStates: (run) => lift(runs.readStates(run.kind, run.id)),
+    createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch)))
+  })
+})
+
+/** The local client over an open database and an event bus (shared with whatever else runs in the process). */
+export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer(), Repositories)))
+
+/** The local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`), opening and migrating it. */
+export const layer = layerOnDatabase.pipe(Layer.provide(EventBus.layer), Layer.provide(Database.layer))

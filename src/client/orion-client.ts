@@ -1,0 +1,48 @@
+/**
+ * `OrionClient`: the one interface through which the SDK, the run actors, the services and the CLI talk to Orion.
+ * Two layers implement it: local (the orchestrator and repositories in-process, on the local database) and, with
+ * `ORION_API_URL` set, remote (the typed HTTP client of the API).
+ */
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, type Effect, Schema } from "effect"
+import type {
+  Flow, FlowCreate, FlowRun, FlowRunCreate, FlowRunFilterRequest, LogCreate, ObjectNotFound, OrchestrationResult,
+  RunRef, State, StateCreate, TaskRun, TaskRunCreate, TaskRunFilterRequest
+} from "../domain/index.js"
+
+/** Something went wrong between the client and Orion (database, network): the request did not take effect. */
+export type ClientError = ObjectNotFound | OrionUnavailable
+
+/** Orion could not be reached or could not apply the request; `message` says why. */
+export class OrionUnavailable extends Schema.TaggedError<OrionUnavailable>()("OrionUnavailable", {
+  message: Schema.String
+}) {}
+
+/** A created (or, idempotently, found) run: its id and current state. */
+export interface CreatedRun {
+  readonly id: FlowRun["id"]
+  readonly created: boolean
+  readonly state: State | null
+}
+
+export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
+  /** The flow named `name`, created if it does not exist yet. */
+  readonly ensureFlow: (flow: FlowCreate) => Effect.Effect<Flow, ClientError>
+  readonly readFlow: (id: string) => Effect.Effect<Flow, ClientError>
+  /** Creates a flow run and takes its first transition (default Pending); idempotent on `idempotency_key`. */
+  readonly createFlowRun: (run: FlowRunCreate) => Effect.Effect<CreatedRun, ClientError>
+  readonly readFlowRun: (id: string) => Effect.Effect<FlowRun, ClientError>
+  readonly readFlowRuns: (request: FlowRunFilterRequest) => Effect.Effect<ReadonlyArray<FlowRun>, ClientError>
+  /** Creates a task run in Pending; idempotent on (flow_run_id, task_key, dynamic_key). */
+  readonly createTaskRun: (run: TaskRunCreate) => Effect.Effect<CreatedRun, ClientError>
+  readonly readTaskRun: (id: string) => Effect.Effect<TaskRun, ClientError>
+  readonly readTaskRuns: (request: TaskRunFilterRequest) => Effect.Effect<ReadonlyArray<TaskRun>, ClientError>
+  /** Asks the orchestrator to move a run to `state`: the answer says what was decided. */
+  readonly proposeState: (run: RunRef, state: StateCreate, options?: { readonly force?: boolean }) => Effect.Effect<OrchestrationResult, ClientError>
+  /** A run's states, oldest first. */
+  readonly readStates: (run: RunRef) => Effect.Effect<ReadonlyArray<State>, ClientError>
+  readonly createLogs: (logs: ReadonlyArray<LogCreate>) => Effect.Effect<void, ClientError>
+}>() {}
+
+/** Turns an infrastructure failure into `OrionUnavailable`, keeping not-found errors as they are. */
+export const unavailable = (e: SqlError | { readonly message: string }) => new OrionUnavailable({ message: e.message })
