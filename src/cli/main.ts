@@ -1,5 +1,5 @@
 /** The `orion` command line: `orion demo`, `orion database upgrade | reset`. */
-import { Command, Options } from "@effect/cli"
+import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import { databaseUrl } from "../settings.js"
@@ -35,6 +35,8 @@ const orion = Command.make("orion").pipe(Command.withSubcommands([demoCommand, d
 const cli = Command.run(orion, { name: "Orion", version: "0.1.0" })
 
 cli(process.argv).pipe(
+  // @effect/cli has already printed what was wrong with the command line: exit 1 without a second, raw dump.
+  Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 1 })),
   Effect.catchTag("DatabaseError", (e) => Effect.zipRight(Console.error(e.message), Effect.sync(() => { process.exitCode = 1 }))),
   Effect.provide(Layer.mergeAll(NodeContext.layer)),
   NodeRuntime.runMain({ disableErrorReporting: false })
