@@ -1,0 +1,12 @@
+/** Orion for TypeScript: `import { flow, task } from "orion"`. */
+export { flow, type Flow, type FlowOptions, type RunCallOptions } from "./sdk/flow.js"
+export { task, unmapped, type Task, type TaskOptions, type CallOptions } from "./sdk/task.js"
+export { TaskFuture } from "./sdk/future.js"
+export { getRunLogger, type RunLogger } from "./sdk/logger.js"
+export { getRunContext } from "./sdk/context.js"
+export { FlowRunFailed, MappingLengthMismatch, NotInFlow, ParameterValidationError, TaskRunFailed } from "./sdk/errors.js"
+export type { RetryDelay } from "./sdk/options.js"
+export { concurrent, parallel, sequential, type TaskRunnerSpec } from "../runtime/task-runners.js"
+export { jsonSerializer, textSerializer, v8Serializer, type Serializer } from "../runtime/results.js"
+export * as Orion from "./sdk/services.js"
+export { States, type State } from "./domain/index.js"

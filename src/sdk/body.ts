@@ -1,0 +1,59 @@
+/**
+ * Runs a user body — an Effect, a promise or a plain value — as the given run: the ambient run is set for both
+ * Effect code (FiberRef) and async code (AsyncLocalStorage), `Effect.log*` lines carry the run's ids, and
+ * interruption aborts the run's AbortSignal.
+ */
+import { Cause, Duration, Effect, Option } from "effect"
+import { CurrentRun, flowOf, type RunContext, withAsyncRun } from "./context.js"
+
+const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
+
+/** Why a body did not return a value: it failed, or it ran past its timeout. */
+export type BodyFailure =
+  | { readonly _tag: "Failed"; readonly cause: Cause.Cause<unknown> }
+  | { readonly _tag: "TimedOut"; readonly after: Duration.Duration }
+
+export const runBody = (
+  body: (...args: Array<any>) => unknown,
+  args: ReadonlyArray<unknown>,
+  ctx: RunContext,
+  controller: AbortController,
+  timeout: Option.Option<Duration.Duration>
+): Effect.Effect<unknown, BodyFailure> => {
+  const once = Effect.suspend(() => {
+    const out = withAsyncRun(ctx, () => body(...args))
+    if (Effect.isEffect(out)) return out as Effect.Effect<unknown, unknown>
+    if (isPromiseLike(out)) return Effect.tryPromise({ try: () => Promise.resolve(out), catch: (e) => e })
+    return Effect.succeed(out)
+  }).pipe(
+    Effect.catchAllDefect((defect) => Effect.fail(defect)),
+    Effect.onInterrupt(() => Effect.sync(() => controller.abort(new Error("The run was cancelled.")))),
+    Effect.locally(CurrentRun, ctx),
+    Effect.annotateLogs({
+      "orion.flow_run_id": flowOf(ctx).flowRunId,
+      ...(ctx._tag === "TaskRun" ? { "orion.task_run_id": ctx.taskRunId, "orion.logger": `orion.task_runs.${ctx.taskName}` } : { "orion.logger": `orion.flow_runs.${ctx.flowName}` })
+    })
+  )
+  const failed = Effect.catchAllCause(once, (cause): Effect.Effect<never, BodyFailure> =>
+    Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail({ _tag: "Failed", cause }))
+  return Option.match(timeout, {
+    onNone: () => failed,
+    onSome: (after) =>
+      failed.pipe(Effect.timeoutFail({
+        duration: after,
+        onTimeout: (): BodyFailure => {
+          controller.abort(new Error(`The run exceeded its timeout of ${Duration.format(after)}.`))
+          return { _tag: "TimedOut", after }
+        }
+      }))
+  })
+}
+
+/** A failure's message for a Failed state: the error's own message, without stack noise. */
+export const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  if (error instanceof Error) return `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`
+  if (typeof error === "object" && error !== null && "message" in error) return String((error as { message: unknown }).message)
+  return typeof error === "string" ? error : JSON.stringify(error) ?? String(error)
+}

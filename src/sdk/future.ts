@@ -1,0 +1,88 @@
+/** A submitted task run: wait for its final state, take its result, or read its current state from Orion. */
+import { Context, Deferred, Effect, Exit, Fiber, Option } from "effect"
+import type { State, Uuid } from "../domain/index.js"
+import { OrionClient } from "../client/orion-client.js"
+import type { ActorError, RunOutcome } from "../../runtime/run-actor.js"
+import { type Call, call } from "./call.js"
+import { TaskRunFailed } from "./errors.js"
+import { flowOf, type RunContext } from "./context.js"
+
+export class TaskFuture<A> {
+  /** @internal */
+  constructor(
+    readonly taskName: string,
+    /** @internal the task run's id, once created (idempotent creates may find an existing run) */
+    readonly id: Deferred.Deferred<Uuid, unknown>,
+    /** @internal the task run's actor */
+    readonly fiber: Fiber.Fiber<RunOutcome, ActorError>,
+    private readonly ctx: RunContext
+  ) {}
+
+  /** The task run's id (waits until it has been created). */
+  get taskRunId(): Call<Uuid, unknown> {
+    return call(() => Deferred.await(this.id))
+  }
+
+  /** @internal the outcome, never failing: a crashed or interrupted run reads its state back from Orion. */
+  get outcome(): Effect.Effect<RunOutcome> {
+    return Effect.flatMap(Fiber.await(this.fiber), (exit) =>
+    Exit.isSuccess(exit)
+      ? Effect.succeed(exit.value)
+      : Effect.map(this.stateNow, (state): RunOutcome => ({ state, value: Option.none() })))
+  }
+
+  /** @internal the current state from Orion, or a local Crashed stand-in when it cannot be read. */
+  private get stateNow(): Effect.Effect<State> {
+    return Effect.gen(this, function*() {
+      const id = yield* Effect.option(Deferred.poll(this.id).pipe(Effect.flatten, Effect.flatten))
+      const client = Context_get(this.ctx)
+      const run = Option.isSome(id) ? yield* Effect.option(client.readTaskRun(id.value)) : Option.none()
+      const state = Option.flatMap(run, (r) => Option.fromNullable(r.state))
+      return Option.getOrElse(state, () => crashedStandIn(this.taskName))
+    })
+  }
+
+  /** Waits for the final state of the task run. */
+  wait(): Call<State, never> {
+    return call(() => Effect.map(this.outcome, (o) => o.state))
+  }
+
+  /** Waits for the task run and returns its result; fails with `TaskRunFailed` if it did not complete. */
+  result(): Call<A, TaskRunFailed> {
+    return call(() => Effect.flatMap(this.outcome, (o) => outcomeValue<A>(this.taskName, o)))
+  }
+
+  /** The task run's current state as Orion has it now. */
+  state(): Call<State | null, unknown> {
+    return call(() => Effect.gen(this, function*() {
+      const id = yield* Deferred.await(this.id)
+      const run = yield* Context_get(this.ctx).readTaskRun(id)
+      return run.state
+    }))
+  }
+}
+
+/** A completed run's value, or `TaskRunFailed` naming its final state. */
+export const outcomeValue = <A>(task: string, outcome: RunOutcome): Effect.Effect<A, TaskRunFailed> =>
+  outcome.state.type === "COMPLETED"
+    ? Effect.succeed(Option.getOrUndefined(outcome.value) as A)
+    : Effect.fail(new TaskRunFailed({
+      task,
+      task_run_id: outcome.state.state_details.task_run_id,
+      state: outcome.state.name,
+      message: `Task run '${task}' ended ${outcome.state.name} (${outcome.state.type})${outcome.state.message ? `: ${outcome.state.message}` : ""}`
+    }))
+
+const crashedStandIn = (task: string): State => ({
+  id: "00000000-0000-0000-0000-000000000000" as Uuid,
+  type: "CRASHED",
+  name: "Crashed",
+  timestamp: new Date(),
+  message: `Task run '${task}' could not be run to its end.`,
+  data: null,
+  state_details: { flow_run_id: null, task_run_id: null, child_flow_run_id: null, scheduled_time: null, cache_key: null, cache_expiration: null }
+})
+
+const Context_get = (ctx: RunContext) => Context.get(flowOf(ctx).runtime.context, OrionClient)
+
+export const isTaskFuture = (u: unknown): u is TaskFuture<unknown> => u instanceof TaskFuture

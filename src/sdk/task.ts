@@ -1,0 +1,240 @@
+/**
+ * `task()`: a function that, called inside a flow, runs as a task run — orchestrated, retried, cached, its result
+ * stored — and returns its result (`yield* t(x)` / `await t(x)`), a future (`t.submit(x)`) or a fan-out (`t.map(xs)`).
+ */
+import { createHash } from "node:crypto"
+import { Clock, Context, Deferred, Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { RunPolicy, States, type StateCreate, type Uuid } from "../domain/index.js"
+import { OrionClient } from "../client/orion-client.js"
+import { type Attempt, runActor } from "../../runtime/run-actor.js"
+import { ResultNotSerializable, ResultStore } from "../../runtime/results.js"
+import { type Call, call } from "./call.js"
+import { currentRun, type FlowRunContext, type TaskRunContext } from "./context.js"
+import { describeFailure, runBody } from "./body.js"
+import { MappingLengthMismatch, NotInFlow, type TaskRunFailed } from "./errors.js"
+import { outcomeValue, TaskFuture } from "./future.js"
+import { firstNotCompleted, futuresIn, resolveFutures, taskInputs } from "./inputs.js"
+import { nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
+
+/** What a task body returns, unwrapped: the Effect's success, the promise's value, or the value itself. */
+export type TaskResult<R> = R extends Effect.Effect<infer A, any, any> ? A : Awaited<R>
+
+/** An argument may be given as its value or as the future of a task run producing it. */
+export type Inputs<Args extends ReadonlyArray<unknown>> = { readonly [K in keyof Args]: Args[K] | TaskFuture<Args[K]> }
+
+/** A broadcast argument of `map`: given as is to every mapped call. */
+export class Unmapped<A> {
+  constructor(readonly value: A) {}
+}
+export const unmapped = <A>(value: A): Unmapped<A> => new Unmapped(value)
+
+export type MapInputs<Args extends ReadonlyArray<unknown>> = {
+  readonly [K in keyof Args]: ReadonlyArray<Args[K] | TaskFuture<Args[K]>> | Unmapped<Args[K] | TaskFuture<Args[K]>> | TaskFuture<ReadonlyArray<Args[K]>>
+}
+
+export interface TaskOptions<Args extends ReadonlyArray<unknown>> extends RunOptions {
+  /** A key for the cache: a later run with the same key, while the entry has not expired, reuses this result. */
+  readonly cacheKey?: (...args: Args) => string | null | undefined
+  /** How long a cached result stays valid (a number is seconds; default: forever). */
+  readonly cacheExpiration?: Duration.DurationInput
+}
+
+export interface CallOptions {
+  /** Runs that must finish before this one starts, though they pass it no data. */
+  readonly waitFor?: ReadonlyArray<TaskFuture<unknown>>
+}
+
+export interface Task<Args extends ReadonlyArray<unknown>, A> {
+  /** Runs the task as a task run of the current flow and returns its result. */
+  (...args: Inputs<Args>): Call<A, TaskRunFailed | NotInFlow>
+  /** Starts the task run and returns its future at once. */
+  readonly submit: (...args: Inputs<Args>) => Call<TaskFuture<A>, NotInFlow>
+  /** One task run per element of the mapped arguments (`unmapped(x)` is given to every one); returns their results. */
+  readonly map: (...args: MapInputs<Args>) => Call<Array<A>, TaskRunFailed | NotInFlow | MappingLengthMismatch>
+  /** The same task, with options for the next calls: `t.with({ waitFor: [f] })(x)`. */
+  readonly with: (options: CallOptions) => Task<Args, A>
+  readonly name: string
+  readonly options: TaskOptions<Args>
+  /** The body itself, to call directly (no orchestration), e.g. in unit tests. */
+  readonly fn: (...args: Args) => unknown
+}
+
+interface TaskDefinition {
+  readonly name: string
+  readonly taskKey: string
+  readonly tags: ReadonlyArray<string>
+  readonly policy: RunPolicy
+  readonly body: (...args: Array<any>) => unknown
+  readonly options: TaskOptions<Array<any>>
+}
+
+const decodePolicy = Schema.decodeUnknownEither(RunPolicy)
+
+export function task<F extends (...args: Array<any>) => unknown>(body: F): Task<Parameters<F>, TaskResult<ReturnType<F>>>
+export function task<F extends (...args: Array<any>) => unknown>(options: TaskOptions<Parameters<F>>, body: F): Task<Parameters<F>, TaskResult<ReturnType<F>>>
+export function task(a: any, b?: any): Task<Array<unknown>, unknown> {
+  const options: TaskOptions<Array<any>> = b === undefined ? {} : a
+  const body: (...args: Array<any>) => unknown = b === undefined ? a : b
+  if (typeof body !== "function") throw new TypeError("task(): the body must be a function")
+  const name = nameOf(options, body, "task")
+  const policy = decodePolicy(runPolicy(options))
+  if (Either.isLeft(policy)) throw new TypeError(`task '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
+  const tags = [...new Set(options.tags ?? [])].sort()
+  const definition: TaskDefinition = {
+    name, tags, policy: policy.right, body, options,
+    taskKey: createHash("sha1").update(`${name}\0${body.toString()}\0${tags.join(",")}`).digest("hex").slice(0, 20)
+  }
+  return makeTask(definition, {})
+}
+
+const makeTask = (def: TaskDefinition, callOptions: CallOptions): Task<Array<unknown>, unknown> => {
+  const submit = (args: ReadonlyArray<unknown>) => Effect.flatMap(flowContext(def), (flow) => submitRun(def, flow, args, callOptions.waitFor ?? []))
+  const run = Object.assign(
+    (...args: Array<unknown>) => call(() => Effect.flatMap(submit(args), (f) => f.result())),
+    {
+      submit: (...args: Array<unknown>) => call(() => submit(args)),
+      map: (...args: Array<unknown>) => call(() => mapRuns(def, args, callOptions)),
+      with: (more: CallOptions) => makeTask(def, { waitFor: [...(callOptions.waitFor ?? []), ...(more.waitFor ?? [])] }),
+      options: def.options,
+      fn: def.body
+    }
+  )
+  Object.defineProperty(run, "name", { value: def.name })
+  return run as unknown as Task<Array<unknown>, unknown>
+}
+
+/** The flow run a task call belongs to; a clear error outside one (or inside another task). */
+const flowContext = (def: TaskDefinition): Effect.Effect<FlowRunContext, NotInFlow> =>
+  Effect.flatMap(currentRun, Option.match({
+    onNone: () => Effect.fail(new NotInFlow({
+      message: `Task '${def.name}' was called outside a flow. Call it from inside a flow body, or call '${def.name}.fn(…)' to run the function without Orion.`
+    })),
+    onSome: (ctx) => ctx._tag === "FlowRun" ? Effect.succeed(ctx) : Effect.fail(new NotInFlow({
+      message: `Task '${def.name}' was called inside task '${ctx.taskName}'. Tasks run from flows: call it from the flow body, or make '${ctx.taskName}' a flow (a subflow).`
+    }))
+  }))
+
+const nextDynamicKey = (flow: FlowRunContext, taskKey: string): string => {
+  const n = flow.dynamicKeys.get(taskKey) ?? 0
+  flow.dynamicKeys.set(taskKey, n + 1)
+  return String(n)
+}
+
+/** Creates and starts one task run on the flow's task runner; returns its future. */
+const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<TaskFuture<unknown>>) =>
+  Effect.gen(function*() {
+    const dynamicKey = nextDynamicKey(flow, def.taskKey)
+    const id = yield* Deferred.make<Uuid, unknown>()
+    const upstream = [...futuresIn(args, flow), ...waitFor]
+    const services = flow.runtime.context
+    const client = Context.get(services, OrionClient)
+    let resolved: ReadonlyArray<unknown> = args
+    let notReady: StateCreate | undefined
+
+    const ready = Effect.gen(function*() {
+      const task_inputs = yield* taskInputs(args, waitFor, flow)
+      const created = yield* client.createTaskRun({
+        name: `${def.name}-${dynamicKey}`,
+        flow_run_id: flow.flowRunId,
+        task_key: def.taskKey,
+        dynamic_key: dynamicKey,
+        cache_key: null,
+        cache_expiration: null,
+        task_version: def.options.version ?? null,
+        empirical_policy: def.policy,
+        tags: [...new Set([...def.tags, ...flow.tags])],
+        task_inputs,
+        state: States.Pending()
+      })
+      yield* Deferred.succeed(id, created.id)
+      const blocked = yield* firstNotCompleted(upstream)
+      if (blocked !== undefined) {
+        const upstreamId = yield* Deferred.await(blocked.future.id)
+        notReady = States.NotReady({ message: `Upstream task run '${upstreamId}' did not reach a 'COMPLETED' state.` })
+      } else {
+        resolved = (yield* resolveFutures(args)) as ReadonlyArray<unknown>
+      }
+    }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
+
+    const run = Effect.gen(function*() {
+      const taskRunId = yield* Deferred.await(id)
+      const ref = { kind: "task_run" as const, id: taskRunId }
+      if (notReady !== undefined) {
+        const answer = yield* client.proposeState(ref, notReady)
+        const state = answer.state ?? (yield* client.readTaskRun(taskRunId)).state
+        return { state: state!, value: Option.none<unknown>() }
+      }
+      const cacheKey = def.options.cacheKey?.(...resolved) ?? null
+      const outcome = yield* runActor({
+        ref,
+        running: States.Running({ details: { cache_key: cacheKey } }),
+        execute: attempt(def, flow, taskRunId, resolved, cacheKey)
+      })
+      if (outcome.value._tag === "Some" && typeof outcome.value.value === "object" && outcome.value.value !== null) {
+        flow.producers.set(outcome.value.value, taskRunId)
+      }
+      return outcome
+    }).pipe(Effect.provide(services))
+
+    const fiber = yield* flow.taskRunner.submit(Effect.orDie(ready), run as Effect.Effect<any, any>)
+    const future = new TaskFuture<unknown>(def.name, id, fiber, flow)
+    flow.children.push({ wait: Effect.map(future.outcome, (o) => o.state) })
+    return future
+  })
+
+/** One execution of the task body, turned into the terminal state to propose. */
+const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, args: ReadonlyArray<unknown>, cacheKey: string | null) =>
+  Effect.gen(function*() {
+    const controller = new AbortController()
+    const ctx: TaskRunContext = { _tag: "TaskRun", taskRunId, taskName: def.name, flow, signal: controller.signal }
+    const result = yield* Effect.either(runBody(def.body, args, ctx, controller, timeoutOf(def.options.timeout)))
+    const store = yield* ResultStore
+    if (Either.isLeft(result)) {
+      const failure = result.left
+      if (failure._tag === "TimedOut") {
+        return { proposal: States.TimedOut({ message: `Task run exceeded its timeout of ${Duration.format(failure.after)}.` }), value: Option.none() } satisfies Attempt
+      }
+      return { proposal: States.Failed({ message: `Task run encountered an exception: ${describeFailure(failure.cause)}` }), value: Option.none() } satisfies Attempt
+    }
+    const data = yield* Effect.either(store.persist(result.right, serializerOf(def.options.serializer)))
+    if (Either.isLeft(data)) {
+      const message = data.left instanceof ResultNotSerializable
+        ? `The result of task '${def.name}' cannot be stored: ${data.left.message}`
+        : `The result of task '${def.name}' could not be stored: ${data.left.message}`
+      return { proposal: States.Failed({ message }), value: Option.none() } satisfies Attempt
+    }
+    const now = yield* Clock.currentTimeMillis
+    const expiration = def.options.cacheExpiration === undefined ? null
+      : new Date(now + Duration.toMillis(typeof def.options.cacheExpiration === "number" ? Duration.seconds(def.options.cacheExpiration) : Duration.decode(def.options.cacheExpiration)))
+    return {
+      proposal: States.Completed({ data: data.right, details: { cache_key: cacheKey, cache_expiration: cacheKey === null ? null : expiration } }),
+      value: Option.some(result.right)
+    } satisfies Attempt
+  })
+
+/** `t.map(...)`: resolves mapped futures, checks lengths, submits one run per index, returns all results. */
+const mapRuns = (def: TaskDefinition, args: ReadonlyArray<unknown>, callOptions: CallOptions) =>
+  Effect.gen(function*() {
+    const flow = yield* flowContext(def)
+    const columns: Array<{ readonly mapped: boolean; readonly values: ReadonlyArray<unknown> }> = []
+    for (const arg of args) {
+      if (arg instanceof Unmapped) columns.push({ mapped: false, values: [arg.value] })
+      else {
+        const value = yield* resolveFutures(arg)
+        if (!Array.isArray(value)) {
+          return yield* new MappingLengthMismatch({ task: def.name, message: `map of task '${def.name}': every argument must be an array (or unmapped(x)); got ${typeof value}` })
+        }
+        columns.push({ mapped: true, values: value })
+      }
+    }
+    const lengths = new Set(columns.filter((c) => c.mapped).map((c) => c.values.length))
+    if (lengths.size > 1) {
+      return yield* new MappingLengthMismatch({ task: def.name, message: `map of task '${def.name}': the mapped arguments have different lengths (${[...lengths].join(", ")})` })
+    }
+    const n = lengths.size === 0 ? 0 : [...lengths][0]!
+    const futures: Array<TaskFuture<unknown>> = []
+    for (let i = 0; i < n; i++) {
+      futures.push(yield* submitRun(def, flow, columns.map((c) => c.mapped ? c.values[i] : c.values[0]), callOptions.waitFor ?? []))
+    }
+    return yield* Effect.forEach(futures, (f) => Effect.flatMap(f.outcome, (o) => outcomeValue(def.name, o)))
+  })
