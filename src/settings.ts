@@ -13,3 +13,23 @@ export const orionHome = Config.string("ORION_HOME").pipe(
 export const databaseUrl = Config.all([Config.option(Config.string("ORION_DATABASE_URL")), orionHome]).pipe(
   Config.map(([url, home]) => url._tag === "Some" && url.value.trim() !== "" ? url.value.trim() : path.join(home, "orion.db"))
 )
+
+/** `ORION_RESULTS_DIR`: where run results are written, one file per result (default `$ORION_HOME/storage`). */
+export const resultsDir = Config.all([Config.option(Config.string("ORION_RESULTS_DIR")), orionHome]).pipe(
+  Config.map(([dir, home]) => {
+    const d = dir._tag === "Some" ? dir.value.trim() : ""
+    return d === "" ? path.join(home, "storage") : path.resolve(d.startsWith("~") ? path.join(os.homedir(), d.slice(1)) : d)
+  })
+)
+
+/** `ORION_LOGGING_BATCH_INTERVAL`: seconds between uploads of run logs (default 2). */
+export const loggingBatchInterval = Config.number("ORION_LOGGING_BATCH_INTERVAL").pipe(
+  Config.withDefault(2),
+  Config.validate({ message: "ORION_LOGGING_BATCH_INTERVAL must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
+)
+
+/** `ORION_LOGGING_BATCH_SIZE`: run log lines that trigger an upload before the interval is up (default 500). */
+export const loggingBatchSize = Config.integer("ORION_LOGGING_BATCH_SIZE").pipe(
+  Config.withDefault(500),
+  Config.validate({ message: "ORION_LOGGING_BATCH_SIZE must be a positive integer", validation: (n) => n >= 1 })
+)

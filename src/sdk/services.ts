@@ -10,11 +10,17 @@ import * as RunLogs from "../../runtime/run-logs.js"
 
 export type OrionServices = OrionClient | Results.ResultStore | RunLogs.RunLogs
 
-/** All services on a given client layer: results under `$ORION_HOME/storage`, logs shipped through the client. */
-export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>) =>
-  Layer.mergeAll(RunLogs.loggerLayer, Layer.empty).pipe(
-    Layer.provideMerge(RunLogs.layer),
-    Layer.provideMerge(Results.layer),
+export interface ServicesOptions {
+  /** Where results are stored (default `ORION_RESULTS_DIR`, else `$ORION_HOME/storage`). */
+  readonly resultsDir?: string
+  readonly logs?: Partial<RunLogs.RunLogsOptions>
+}
+
+/** All services on a given client layer: the result store, and run logs shipped through the client. */
+export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>, options: ServicesOptions = {}) =>
+  RunLogs.loggerLayer.pipe(
+    Layer.provideMerge(options.logs === undefined ? RunLogs.layer : RunLogs.layerWith(options.logs)),
+    Layer.provideMerge(options.resultsDir === undefined ? Results.layer : Results.layerAt(options.resultsDir)),
     Layer.provideMerge(client)
   )
 
