@@ -1,17 +1,85 @@
 /** The in-process event bus: every committed domain event, in id order, for live subscribers (SSE, UI, tests). */
-import { Context, Effect, Layer, PubSub, type Queue, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Queue, type Scope } from "effect"
 import type { OrionEvent } from "../src/domain/index.js"
+import { EventSink } from "../src/storage/event-log.js"
+
+/** A bounded subscriber fell too far behind: events after the ones it was handed were not kept for it. */
+export class SubscriberOverflow extends Data.TaggedError("SubscriberOverflow")<{}> {}
+
+/** A bounded subscription: `next` waits for events and fails with `SubscriberOverflow` once the subscriber fell behind. */
+export interface Subscription {
+  readonly next: Effect.Effect<ReadonlyArray<OrionEvent>, SubscriberOverflow>
+}
+
+/** Takes one published batch; false when the subscriber is to be dropped. Never waits. */
+type Deliver = (events: ReadonlyArray<OrionEvent>) => boolean
 
 export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
+  /** Hands events to every subscriber without ever waiting on one. */
   readonly publish: (events: ReadonlyArray<OrionEvent>) => Effect.Effect<void>
-  /** A subscription that sees every event published after it was taken. */
+  /** An unbounded subscription that sees every event published after it was taken (for in-process consumers that keep up). */
   readonly subscribe: Effect.Effect<Queue.Dequeue<OrionEvent>, never, Scope.Scope>
+  /**
+   * A subscription that sees every event published after it was taken, as long as it keeps up: when a batch arrives
+   * while it still holds `capacity` or more unread events, it is dropped and `next` reports the overflow.
+   */
+  readonly subscribeBounded: (capacity: number) => Effect.Effect<Subscription, never, Scope.Scope>
+  /** Runs a transaction that appends events together with their publication, in one order for the whole process. */
+  readonly sequenced: <A, E, R>(appendAndPublish: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }>() {
-  static readonly layer = Layer.scoped(EventBus, Effect.gen(function*() {
-    const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<OrionEvent>(), PubSub.shutdown)
-    return {
-      publish: (events) => (events.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(pubsub, events))),
-      subscribe: PubSub.subscribe(pubsub)
-    }
+  /** The bus; it also serves as the storage layer's `EventSink`. */
+  static readonly layer: Layer.Layer<EventBus | EventSink> = Layer.scopedContext(Effect.gen(function*() {
+    /** Each subscriber's delivery, and how to end its queue (when it leaves, or when the bus is released). */
+    const subscribers = new Map<Deliver, Effect.Effect<void>>()
+    const order = yield* Effect.makeSemaphore(1)
+    yield* Effect.addFinalizer(() => Effect.forEach(subscribers.values(), (end) => end, { discard: true }))
+
+    const publish = (events: ReadonlyArray<OrionEvent>) =>
+      events.length === 0 ? Effect.void : Effect.sync(() => {
+        for (const deliver of subscribers.keys()) if (!deliver(events)) subscribers.delete(deliver)
+      })
+
+    /** Registers `deliver` for the current scope; the queue is shut down with it, ending any waiting reader. */
+    const attach = <A>(queue: Queue.Queue<A>, deliver: Deliver) =>
+      Effect.acquireRelease(
+        Effect.sync(() => subscribers.set(deliver, Queue.shutdown(queue))),
+        () => Effect.zipRight(Effect.sync(() => subscribers.delete(deliver)), Queue.shutdown(queue))
+      )
+
+    const subscribe = Effect.gen(function*() {
+      const queue = yield* Queue.unbounded<OrionEvent>()
+      yield* attach(queue, (events) => {
+        for (const e of events) queue.unsafeOffer(e)
+        return true
+      })
+      return queue as Queue.Dequeue<OrionEvent>
+    })
+
+    const subscribeBounded = (capacity: number) =>
+      Effect.gen(function*() {
+        const batches = yield* Queue.unbounded<ReadonlyArray<OrionEvent>>()
+        let unread = 0
+        let overflowed = false
+        yield* attach(batches, (events) => {
+          if (unread >= capacity) {
+            overflowed = true
+            return false
+          }
+          unread += events.length
+          batches.unsafeOffer(events)
+          return true
+        })
+        const next: Subscription["next"] = Effect.suspend(() =>
+          overflowed ? Effect.fail(new SubscriberOverflow()) : Effect.zipWith(Queue.take(batches), Queue.takeAll(batches), (first, rest) => {
+            const events = first.concat(...rest)
+            unread -= events.length
+            return events
+          }))
+        return { next }
+      })
+
+    const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withPermits(1)(effect)
+    const bus = EventBus.of({ publish, subscribe, subscribeBounded, sequenced })
+    return Context.make(EventBus, bus).pipe(Context.add(EventSink, { publish, sequenced }))
   }))
 }

@@ -251,9 +251,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       ? batch.transition(r.kind, r.id, r.state, r.force)
       : batch.create(r.kind, r.payload)
 
-  /** Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart. */
+  /**
+   * Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart.
+   * Sequenced on the bus, so this process commits and publishes events in id order (see `EventSink`).
+   */
   const runBatch = (requests: ReadonlyArray<Request>) =>
-    Effect.gen(function*() {
+    bus.sequenced(Effect.gen(function*() {
       const now = new Date(yield* Clock.currentTimeMillis)
       const batch = new Batch(now)
       const results = yield* sql.withTransaction(Effect.gen(function*() {
@@ -274,7 +277,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const events: Array<OrionEvent> = batch.events.map((e, i) => ({ ...e, id: results.ids[i]! }))
       yield* bus.publish(events)
       return results.out
-    })
+    }))
 
   const reply = (r: Request, result: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }) =>
     result.ok

@@ -1,12 +1,17 @@
-/** Run logs in the database: batched multi-row inserts and filtered, sorted reads (spec §11 "Logs API"). */
+/**
+ * Run logs in the database: batched multi-row inserts, each log also appended as a `log` event and published after
+ * commit, and filtered, sorted reads (spec §11 "Logs API").
+ */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Chunk, Effect, Schema } from "effect"
+import { Chunk, Effect, Option, Schema } from "effect"
 import type { LogFilterRequest } from "../../domain/filters.js"
+import type { NewEvent, OrionEvent } from "../../domain/events.js"
 import { Log, type LogCreate } from "../../domain/log.js"
-import { newUuid } from "../../domain/primitives.js"
+import { formatTimestamp, newUuid } from "../../domain/primitives.js"
 import { Columns, decodeRow, rowToDb } from "../codec.js"
 import { Database } from "../database.js"
+import { appendEvents, EventSink } from "../event-log.js"
 import { logOrderBy, logsWhere } from "../filters.js"
 import { currentDate } from "./common.js"
 
@@ -16,21 +21,52 @@ const encodeLog = Schema.encodeSync(Log)
 /** Rows per INSERT: 500 rows × 9 columns stays far below the bind-parameter limits of SQLite and PostgreSQL. */
 export const LOG_INSERT_CHUNK = 500
 
+/** Characters of a log message carried in its event; the full message stays in the `log` table. */
+export const LOG_EVENT_MESSAGE_CHARS = 2000
+
+/** The small `log` event that announces a stored log line. */
+const logEvent = (log: LogCreate, now: Date): NewEvent => ({
+  occurred: now,
+  event: "log",
+  flow_run_id: log.flow_run_id,
+  task_run_id: log.task_run_id,
+  payload: {
+    name: log.name,
+    level: log.level,
+    timestamp: formatTimestamp(log.timestamp),
+    message: log.message.length > LOG_EVENT_MESSAGE_CHARS ? log.message.slice(0, LOG_EVENT_MESSAGE_CHARS) : log.message,
+    ...(log.message.length > LOG_EVENT_MESSAGE_CHARS ? { truncated: true } : {})
+  }
+})
+
 export class LogRepository extends Effect.Service<LogRepository>()("orion/LogRepository", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const { dialect } = yield* Database
+    const database = yield* Database
+    const { dialect } = database
+    const sink = yield* Effect.serviceOption(EventSink)
+    const publish = (events: ReadonlyArray<OrionEvent>) => Option.isSome(sink) ? sink.value.publish(events) : Effect.void
+    const sequenced = <A, E>(effect: Effect.Effect<A, E>) => Option.isSome(sink) ? sink.value.sequenced(effect) : effect
 
-    /** Stores the logs in one transaction, at most `LOG_INSERT_CHUNK` rows per statement; returns how many were stored. */
+    /**
+     * Stores the logs and their `log` events in one transaction, at most `LOG_INSERT_CHUNK` rows per statement, and
+     * publishes the events once committed; returns how many logs were stored.
+     */
     const createMany = (logs: ReadonlyArray<LogCreate>): Effect.Effect<number, SqlError> =>
       logs.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
         const now = yield* currentDate
         const rows = logs.map((log) => rowToDb(dialect, encodeLog({ ...log, id: newUuid(), created: now, updated: now })))
-        yield* sql.withTransaction(Effect.forEach(
-          Chunk.chunksOf(Chunk.unsafeFromArray(rows), LOG_INSERT_CHUNK),
-          (chunk) => sql`INSERT INTO log ${sql.insert(Chunk.toReadonlyArray(chunk))}`,
-          { discard: true }
-        ))
+        yield* sequenced(Effect.gen(function*() {
+          const events = yield* sql.withTransaction(Effect.zipRight(
+            Effect.forEach(
+              Chunk.chunksOf(Chunk.unsafeFromArray(rows), LOG_INSERT_CHUNK),
+              (chunk) => sql`INSERT INTO log ${sql.insert(Chunk.toReadonlyArray(chunk))}`,
+              { discard: true }
+            ),
+            appendEvents(logs.map((log) => logEvent(log, now)))
+          )).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(Database, database))
+          yield* publish(events)
+        }))
         return rows.length
       })
 
