@@ -1,10 +1,11 @@
-/** The `orion` command line: `orion demo`, `orion database upgrade | reset`. */
+/** The `orion` command line: `orion start`, `orion demo`, `orion database upgrade | reset`. */
 import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"
 import { demo } from "./demo.js"
+import { start } from "./start.js"
 
 const demoCommand = Command.make("demo", {}, () => demo).pipe(
   Command.withDescription("Create the database if needed and take a small flow run through the orchestrator"))
@@ -30,7 +31,7 @@ const reset = Command.make("reset", { yes }, ({ yes }) =>
 
 const database = Command.make("database").pipe(Command.withSubcommands([upgrade, reset]), Command.withDescription("Manage the metadata database"))
 
-const orion = Command.make("orion").pipe(Command.withSubcommands([demoCommand, database]))
+const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database]))
 
 const cli = Command.run(orion, { name: "Orion", version: "0.1.0" })
 

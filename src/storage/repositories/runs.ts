@@ -18,6 +18,7 @@ import { countFrom, currentDate, firstOrNotFound, touchedOrNotFound } from "./co
 import type { HistoryInterval, HistoryRequest, HistoryStateSummary } from "../../domain/history.js"
 import { historyIntervals } from "./history.js"
 import { TaskRunDependencies, TaskRunResult } from "../../domain/runs.js"
+import { Decision } from "../../domain/orchestration.js"
 
 
 
@@ -47,6 +48,7 @@ const stateColumns = ["id", "type", "name", "timestamp", "message", "data", "sta
   .map((c) => `s.${c} AS ${STATE_PREFIX}${c}`).join(", ")
 
 const decodeState = decodeRow(State, Columns.state)
+const decodeDecision = decodeRow(Decision, Columns.decision)
 
 /** Decodes a run row with its `state__` columns, then computes the estimates at `now`. */
 const runDecoder = <A extends RunTimes>(schema: Schema.Schema<A, any>, columns: TableColumns) => {
@@ -253,9 +255,18 @@ export class RunRepository extends Effect.Service<RunRepository>()("orion/RunRep
         })
       })
 
+    /** The orchestrator's recorded decisions on the run, oldest first; `ObjectNotFound` for an unknown run. */
+    const readDecisions = (kind: RunKind, runId: string): Effect.Effect<Array<Decision>, ObjectNotFound | SqlError> =>
+      Effect.gen(function*() {
+        const runs = yield* sql`SELECT id FROM ${sql(kind)} WHERE id = ${runId}`
+        if (runs.length === 0) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id: runId })
+        const rows = yield* sql`SELECT * FROM decision WHERE run_id = ${runId} AND run_kind = ${kind} ORDER BY timestamp ASC, id ASC`
+        return rows.map(decodeDecision)
+      })
+
     return {
       getFlowRun, getTaskRun, filterFlowRuns, countFlowRuns, filterTaskRuns, countTaskRuns,
-      updateFlowRun, deleteFlowRun, deleteTaskRun, readStates, readState, history, graph
+      updateFlowRun, deleteFlowRun, deleteTaskRun, readStates, readState, readDecisions, history, graph
     } as const
   })
 }) {}

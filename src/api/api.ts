@@ -1,0 +1,42 @@
+/**
+ * `OrionApi`: the one HttpApi definition of Orion's REST API (spec §4, §11). The server implements it
+ * (`handlers/`), the typed client and the UI type-check against it, and OpenAPI is generated from it.
+ */
+import { HttpApi, OpenApi } from "@effect/platform"
+import { Conflict } from "../domain/errors.js"
+import { BadRequest, InternalError, PayloadTooLarge, ServiceUnavailable, ValidationError } from "./errors.js"
+import { AdminGroup } from "./groups/admin.js"
+import { ConcurrencyLimitsGroup } from "./groups/concurrency-limits.js"
+import { DataGroup } from "./groups/data.js"
+import { DeploymentsGroup } from "./groups/deployments.js"
+import { EventsGroup } from "./groups/events.js"
+import { FlowsGroup } from "./groups/flows.js"
+import { LogsGroup } from "./groups/logs.js"
+import { FlowRunsGroup, TaskRunsGroup } from "./groups/runs.js"
+import { SavedSearchesGroup } from "./groups/saved-searches.js"
+import { FlowRunStatesGroup, TaskRunStatesGroup } from "./groups/states.js"
+import { orionVersion } from "./version.js"
+
+export class OrionApi extends HttpApi.make("orion")
+  .add(FlowsGroup)
+  .add(FlowRunsGroup)
+  .add(TaskRunsGroup)
+  .add(FlowRunStatesGroup)
+  .add(TaskRunStatesGroup)
+  .add(DeploymentsGroup)
+  .add(SavedSearchesGroup)
+  .add(DataGroup)
+  .add(LogsGroup)
+  .add(ConcurrencyLimitsGroup)
+  .add(AdminGroup)
+  .add(EventsGroup)
+  .addError(ValidationError)
+  .addError(BadRequest)
+  .addError(Conflict, { status: 409 })
+  .addError(PayloadTooLarge)
+  .addError(ServiceUnavailable)
+  .addError(InternalError)
+  .annotate(OpenApi.Title, "Orion")
+  .annotate(OpenApi.Version, orionVersion)
+  .annotate(OpenApi.Description, "Orion's REST API: flows, runs and their states, deployments, logs, concurrency limits and live events.")
+{}

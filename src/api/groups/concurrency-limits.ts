@@ -1,0 +1,24 @@
+/** `/api/concurrency_limits`: tag concurrency limits, upserted by tag (spec §11 "Tag concurrency limits"). */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ConcurrencyLimit, ConcurrencyLimitCreate } from "../../domain/concurrency-limit.js"
+import { ObjectNotFound } from "../../domain/errors.js"
+import { ConcurrencyLimitFilterRequest } from "../../domain/filters.js"
+import { IdPath, strict } from "../schemas.js"
+
+const notFound = { status: 404 } as const
+const TagPath = Schema.Struct({ tag: Schema.String })
+
+export class ConcurrencyLimitsGroup extends HttpApiGroup.make("concurrency_limits")
+  .add(HttpApiEndpoint.post("create", "/api/concurrency_limits/")
+    .setPayload(strict(ConcurrencyLimitCreate))
+    .addSuccess(ConcurrencyLimit, { status: 201 })
+    .addSuccess(ConcurrencyLimit)
+    .annotate(OpenApi.Description, "Creates the limit for a tag (201) or changes the existing one, keeping its taken slots (200)."))
+  .add(HttpApiEndpoint.get("get", "/api/concurrency_limits/:id").setPath(IdPath).addSuccess(ConcurrencyLimit).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("getByTag", "/api/concurrency_limits/tag/:tag").setPath(TagPath).addSuccess(ConcurrencyLimit).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/concurrency_limits/filter").setPayload(strict(ConcurrencyLimitFilterRequest)).addSuccess(Schema.Array(ConcurrencyLimit)))
+  .add(HttpApiEndpoint.del("delete", "/api/concurrency_limits/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.del("deleteByTag", "/api/concurrency_limits/tag/:tag").setPath(TagPath).addError(ObjectNotFound, notFound))
+  .annotate(OpenApi.Description, "Tag concurrency limits: at most N task runs with a tag RUNNING at once")
+{}

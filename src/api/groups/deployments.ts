@@ -1,0 +1,53 @@
+/** `/api/deployments`: upsert, reads, filters, schedules and runs made from a deployment (spec §4.4 "Deployments"). */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
+import { Deployment, DeploymentCreate } from "../../domain/deployment.js"
+import { CountRequest, DeploymentFilterRequest } from "../../domain/filters.js"
+import { FlowRun } from "../../domain/runs.js"
+import { DeploymentFlowRunCreate, IdPath, ScheduleRequest, strict } from "../schemas.js"
+
+const notFound = { status: 404 } as const
+
+export class DeploymentsGroup extends HttpApiGroup.make("deployments")
+  .add(HttpApiEndpoint.post("create", "/api/deployments/")
+    .setPayload(strict(DeploymentCreate))
+    .addSuccess(Deployment, { status: 201 })
+    .addSuccess(Deployment)
+    .addError(ObjectNotFound, notFound)
+    .addError(InvalidRequest, { status: 422 })
+    .annotate(OpenApi.Description,
+      "Creates (201) or overwrites (200) the deployment of this flow and name; its auto-scheduled runs still SCHEDULED are replaced by runs from the new schedule."))
+  .add(HttpApiEndpoint.get("getByName", "/api/deployments/name/:flow_name/:deployment_name")
+    .setPath(Schema.Struct({ flow_name: Schema.String, deployment_name: Schema.String }))
+    .addSuccess(Deployment)
+    .addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("get", "/api/deployments/:id").setPath(IdPath).addSuccess(Deployment).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/deployments/filter").setPayload(strict(DeploymentFilterRequest)).addSuccess(Schema.Array(Deployment)))
+  .add(HttpApiEndpoint.post("count", "/api/deployments/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
+  .add(HttpApiEndpoint.del("delete", "/api/deployments/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("schedule", "/api/deployments/:id/schedule")
+    .setPath(IdPath)
+    .setPayload(strict(ScheduleRequest))
+    .addSuccess(Schema.Null)
+    .addError(ObjectNotFound, notFound)
+    .addError(InvalidRequest, { status: 422 })
+    .annotate(OpenApi.Description,
+      "Creates the deployment's scheduled runs in a window (default: now to now + 100 days, at most 100); idempotent, and works for past windows (backfill)."))
+  .add(HttpApiEndpoint.post("setScheduleActive", "/api/deployments/:id/set_schedule_active")
+    .setPath(IdPath)
+    .addError(ObjectNotFound, notFound)
+    .addError(InvalidRequest, { status: 422 }))
+  .add(HttpApiEndpoint.post("setScheduleInactive", "/api/deployments/:id/set_schedule_inactive")
+    .setPath(IdPath)
+    .addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("createFlowRun", "/api/deployments/:id/create_flow_run")
+    .setPath(IdPath)
+    .setPayload(strict(DeploymentFlowRunCreate))
+    .addSuccess(FlowRun, { status: 201 })
+    .addSuccess(FlowRun)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description,
+      "A flow run of the deployment's flow: its parameters overlaid by the given ones, tags the union of both; default state Pending."))
+  .annotate(OpenApi.Description, "Deployments: a flow, where to load it from, default parameters and a schedule")
+{}

@@ -1,0 +1,17 @@
+/** `GET /api/events`: the live event stream (Server-Sent Events), resumable with `Last-Event-ID`. */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Uuid } from "../../domain/primitives.js"
+import { EventStreamBody } from "../schemas.js"
+
+const EventId = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+
+export class EventsGroup extends HttpApiGroup.make("events")
+  .add(HttpApiEndpoint.get("stream", "/api/events")
+    .setUrlParams(Schema.Struct({ flow_run_id: Schema.optional(Uuid), last_event_id: Schema.optional(EventId) }))
+    .setHeaders(Schema.Struct({ "last-event-id": Schema.optional(EventId) }))
+    .addSuccess(EventStreamBody)
+    .annotate(OpenApi.Description,
+      "Every committed event (run created, state changed, log) as Server-Sent Events. `flow_run_id` narrows to one flow run; `Last-Event-ID` (or `last_event_id`) replays what was missed."))
+  .annotate(OpenApi.Description, "Live events")
+{}

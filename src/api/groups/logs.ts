@@ -1,0 +1,15 @@
+/** `/api/logs`: batches of run log lines in, filtered and sorted log lines out (spec §11 "Logs API"). */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { LogFilterRequest } from "../../domain/filters.js"
+import { Log, LogCreate } from "../../domain/log.js"
+import { strict } from "../schemas.js"
+
+export class LogsGroup extends HttpApiGroup.make("logs")
+  .add(HttpApiEndpoint.post("create", "/api/logs/")
+    .setPayload(strict(Schema.Array(LogCreate)))
+    .addSuccess(HttpApiSchema.Created)
+    .annotate(OpenApi.Description, "Stores a batch of log lines in one transaction: all or none."))
+  .add(HttpApiEndpoint.post("filter", "/api/logs/filter").setPayload(strict(LogFilterRequest)).addSuccess(Schema.Array(Log)))
+  .annotate(OpenApi.Description, "Logs emitted by flow runs and task runs")
+{}

@@ -1,0 +1,72 @@
+/**
+ * `/api/flow_runs` and `/api/task_runs`: creating runs (their first state set by the orchestrator), reads, filters,
+ * counts, history, the task graph, deletes, `set_state` proposals and the orchestrator's recorded decisions (spec §4.4).
+ */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
+import { CountRequest, FlowRunFilterRequest, TaskRunFilterRequest } from "../../domain/filters.js"
+import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
+import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
+import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
+import { IdPath, strict } from "../schemas.js"
+
+const notFound = { status: 404 } as const
+
+const setState = (prefix: string) =>
+  HttpApiEndpoint.post("setState", `/api/${prefix}/:id/set_state`)
+    .setPath(IdPath)
+    .setPayload(strict(SetStateRequest))
+    .addSuccess(OrchestrationResult, { status: 201 })
+    .addSuccess(OrchestrationResult)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description, "Proposes a state. 201 when a state was stored (ACCEPT, REJECT), 200 when not (WAIT, ABORT).")
+
+const decisions = (prefix: string) =>
+  HttpApiEndpoint.get("decisions", `/api/${prefix}/:id/decisions`)
+    .setPath(IdPath)
+    .addSuccess(Schema.Array(Decision))
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description, "Every decision of the orchestrator on this run, oldest first: status, deciding rule, reason.")
+
+const history = (prefix: string) =>
+  HttpApiEndpoint.post("history", `/api/${prefix}/history`)
+    .setPayload(strict(HistoryRequest))
+    .addSuccess(HistoryResponse)
+    .addError(InvalidRequest, { status: 422 })
+
+export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
+  .add(HttpApiEndpoint.post("create", "/api/flow_runs/")
+    .setPayload(strict(FlowRunCreate))
+    .addSuccess(FlowRun, { status: 201 })
+    .addSuccess(FlowRun)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description, "Creates a flow run in its initial state (default Pending): 201; an existing run with the same idempotency key: 200."))
+  .add(HttpApiEndpoint.patch("update", "/api/flow_runs/:id").setPath(IdPath).setPayload(strict(FlowRunUpdate)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("count", "/api/flow_runs/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
+  .add(history("flow_runs"))
+  .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
+  .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(setState("flow_runs"))
+  .add(decisions("flow_runs"))
+  .annotate(OpenApi.Description, "Flow runs: one execution of a flow")
+{}
+
+export class TaskRunsGroup extends HttpApiGroup.make("task_runs")
+  .add(HttpApiEndpoint.post("create", "/api/task_runs/")
+    .setPayload(strict(TaskRunCreate))
+    .addSuccess(TaskRun, { status: 201 })
+    .addSuccess(TaskRun)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description, "Creates a task run (default Pending): 201; the existing run with the same (flow_run_id, task_key, dynamic_key): 200."))
+  .add(HttpApiEndpoint.post("count", "/api/task_runs/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
+  .add(history("task_runs"))
+  .add(HttpApiEndpoint.get("get", "/api/task_runs/:id").setPath(IdPath).addSuccess(TaskRun).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/task_runs/filter").setPayload(strict(TaskRunFilterRequest)).addSuccess(Schema.Array(TaskRun)))
+  .add(HttpApiEndpoint.del("delete", "/api/task_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(setState("task_runs"))
+  .add(decisions("task_runs"))
+  .annotate(OpenApi.Description, "Task runs: one execution of a task inside a flow run")
+{}

@@ -1,0 +1,19 @@
+/** `/api/saved_searches`: named UI filter sets, upserted by name (spec §4.4 "Saved searches"). */
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ObjectNotFound } from "../../domain/errors.js"
+import { SavedSearchFilterRequest } from "../../domain/filters.js"
+import { SavedSearch, SavedSearchCreate } from "../../domain/saved-search.js"
+import { IdPath, strict } from "../schemas.js"
+
+export class SavedSearchesGroup extends HttpApiGroup.make("saved_searches")
+  .add(HttpApiEndpoint.put("create", "/api/saved_searches/")
+    .setPayload(strict(SavedSearchCreate))
+    .addSuccess(SavedSearch, { status: 201 })
+    .addSuccess(SavedSearch)
+    .annotate(OpenApi.Description, "Creates the search (201) or replaces the filters of the one with the same name (200)."))
+  .add(HttpApiEndpoint.get("get", "/api/saved_searches/:id").setPath(IdPath).addSuccess(SavedSearch).addError(ObjectNotFound, { status: 404 }))
+  .add(HttpApiEndpoint.post("filter", "/api/saved_searches/filter").setPayload(strict(SavedSearchFilterRequest)).addSuccess(Schema.Array(SavedSearch)))
+  .add(HttpApiEndpoint.del("delete", "/api/saved_searches/:id").setPath(IdPath).addError(ObjectNotFound, { status: 404 }))
+  .annotate(OpenApi.Description, "Saved searches: named sets of dashboard filters")
+{}

@@ -1,0 +1,72 @@
+/** Handlers of `/api/deployments`: the DeploymentRepository, plus scheduled and manual runs made through the orchestrator. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { Deployment } from "../../domain/deployment.js"
+import { defaultRunPolicy } from "../../domain/policy.js"
+import { FlowRun } from "../../domain/runs.js"
+import { currentDate } from "../../storage/repositories/common.js"
+import { DeploymentRepository } from "../../storage/repositories/deployments.js"
+import { RunRepository } from "../../storage/repositories/runs.js"
+import { Orchestrator } from "../../../runtime/orchestrator.js"
+import { OrionApi } from "../api.js"
+import { checkSchedule, defaultWindow, scheduleRuns, SCHEDULER_MAX_RUNS, SCHEDULER_MAX_SCHEDULED_SECONDS } from "../scheduling.js"
+import { createdOrFound, json, lift } from "./respond.js"
+
+/** Runs for the next 100 days of an active schedule, as the scheduler would make them (spec §4.4, §5.2). */
+const scheduleAhead = (deployment: Deployment) =>
+  deployment.is_schedule_active && deployment.schedule !== null
+    ? Effect.flatMap(currentDate, (now) => scheduleRuns(deployment, defaultWindow(now)))
+    : Effect.void
+
+export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (handlers) =>
+  Effect.gen(function*() {
+    const deployments = yield* DeploymentRepository
+    const runs = yield* RunRepository
+    const orchestrator = yield* Orchestrator
+    const provideOrchestrator = Effect.provideService(Orchestrator, orchestrator)
+    return handlers
+      .handle("create", ({ payload }) =>
+        lift(Effect.gen(function*() {
+          yield* checkSchedule(payload.schedule)
+          const upserted = yield* deployments.upsert(payload)
+          yield* scheduleAhead(upserted.value)
+          return yield* createdOrFound(Deployment, upserted)
+        })).pipe(provideOrchestrator))
+      .handle("getByName", ({ path }) => lift(deployments.getByName(path.flow_name, path.deployment_name)))
+      .handle("get", ({ path }) => lift(deployments.get(path.id)))
+      .handle("filter", ({ payload }) => lift(deployments.filter(payload)))
+      .handle("count", ({ payload }) => lift(deployments.count(payload)))
+      .handle("delete", ({ path }) => lift(deployments.delete(path.id)))
+      .handle("schedule", ({ path, payload }) =>
+        lift(Effect.gen(function*() {
+          const deployment = yield* deployments.get(path.id)
+          const start = payload.start_time ?? (yield* currentDate)
+          yield* scheduleRuns(deployment, {
+            start,
+            end: payload.end_time ?? new Date(start.getTime() + SCHEDULER_MAX_SCHEDULED_SECONDS * 1000),
+            maxRuns: payload.max_runs ?? SCHEDULER_MAX_RUNS
+          })
+          return null
+        })).pipe(provideOrchestrator))
+      .handle("setScheduleActive", ({ path }) =>
+        lift(Effect.flatMap(deployments.setScheduleActive(path.id, true), scheduleAhead)).pipe(provideOrchestrator))
+      .handle("setScheduleInactive", ({ path }) => lift(Effect.asVoid(deployments.setScheduleActive(path.id, false))))
+      .handle("createFlowRun", ({ path, payload }) =>
+        lift(Effect.gen(function*() {
+          const deployment = yield* deployments.get(path.id)
+          const created = yield* orchestrator.createFlowRun({
+            name: payload.name,
+            flow_id: deployment.flow_id,
+            deployment_id: deployment.id,
+            flow_version: null,
+            parameters: { ...deployment.parameters, ...payload.parameters },
+            context: payload.context,
+            empirical_policy: defaultRunPolicy,
+            tags: [...new Set([...deployment.tags, ...payload.tags])],
+            idempotency_key: payload.idempotency_key,
+            parent_task_run_id: null,
+            state: payload.state
+          })
+          return yield* json(FlowRun, yield* runs.getFlowRun(created.id), created.created ? 201 : 200)
+        })))
+  }))

@@ -1,0 +1,76 @@
+/**
+ * A deployment's scheduled runs (spec §5.2 steps 2–4, §4.4 `/schedule`): its schedule's dates in a window become
+ * SCHEDULED flow runs created through the orchestrator. Idempotent: each date's run has the idempotency key
+ * `scheduled <deployment id> <date>`, so scheduling a window twice never duplicates a date.
+ */
+import { SqlClient } from "@effect/sql"
+import { Chunk, Effect, Either } from "effect"
+import type { Deployment } from "../domain/deployment.js"
+import { InvalidRequest } from "../domain/errors.js"
+import { defaultRunPolicy } from "../domain/policy.js"
+import { formatTimestamp, type Uuid } from "../domain/primitives.js"
+import type { Schedule } from "../domain/schedule.js"
+import { States } from "../domain/state.js"
+import { Orchestrator } from "../../runtime/orchestrator.js"
+import { scheduleDates } from "./schedules/dates.js"
+
+/** Runs scheduled at most per deployment and window (spec §9 `scheduler_max_runs`). */
+export const SCHEDULER_MAX_RUNS = 100
+/** How far ahead runs are scheduled (spec §9 `scheduler_max_scheduled_time`: 100 days). */
+export const SCHEDULER_MAX_SCHEDULED_SECONDS = 100 * 86_400
+
+/** The idempotency key of a deployment's scheduled run at `date`. */
+export const scheduledRunKey = (deploymentId: string, date: Date): string => `scheduled ${deploymentId} ${formatTimestamp(date)}`
+
+/** Refuses a schedule that cannot produce dates (e.g. an RRULE feature not supported), before anything is written. */
+export const checkSchedule = (schedule: Schedule | null): Effect.Effect<void, InvalidRequest> => {
+  if (schedule === null) return Effect.void
+  const dates = scheduleDates(schedule, { n: 1, start: new Date(0) })
+  return Either.isLeft(dates) ? Effect.fail(new InvalidRequest({ detail: dates.left })) : Effect.void
+}
+
+export interface ScheduleWindow {
+  readonly start: Date
+  readonly end: Date
+  readonly maxRuns: number
+}
+
+/**
+ * Creates the deployment's runs for its schedule's dates in the window, each SCHEDULED at its date with tags
+ * `auto-scheduled` + the deployment's, and marks them auto-scheduled; returns the ids of the runs that were new.
+ */
+export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
+  Effect.gen(function*() {
+    if (deployment.schedule === null) return [] as Array<Uuid>
+    const dates = scheduleDates(deployment.schedule, { n: window.maxRuns, start: window.start, end: window.end })
+    if (Either.isLeft(dates)) return yield* new InvalidRequest({ detail: dates.left })
+    const orchestrator = yield* Orchestrator
+    // Proposed together, the creates share the orchestrator's transactions (group commit).
+    const created = yield* Effect.forEach(dates.right, (date) =>
+      orchestrator.createFlowRun({
+        name: null,
+        flow_id: deployment.flow_id,
+        deployment_id: deployment.id,
+        flow_version: null,
+        parameters: deployment.parameters,
+        context: {},
+        empirical_policy: defaultRunPolicy,
+        tags: ["auto-scheduled", ...deployment.tags.filter((t) => t !== "auto-scheduled")],
+        idempotency_key: scheduledRunKey(deployment.id, date),
+        parent_task_run_id: null,
+        state: States.Scheduled({ scheduledTime: date, message: "Flow run scheduled" })
+      }), { concurrency: "unbounded" })
+    const ids = created.filter((c) => c.created).map((c) => c.id)
+    // The orchestrator's create has no `auto_scheduled` field: flag the new runs in one statement per 500.
+    const sql = yield* SqlClient.SqlClient
+    yield* Effect.forEach(Chunk.chunksOf(Chunk.unsafeFromArray(ids), 500), (chunk) =>
+      sql`UPDATE flow_run SET auto_scheduled = TRUE WHERE ${sql.in("id", Chunk.toReadonlyArray(chunk))}`, { discard: true })
+    return ids
+  })
+
+/** The default window of the scheduler: from `now`, 100 days ahead, at most 100 runs. */
+export const defaultWindow = (now: Date): ScheduleWindow => ({
+  start: now,
+  end: new Date(now.getTime() + SCHEDULER_MAX_SCHEDULED_SECONDS * 1000),
+  maxRuns: SCHEDULER_MAX_RUNS
+})

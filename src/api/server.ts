@@ -1,0 +1,68 @@
+/**
+ * The API server: `OrionApi` with its handlers, Swagger UI at `/docs`, the OpenAPI document at `/openapi.json`, the
+ * built UI at `/`, body limits, JSON errors and optional CORS (STACK §4, §12). `appLayer` runs on any HttpServer;
+ * `serverLayer` listens on a host and port; `onDatabase` adds the orchestrator, repositories and event bus.
+ */
+import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware } from "@effect/platform"
+import type { HttpApp } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import type { SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import { createServer } from "node:http"
+import * as path from "node:path"
+import type { Database } from "../storage/database.js"
+import { Repositories } from "../storage/repositories/index.js"
+import { EventBus } from "../../runtime/event-bus.js"
+import * as Orch from "../../runtime/orchestrator.js"
+import { ApiSettings, resolveSettings, type ResolvedSettings, type ServerOptions } from "./config.js"
+import { ShutdownSignal } from "./event-stream.js"
+import { ApiLive } from "./handlers/index.js"
+import { jsonBodies, jsonErrors, limitBodySize, logRequests } from "./middleware.js"
+import { uiRoutes } from "./static-ui.js"
+
+/** Whether `dir` holds a built UI (an `index.html`). */
+export const hasUi = (dir: string | null | undefined): dir is string =>
+  dir !== null && dir !== undefined && fs.existsSync(path.join(dir, "index.html"))
+
+/** What wraps every request, innermost first: JSON bodies, the body limit, CORS (when origins are allowed), the request log. */
+const outer = (settings: ResolvedSettings) => (app: HttpApp.Default): HttpApp.Default => {
+  let wrapped = limitBodySize(settings)(jsonBodies(app))
+  if (settings.corsOrigins.length > 0) {
+    wrapped = HttpMiddleware.cors({ allowedOrigins: settings.corsOrigins.includes("*") ? ["*"] : settings.corsOrigins })(wrapped)
+  }
+  return settings.logRequests ? logRequests(wrapped) : wrapped
+}
+
+/** The whole HTTP application on the `HttpServer` it is given. */
+export const appLayer = (settings: ResolvedSettings) =>
+  HttpApiBuilder.serve(outer(settings)).pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(hasUi(settings.uiDir) ? uiRoutes(settings.uiDir) : Layer.empty),
+    Layer.provide(HttpApiBuilder.middleware(jsonErrors(settings))),
+    Layer.provide(ApiLive),
+    Layer.provide(Layer.succeed(ApiSettings, settings)),
+    // Needs the HttpServer, so it is released (ending open event streams) before the server closes.
+    Layer.provide(ShutdownSignal.Default)
+  )
+
+/** The application listening on `host:port` (port 0: any free port; read it from `HttpServer.address`). */
+export const serverLayer = (options: ServerOptions) =>
+  Layer.unwrapEffect(Effect.map(resolveSettings(options), (settings) =>
+    appLayer(settings).pipe(
+      Layer.provideMerge(NodeHttpServer.layer(createServer, { host: options.host, port: options.port })),
+      Layer.provideMerge(Layer.succeed(ApiSettings, settings))
+    )))
+
+/** Gives a server the orchestrator, the repositories and the event bus on an open database (which it also exposes). */
+export const onDatabase = <A, E, R, E2>(
+  server: Layer.Layer<A, E, R>,
+  database: Layer.Layer<Database | SqlClient.SqlClient, E2>
+) =>
+  server.pipe(
+    Layer.provide(Layer.mergeAll(Orch.layer(), Repositories)),
+    Layer.provideMerge(EventBus.layer),
+    Layer.provideMerge(database)
+  )
+

@@ -1,0 +1,23 @@
+/** `orion start`: serve the API (and docs and UI) on the local database until SIGINT/SIGTERM (spec §5.5, §8). */
+import { Command, Options } from "@effect/cli"
+import { Config, Effect } from "effect"
+
+const host = Options.text("host").pipe(
+  Options.withDescription("Interface to listen on (env ORION_API_HOST)"),
+  Options.withFallbackConfig(Config.string("ORION_API_HOST")),
+  Options.withDefault("127.0.0.1")
+)
+const port = Options.integer("port").pipe(
+  Options.withAlias("p"),
+  Options.withDescription("Port to listen on (env ORION_API_PORT)"),
+  Options.withFallbackConfig(Config.integer("ORION_API_PORT")),
+  Options.withDefault(4200)
+)
+const noServices = Options.boolean("no-services").pipe(Options.withDescription("Do not run Orion's services in this process"))
+const noUi = Options.boolean("no-ui").pipe(Options.withDescription("Do not serve the dashboard at /"))
+
+export const start = Command.make("start", { host, port, noServices, noUi }, (o) =>
+  // The server, SQL drivers and handlers load only for this command.
+  Effect.flatMap(Effect.promise(() => import("../api/launch.js")), ({ launch }) =>
+    launch({ host: o.host, port: o.port, services: !o.noServices, ui: !o.noUi }))
+).pipe(Command.withDescription("Start the Orion API server, its docs (/docs) and the dashboard (/) on the local database"))

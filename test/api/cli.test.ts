@@ -1,0 +1,102 @@
+/** `orion start` as a real process: serves until SIGTERM, then stops within 2 s (open event streams included), exit 0. */
+import { describe, expect, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as http from "node:http"
+import * as net from "node:net"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { tempDir } from "../support/databases.js"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port
+      server.close(() => resolve(port))
+    })
+  })
+
+interface Started {
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }>
+}
+
+const startOrion = (args: ReadonlyArray<string>, home: string): Started => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
+  delete env.ORION_DATABASE_URL
+  const child = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  child.stdout!.on("data", (d) => (output += d))
+  child.stderr!.on("data", (d) => (output += d))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal, at: Date.now() })))
+  return { child, output: () => output, exited }
+}
+
+const waitForHealth = async (port: number, started: Started, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (started.child.exitCode !== null) throw new Error(`orion start exited early:\n${started.output()}`)
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false)
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`no /api/health within ${timeoutMs} ms:\n${started.output()}`)
+}
+
+/** Opens the event stream and resolves once its first frame has arrived; the connection stays open. */
+const openEventStream = (port: number) =>
+  new Promise<http.ClientRequest>((resolve, reject) => {
+    const request = http.get(`http://127.0.0.1:${port}/api/events`, (response) => {
+      response.once("data", () => resolve(request))
+      response.on("error", () => undefined)
+    })
+    request.on("error", () => undefined)
+    setTimeout(() => reject(new Error("no event stream frame")), 10_000)
+  })
+
+describe("orion start", () => {
+  it("serves the API, reports where, and stops on SIGTERM within 2 s with exit code 0, event streams open", async () => {
+    const port = await freePort()
+    const home = tempDir("orion-home-")
+    const orion = startOrion(["--port", String(port), "--no-ui"], home)
+    try {
+      await waitForHealth(port, orion)
+      const flow = await fetch(`http://127.0.0.1:${port}/api/flows/`, { method: "POST", body: JSON.stringify({ name: "cli" }) })
+      expect(flow.status).toBe(201)
+      expect(orion.output()).toContain(`http://127.0.0.1:${port}/api`)
+      expect(orion.output()).toContain(`http://127.0.0.1:${port}/docs`)
+      expect(orion.output()).toContain(path.join(home, "orion.db"))
+      expect(orion.output()).toMatch(/Services: +none started/)
+      const streams = await Promise.all([openEventStream(port), openEventStream(port)])
+
+      const signalled = Date.now()
+      orion.child.kill("SIGTERM")
+      const exit = await orion.exited
+      expect(exit.at - signalled).toBeLessThan(2000)
+      expect(exit.code).toBe(0)
+      expect(orion.output()).toContain("Orion stopped.")
+      for (const s of streams) s.destroy()
+    } finally {
+      orion.child.kill("SIGKILL")
+    }
+  }, 60_000)
+
+  it("a port already in use is one clear error and exit code 1", async () => {
+    const port = await freePort()
+    const blocker = net.createServer().listen(port, "127.0.0.1")
+    try {
+      const orion = startOrion(["--port", String(port), "--no-ui", "--no-services"], tempDir("orion-home-"))
+      const exit = await orion.exited
+      expect(exit.code).toBe(1)
+      expect(orion.output()).toContain("Orion could not start")
+      expect(orion.output()).not.toContain("    at ")
+    } finally {
+      blocker.close()
+    }
+  }, 60_000)
+})
