@@ -42,6 +42,8 @@ export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
   /** A run's states, oldest first. */
   readonly readStates: (run: RunRef) => Effect.Effect<ReadonlyArray<State>, ClientError>
   readonly createLogs: (logs: ReadonlyArray<LogCreate>) => Effect.Effect<void, ClientError>
+  /** Records that a running run is alive (its `heartbeat_time` becomes now), so crashed runs can be detected. */
+  readonly heartbeat: (run: RunRef) => Effect.Effect<void, ClientError>
 }>() {}
 
 /** Turns an infrastructure failure into `OrionUnavailable`, keeping not-found errors as they are. */
