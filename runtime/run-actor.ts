@@ -1,8 +1,9 @@
 /**
  * The run actor: one flow run or task run asking the orchestrator for each transition and obeying the answer
- * (WAIT → sleep and ask again; REJECT → adopt the state given; ABORT → stop), around one body execution per attempt.
+ * (WAIT → sleep and ask again; REJECT → adopt the state given; ABORT → stop), around one body execution per attempt,
+ * heartbeating while it runs.
  */
-import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Schema } from "effect"
 import type { OrchestrationResult, RunRef, State, StateCreate } from "../src/domain/index.js"
 import { isTerminal, States } from "../src/domain/index.js"
 import { type ClientError, OrionClient } from "../src/client/orion-client.js"
@@ -56,11 +57,59 @@ export const sleepUntilScheduled = (state: State) =>
     return at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void
   })
 
+/** How often a running run records its heartbeat (`ORION_HEARTBEAT_INTERVAL`, default 30 s; the services layer sets it). */
+export class HeartbeatInterval extends Context.Reference<HeartbeatInterval>()("orion/HeartbeatInterval", {
+  defaultValue: (): Duration.Duration => Duration.seconds(30)
+}) {}
+
+/** One heartbeat; a failure is logged at debug and otherwise ignored: it must never fail the run. */
+const heartbeat = (client: OrionClient["Type"], ref: RunRef) =>
+  Effect.catchAllCause(client.heartbeat(ref), (cause) => Effect.logDebug(`The heartbeat of ${ref.kind} ${ref.id} failed; the run goes on.`, cause))
+
+/**
+ * Runs that share one heartbeat fiber: a flow run leads, beating itself and the task runs running inside it, so a
+ * task run costs a set insertion rather than a fiber of its own (most end long before their first heartbeat).
+ */
+export class HeartbeatGroup {
+  readonly members = new Map<string, RunRef>()
+}
+
+/** How a run heartbeats while running: alone (default), leading a group, or as a member of its flow run's group. */
+export type HeartbeatRole = { readonly lead: HeartbeatGroup } | { readonly member: HeartbeatGroup }
+
+/** Runs `effect` while the run is heartbeated every interval; the heartbeats stop (and are awaited) when it ends. */
+const whileHeartbeating = <A, E, R>(ref: RunRef, role: HeartbeatRole | undefined, effect: Effect.Effect<A, E, R>) => {
+  if (role !== undefined && "member" in role) {
+    const { members } = role.member
+    return Effect.acquireUseRelease(Effect.sync(() => members.set(ref.id, ref)), () => effect, () => Effect.sync(() => members.delete(ref.id)))
+  }
+  return Effect.gen(function*() {
+    const every = yield* HeartbeatInterval
+    const client = yield* OrionClient
+    const beats = Effect.suspend(() => Effect.forEach([ref, ...(role?.lead.members.values() ?? [])], (r) => heartbeat(client, r), { concurrency: 8, discard: true }))
+    const fiber = yield* Effect.fork(Effect.forever(Effect.zipRight(Effect.sleep(every), beats)))
+    return yield* Effect.ensuring(effect, Fiber.interrupt(fiber))
+  })
+}
+
 /** A terminal state handed to us (e.g. Cached): its value comes from the result store. */
 const adopt = (state: State) =>
   state.type === "COMPLETED"
     ? Effect.map(Effect.flatMap(ResultStore, (store) => store.retrieve(state.data)), (v): RunOutcome => ({ state, value: Option.some(v) }))
     : Effect.succeed<RunOutcome>({ state, value: Option.none() })
+
+/**
+ * Proposes Running. A run that has already ended — a task run that completed in an earlier attempt of its flow run —
+ * is aborted by the orchestrator; it is then adopted as it is (its result rehydrated) rather than crashed.
+ */
+const proposeStart = (ref: RunRef, running: StateCreate) =>
+  Effect.catchTag(proposeObeying(ref, running), "RunAborted", (aborted) =>
+    Effect.gen(function*() {
+      const client = yield* OrionClient
+      const run = ref.kind === "flow_run" ? yield* client.readFlowRun(ref.id) : yield* client.readTaskRun(ref.id)
+      if (run.state === null || !isTerminal(run.state.type)) return yield* aborted
+      return { status: "REJECT" as const, state: run.state }
+    }))
 
 export interface RunActorSpec<R> {
   readonly ref: RunRef
@@ -70,6 +119,8 @@ export interface RunActorSpec<R> {
   readonly execute: Effect.Effect<Attempt, never, R>
   /** While the body runs, how often to look for an external request to cancel the run (none: not watched). */
   readonly cancelWatch?: Duration.Duration | undefined
+  /** How the run heartbeats while running (default: a fiber of its own). */
+  readonly heartbeats?: HeartbeatRole | undefined
 }
 
 /** Polls the run until it is asked to cancel (state CANCELLING or CANCELLED), then returns. */
@@ -94,7 +145,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
   const attempt = Effect.gen(function*() {
     let proposal = spec.running
     while (true) {
-      const started = yield* proposeObeying(ref, proposal)
+      const started = yield* proposeStart(ref, proposal)
       if (started.status === "REJECT") {
         if (started.state.type === "SCHEDULED") {
           yield* sleepUntilScheduled(started.state)
@@ -103,7 +154,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
         }
         if (started.state.type !== "RUNNING") return yield* adopt(started.state)
       }
-      const result = yield* executeWatched(spec)
+      const result = yield* whileHeartbeating(ref, spec.heartbeats, executeWatched(spec))
       if (Option.isNone(result)) {
         const cancelled = yield* proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true })
         return { state: cancelled.state, value: Option.none() }

@@ -70,6 +70,17 @@ const sanitize = (entry: LogCreate): LogCreate => {
 
 interface Dropped { count: number; last: Date }
 
+/**
+ * A sleep that does not keep the process alive (an unref'd timer): the sender waiting for its next round must not stop
+ * a finished script from reaching "beforeExit", where the runtime is disposed and the last lines are flushed.
+ */
+const idleSleep = (duration: Duration.Duration): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
+    timer.unref()
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
 /** Builds the service; the sending fiber lives in the current scope, whose close flushes what is left. */
 export const make = (options: Partial<RunLogsOptions> = {}) =>
   Effect.gen(function*() {
@@ -174,7 +185,7 @@ export const make = (options: Partial<RunLogsOptions> = {}) =>
       }).pipe(Effect.ensuring(Effect.sync(() => released.forEach((d) => Deferred.unsafeDone(d, Exit.void)))))
     })
 
-    const sender = Effect.raceFirst(wake.await, Effect.sleep(interval)).pipe(
+    const sender = Effect.raceFirst(wake.await, idleSleep(interval)).pipe(
       Effect.zipRight(Effect.catchAllCause(drain, (cause) => Effect.logWarning("run log shipping hit an unexpected error", cause))),
       Effect.forever,
       // Its own warnings must go to the console only, never back into run logs.

@@ -3,7 +3,7 @@ export { flow, type Flow, type FlowOptions, type RunCallOptions } from "./sdk/fl
 export { task, unmapped, type Task, type TaskOptions, type CallOptions } from "./sdk/task.js"
 export { TaskFuture } from "./sdk/future.js"
 export { getRunLogger, type RunLogger } from "./sdk/logger.js"
-export { getRunContext } from "./sdk/context.js"
+export { getRunContext, runContext, type RunContext } from "./sdk/context.js"
 export { FlowRunFailed, MappingLengthMismatch, NotInFlow, ParameterValidationError, TaskRunFailed } from "./sdk/errors.js"
 export type { RetryDelay } from "./sdk/options.js"
 export { concurrent, parallel, sequential, type TaskRunnerSpec } from "../runtime/task-runners.js"

@@ -33,3 +33,9 @@ export const loggingBatchSize = Config.integer("ORION_LOGGING_BATCH_SIZE").pipe(
   Config.withDefault(500),
   Config.validate({ message: "ORION_LOGGING_BATCH_SIZE must be a positive integer", validation: (n) => n >= 1 })
 )
+
+/** `ORION_HEARTBEAT_INTERVAL`: seconds between the heartbeats of a running flow run or task run (default 30). */
+export const heartbeatInterval = Config.number("ORION_HEARTBEAT_INTERVAL").pipe(
+  Config.withDefault(30),
+  Config.validate({ message: "ORION_HEARTBEAT_INTERVAL must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
+)

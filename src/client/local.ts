@@ -27,7 +27,8 @@ const make = Effect.gen(function*() {
     readTaskRuns: (request) => lift(runs.filterTaskRuns(request)),
     proposeState: (run, state, options) => lift(orchestrator.propose(run, state, options)),
     readStates: (run) => lift(runs.readStates(run.kind, run.id)),
-    createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch)))
+    createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch))),
+    heartbeat: (run) => lift(runs.heartbeat(run.kind, run.id))
   })
 })
 

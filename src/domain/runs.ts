@@ -21,6 +21,9 @@ const RunTimingFields = {
   state: Schema.NullOr(State)
 } as const
 
+/** When the run last reported that it is alive while running (null: never), so a dead process's runs can be found. */
+const HeartbeatField = { heartbeat_time: Schema.NullOr(Timestamp) } as const
+
 export const FlowRun = Schema.Struct({
   ...BaseFields,
   name: Schema.String,
@@ -35,7 +38,8 @@ export const FlowRun = Schema.Struct({
   tags: Tags,
   parent_task_run_id: Schema.NullOr(Uuid),
   auto_scheduled: Schema.Boolean,
-  ...RunTimingFields
+  ...RunTimingFields,
+  ...HeartbeatField
 }).annotations({ identifier: "FlowRun" })
 export type FlowRun = typeof FlowRun.Type
 
@@ -97,7 +101,8 @@ export const TaskRun = Schema.Struct({
   empirical_policy: RunPolicy,
   tags: Tags,
   task_inputs: TaskInputs,
-  ...RunTimingFields
+  ...RunTimingFields,
+  ...HeartbeatField
 }).annotations({ identifier: "TaskRun" })
 export type TaskRun = typeof TaskRun.Type
 

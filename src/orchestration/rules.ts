@@ -4,9 +4,9 @@
  */
 import { Effect, Option, Random } from "effect"
 import { baseRetryDelay, copyState, States, type RunPolicy, type StateType } from "../domain/index.js"
-import { rule } from "./rule.js"
+import { rule, type RuleContext } from "./rule.js"
 import { ALL, except, only, TERMINAL } from "./states.js"
-import { OrchestrationStore } from "./store.js"
+import { OrchestrationStore, type StoreError } from "./store.js"
 
 /** A terminated run stays terminated (Prefect 2 applies this to flows too). */
 export const PreventTransitionsFromTerminalStates = rule({
@@ -61,7 +61,7 @@ const retryDelaySeconds = (policy: RunPolicy, retry: number) =>
     return Math.max(0, base * (1 + policy.retry_jitter_factor * (2 * u - 1)))
   })
 
-const retryFailures = (name: string) => rule({
+const retryFailures = (name: string, onRetry?: (ctx: RuleContext) => Effect.Effect<void, StoreError, OrchestrationStore>) => rule({
   name,
   from: only("RUNNING"),
   to: only("FAILED"),
@@ -75,24 +75,22 @@ const retryFailures = (name: string) => rule({
         message: ctx.proposed!.message,
         data: ctx.proposed!.data
       }), `Retrying (retry ${run_count} of ${empirical_policy.max_retries})`)
+      if (onRetry !== undefined) yield* onRetry(ctx)
     })
 })
 
 /** A failed task run is retried while it has retries left: it waits in AwaitingRetry, then runs as Retrying. */
 export const RetryFailedTasks = retryFailures("RetryFailedTasks")
 
-/** A failed flow run is retried like a task; its failed task runs are reset so they run again. */
-export const RetryFailedFlows = rule({
-  ...retryFailures("RetryFailedFlows"),
-  after: (ctx) =>
-    Effect.gen(function*() {
-      const store = yield* OrchestrationStore
-      const failed = yield* store.taskRunIdsInStates(ctx.run.id, ["FAILED", "CRASHED", "CANCELLED"])
-      for (const id of failed) {
-        yield* store.forceState("task_run", id, States.AwaitingRetry({ scheduledTime: ctx.now, message: "Reset for a retry of its flow run" }), { resetRunCount: true })
-      }
-    })
-})
+/** A failed flow run is retried like a task; when it is, its failed task runs are reset so they run again. */
+export const RetryFailedFlows = retryFailures("RetryFailedFlows", (ctx) =>
+  Effect.gen(function*() {
+    const store = yield* OrchestrationStore
+    const failed = yield* store.taskRunIdsInStates(ctx.run.id, ["FAILED", "CRASHED", "CANCELLED"])
+    for (const id of failed) {
+      yield* store.forceState("task_run", id, States.AwaitingRetry({ scheduledTime: ctx.now, message: "Reset for a retry of its flow run" }), { resetRunCount: true })
+    }
+  }))
 
 /** A run entering Running again is named Retrying (after AwaitingRetry) or Rerunning. */
 export const RenameReruns = rule({

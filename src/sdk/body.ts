@@ -39,14 +39,12 @@ export const runBody = (
     Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.fail({ _tag: "Failed", cause }))
   return Option.match(timeout, {
     onNone: () => failed,
+    // The signal is aborted with the timeout as its reason before the body is interrupted (which would say "cancelled").
     onSome: (after) =>
-      failed.pipe(Effect.timeoutFail({
-        duration: after,
-        onTimeout: (): BodyFailure => {
-          controller.abort(new Error(`The run exceeded its timeout of ${Duration.format(after)}.`))
-          return { _tag: "TimedOut", after }
-        }
-      }))
+      Effect.raceFirst(failed, Effect.sleep(after).pipe(
+        Effect.zipRight(Effect.sync(() => controller.abort(new Error(`The run exceeded its timeout of ${Duration.format(after)}.`)))),
+        Effect.zipRight(Effect.fail<BodyFailure>({ _tag: "TimedOut", after }))
+      ))
   })
 }
 

@@ -3,9 +3,11 @@
  * async code in AsyncLocalStorage; both are set by the run actors around user bodies.
  */
 import { AsyncLocalStorage } from "node:async_hooks"
-import { Effect, FiberRef, type FiberSet, Option, type Runtime } from "effect"
+import { Effect, Fiber, FiberRef, type FiberSet, Option, type Runtime } from "effect"
 import type { State, Uuid } from "../domain/index.js"
+import type { HeartbeatGroup } from "../../runtime/run-actor.js"
 import type { TaskRunner } from "../../runtime/task-runners.js"
+import { NotInFlow } from "./errors.js"
 import type { OrionServices } from "./services.js"
 
 /** Anything a flow run keeps track of while its body runs. */
@@ -27,6 +29,8 @@ export interface FlowRunContext {
   readonly producers: WeakMap<object, Uuid>
   /** Aborted when the run is cancelled or times out: hand it to fetch() and friends in async code. */
   readonly signal: AbortSignal
+  /** The flow run's heartbeat group, which its running task runs join (absent: each beats on its own). */
+  readonly heartbeats?: HeartbeatGroup
 }
 
 export interface TaskRunContext {
@@ -53,6 +57,22 @@ export const getRunContext = Effect.flatMap(currentRun, Option.match({
 
 /** The current run's context from async code, or undefined outside a run. */
 export const runContextOrUndefined = (): RunContext | undefined => asyncRun.getStore()
+
+/**
+ * The current run's context from any code (the fiber's run, else the async one): ids, names and the run's `signal`,
+ * aborted when the run is cancelled or times out. Throws `NotInFlow` outside a flow run or task run.
+ */
+export const runContext = (): RunContext => {
+  const ctx = ambientRun()
+  if (ctx === undefined) throw new NotInFlow({ message: "runContext() was called outside a flow run or task run." })
+  return ctx
+}
+
+/** The run this code belongs to: the current fiber's, else the async context's; undefined outside a run. */
+export const ambientRun = (): RunContext | undefined => {
+  const fiber = Fiber.getCurrentFiber()
+  return (Option.isSome(fiber) ? fiber.value.getFiberRef(CurrentRun) : undefined) ?? asyncRun.getStore()
+}
 
 /** Runs `f` with `ctx` as the ambient run for both async and Effect code started inside it. */
 export const withAsyncRun = <A>(ctx: RunContext, f: () => A): A => asyncRun.run(ctx, f)

@@ -3,10 +3,10 @@
  * runner, a final state from its return value (spec §7.9). Called inside another flow it is a subflow.
  */
 import { createHash } from "node:crypto"
-import { Context, Deferred, Duration, Effect, Either, Fiber, FiberSet, Option, ParseResult, Schema } from "effect"
+import { Context, Deferred, Duration, Effect, Either, Exit, Fiber, FiberSet, Option, ParseResult, Schema } from "effect"
 import { type Flow as FlowRecord, RunPolicy, type State, States, type StateCreate, type Uuid } from "../domain/index.js"
 import { type ClientError, OrionClient } from "../client/orion-client.js"
-import { type ActorError, type Attempt, runActor, type RunOutcome } from "../../runtime/run-actor.js"
+import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome } from "../../runtime/run-actor.js"
 import { jsonSerializer, ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
@@ -37,11 +37,15 @@ export type FlowError = ParameterValidationError | NotInFlow | ActorError
 /** The parameters a caller passes: none for a flow without them. */
 type ParamsArg<I> = [I] extends [undefined] ? [params?: I] : undefined extends I ? [params?: I] : [params: I]
 
+/** `run`'s arguments: the parameters, then the call options; a flow without parameters takes the options alone. */
+type RunArgs<I> = [I] extends [undefined] ? [options?: RunCallOptions] | [params: undefined, options?: RunCallOptions]
+  : [...ParamsArg<I>, RunCallOptions?]
+
 export interface Flow<I, A> {
   /** Runs the flow (a subflow when called inside a flow) and returns its result; fails if it did not complete. */
   (...params: ParamsArg<I>): Call<A, FlowRunFailed | FlowError>
   /** Runs the flow and returns its final state, whatever it is. */
-  readonly run: (...args: [...ParamsArg<I>, RunCallOptions?]) => Call<State, FlowError>
+  readonly run: (...args: RunArgs<I>) => Call<State, FlowError>
   readonly name: string
   readonly options: FlowOptions<any, I>
   /** The body itself, to call directly (no orchestration). */
@@ -82,7 +86,7 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
     const hasOptions = args.length === 2 || (args.length === 1 && def.options.parameters === undefined && isRunOptions(last))
     const params = hasOptions && args.length === 1 ? undefined : args[0]
     const signal = hasOptions ? (last as RunCallOptions).signal : undefined
-    return call(() => abortable(withServices(Effect.map(runFlow(def, params), (o) => o.state)), signal))
+    return call(() => withServices(Effect.map(runFlow(def, params, signal), (o) => o.state)))
   }
   const f = Object.assign((params?: unknown) => direct(params), { run, options, fn: body })
   Object.defineProperty(f, "name", { value: name })
@@ -92,14 +96,23 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
 const isRunOptions = (u: unknown): u is RunCallOptions =>
   typeof u === "object" && u !== null && Object.keys(u).length > 0 && Object.keys(u).every((k) => k === "signal")
 
-/** Interrupts the effect when `signal` aborts. */
-const abortable = <A, E>(effect: Effect.Effect<A, E>, signal: AbortSignal | undefined): Effect.Effect<A, E> =>
-  signal === undefined ? effect : Effect.gen(function*() {
-    if (signal.aborted) return yield* Effect.interrupt
-    const fiber = yield* Effect.fork(effect)
-    const onAbort = () => Effect.runFork(Fiber.interrupt(fiber))
-    signal.addEventListener("abort", onAbort, { once: true })
-    return yield* Fiber.join(fiber).pipe(Effect.ensuring(Effect.sync(() => signal.removeEventListener("abort", onAbort))))
+/**
+ * Runs a flow run's actor until it ends or `signal` aborts; an abort interrupts it (so it ends Cancelled, with its task
+ * runs and subflows) and the outcome is the run's final state as stored.
+ */
+const untilAborted = (actor: Effect.Effect<RunOutcome, ActorError, OrionServices>, signal: AbortSignal | undefined, flowRunId: Uuid) =>
+  signal === undefined ? actor : Effect.gen(function*() {
+    const fiber = yield* Effect.fork(actor)
+    const aborted = yield* Deferred.make<void>()
+    const onAbort = () => Deferred.unsafeDone(aborted, Exit.void)
+    if (signal.aborted) onAbort()
+    else signal.addEventListener("abort", onAbort, { once: true })
+    const finished = yield* Effect.raceFirst(Effect.map(Fiber.join(fiber), Option.some), Effect.as(Deferred.await(aborted), Option.none<RunOutcome>())).pipe(
+      Effect.ensuring(Effect.sync(() => signal.removeEventListener("abort", onAbort))))
+    if (Option.isSome(finished)) return finished.value
+    yield* Fiber.interrupt(fiber)
+    const run = yield* Effect.flatMap(OrionClient, (client) => client.readFlowRun(flowRunId))
+    return { state: run.state!, value: Option.none() } satisfies RunOutcome
   })
 
 const flowValue = (def: FlowDefinition, outcome: RunOutcome): Effect.Effect<unknown, FlowRunFailed> =>
@@ -158,7 +171,7 @@ const parameters = (def: FlowDefinition, raw: unknown): Effect.Effect<ParsedPara
 }
 
 /** One flow run, from creation to its final state. */
-export const runFlow = (def: FlowDefinition, raw: unknown): Effect.Effect<RunOutcome, FlowError, OrionServices> =>
+export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal): Effect.Effect<RunOutcome, FlowError, OrionServices> =>
   Effect.gen(function*() {
     const parent = yield* currentRun
     if (Option.isSome(parent) && parent.value._tag === "TaskRun") {
@@ -200,12 +213,15 @@ export const runFlow = (def: FlowDefinition, raw: unknown): Effect.Effect<RunOut
       if (done !== undefined) yield* Deferred.succeed(done, (yield* client.readFlowRun(created.id)).state!)
       return yield* new ParameterValidationError({ flow: def.name, flow_run_id: created.id, message: `Invalid parameters for flow '${def.name}': ${params.invalid}` })
     }
-    const outcome = yield* runActor({
+    const heartbeats = new HeartbeatGroup()
+    const actor = runActor({
       ref,
       running: States.Running(),
-      execute: attempt(def, created.id, params.decoded, parentFlow),
-      cancelWatch: Duration.decode(def.options.cancelCheckInterval ?? "1 second")
-    }).pipe(Effect.onExit((exit) => done === undefined ? Effect.void
+      execute: attempt(def, created.id, params.decoded, parentFlow, heartbeats),
+      cancelWatch: Duration.decode(def.options.cancelCheckInterval ?? "1 second"),
+      heartbeats: { lead: heartbeats }
+    })
+    const outcome = yield* untilAborted(actor, signal, created.id).pipe(Effect.onExit((exit) => done === undefined ? Effect.void
       : exit._tag === "Success" ? Deferred.succeed(done, exit.value.state)
       : Effect.flatMap(Effect.orElseSucceed(client.readFlowRun(created.id), () => undefined), (r) =>
         r?.state ? Deferred.succeed(done!, r.state) : Deferred.interrupt(done!))))
@@ -213,7 +229,7 @@ export const runFlow = (def: FlowDefinition, raw: unknown): Effect.Effect<RunOut
   })
 
 /** One execution of the flow body with its own task runner; its return value becomes the terminal state. */
-const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: FlowRunContext | undefined): Effect.Effect<Attempt, never, OrionServices> =>
+const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: FlowRunContext | undefined, heartbeats: HeartbeatGroup): Effect.Effect<Attempt, never, OrionServices> =>
   Effect.scoped(Effect.gen(function*() {
     const controller = new AbortController()
     const ctx: FlowRunContext = {
@@ -227,7 +243,8 @@ const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: 
       children: [],
       dynamicKeys: new Map(),
       producers: new WeakMap(),
-      signal: controller.signal
+      signal: controller.signal,
+      heartbeats
     }
     const result = yield* Effect.either(runBody(def.body, [params], ctx, controller, timeoutOf(def.options.timeout)))
     if (Either.isLeft(result) && result.left._tag === "TimedOut") {

@@ -2,9 +2,9 @@
  * `getRunLogger()`: the logger of the current run for async code. Its lines are stored as run logs (batched, never
  * blocking) and echoed to the console; Effect code gets the same by plain `Effect.log*`.
  */
-import { Context, Fiber, Option } from "effect"
+import { Context } from "effect"
 import { RunLogs } from "../../runtime/run-logs.js"
-import { flowOf, runContextOrUndefined, CurrentRun, type RunContext } from "./context.js"
+import { ambientRun, flowOf } from "./context.js"
 import { NotInFlow } from "./errors.js"
 
 export interface RunLogger {
@@ -25,15 +25,9 @@ const safeJson = (u: unknown): string => {
   }
 }
 
-/** The run this code belongs to: the current fiber's, else the async context's. */
-const here = (): RunContext | undefined => {
-  const fiber = Fiber.getCurrentFiber()
-  return (Option.isSome(fiber) ? fiber.value.getFiberRef(CurrentRun) : undefined) ?? runContextOrUndefined()
-}
-
 /** The current run's logger; throws `NotInFlow` outside a flow run or task run. */
 export const getRunLogger = (): RunLogger => {
-  const ctx = here()
+  const ctx = ambientRun()
   if (ctx === undefined) throw new NotInFlow({ message: "getRunLogger() was called outside a flow run or task run." })
   const flow = flowOf(ctx)
   const logs = Context.get(flow.runtime.context, RunLogs)

@@ -2,11 +2,13 @@
  * The services flows and tasks run on — the Orion client, the result store, run-log shipping — and the default,
  * process-wide runtime that provides them when the caller has not (a plain script: local mode, no server).
  */
-import { Effect, Layer, ManagedRuntime, Option } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
 import { OrionClient } from "../client/orion-client.js"
 import * as LocalClient from "../client/local.js"
 import * as Results from "../../runtime/results.js"
+import { HeartbeatInterval } from "../../runtime/run-actor.js"
 import * as RunLogs from "../../runtime/run-logs.js"
+import * as Settings from "../settings.js"
 
 export type OrionServices = OrionClient | Results.ResultStore | RunLogs.RunLogs
 
@@ -14,11 +16,21 @@ export interface ServicesOptions {
   /** Where results are stored (default `ORION_RESULTS_DIR`, else `$ORION_HOME/storage`). */
   readonly resultsDir?: string
   readonly logs?: Partial<RunLogs.RunLogsOptions>
+  /** How often running runs record their heartbeat (default `ORION_HEARTBEAT_INTERVAL`, else 30 s). */
+  readonly heartbeatInterval?: Duration.DurationInput
 }
 
-/** All services on a given client layer: the result store, and run logs shipped through the client. */
+/** The heartbeat interval given, else from `ORION_HEARTBEAT_INTERVAL` (an invalid value warns and keeps 30 s). */
+const heartbeatLayer = (interval: Duration.DurationInput | undefined) =>
+  Layer.effect(HeartbeatInterval, interval !== undefined ? Effect.succeed(Duration.decode(interval)) : Effect.map(
+    Effect.catchAll(Settings.heartbeatInterval, (e) => Effect.as(Effect.logWarning(`${String(e)}; using 30`), 30)),
+    Duration.seconds
+  ))
+
+/** All services on a given client layer: the result store, run logs shipped through the client, the heartbeat interval. */
 export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>, options: ServicesOptions = {}) =>
   RunLogs.loggerLayer.pipe(
+    Layer.provideMerge(heartbeatLayer(options.heartbeatInterval)),
     Layer.provideMerge(options.logs === undefined ? RunLogs.layer : RunLogs.layerWith(options.logs)),
     Layer.provideMerge(options.resultsDir === undefined ? Results.layer : Results.layerAt(options.resultsDir)),
     Layer.provideMerge(client)

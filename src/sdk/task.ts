@@ -168,7 +168,8 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
       const outcome = yield* runActor({
         ref,
         running: States.Running({ details: { cache_key: cacheKey } }),
-        execute: attempt(def, flow, taskRunId, resolved, cacheKey)
+        execute: attempt(def, flow, taskRunId, resolved, cacheKey),
+        heartbeats: flow.heartbeats === undefined ? undefined : { member: flow.heartbeats }
       })
       if (outcome.value._tag === "Some" && typeof outcome.value.value === "object" && outcome.value.value !== null) {
         flow.producers.set(outcome.value.value, taskRunId)

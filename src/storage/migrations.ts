@@ -194,7 +194,17 @@ const m0001_initial = Effect.gen(function*() {
   // Replays read `id > n` along the primary key and filter by run in memory: no second index to write per event.
 })
 
+/** Run heartbeats: a running run records that it is alive, so a run whose process died can be told apart. */
+const m0002_run_heartbeats = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const t = types(sql)
+  for (const kind of ["flow_run", "task_run"] as const) {
+    yield* sql`ALTER TABLE ${sql(kind)} ADD COLUMN heartbeat_time ${t.ts}`
+  }
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
-  "0001_initial": m0001_initial
+  "0001_initial": m0001_initial,
+  "0002_run_heartbeats": m0002_run_heartbeats
 } as const

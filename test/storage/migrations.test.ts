@@ -1,9 +1,13 @@
-import { SqlClient } from "@effect/sql"
+import { Migrator, SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Database from "../../src/storage/database.js"
+import { migrations as allMigrations } from "../../src/storage/migrations.js"
+import { RunRepository } from "../../src/storage/repositories/index.js"
 import { databases, tempDir } from "../support/databases.js"
 
 describe.each(databases)("migrations on $name", (db) => {
@@ -11,12 +15,35 @@ describe.each(databases)("migrations on $name", (db) => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
-      expect(rows.map((r) => r.name)).toEqual(["initial"])
+      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats"])
       for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "event"]) {
         const count = yield* sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM ${sql(table)}`
         expect(Number(count[0]?.n)).toBe(0)
       }
     }).pipe(Effect.provide(db.layer())))
+})
+
+describe.each(databases)("upgrading from 0001 on $name", (db) => {
+  it.live("0002 adds a null heartbeat_time to existing runs, keeping them", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url, lifecycle } = db.fresh()
+      yield* Layer.build(lifecycle)
+      const old: Layer.Layer<SqlClient.SqlClient, unknown> = db.name === "pg"
+        ? PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })
+        : SqliteClient.layer({ filename: url })
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* Migrator.make({})({ loader: Migrator.fromRecord({ "0001_initial": allMigrations["0001_initial"] }) })
+        const t = "2021-01-01T00:00:00.000000+00:00"
+        yield* sql`INSERT INTO flow (id, created, updated, name, tags) VALUES ('00000000-0000-4000-8000-000000000001', ${t}, ${t}, 'old', '[]')`
+        yield* sql`INSERT INTO flow_run (id, created, updated, name, flow_id, parameters, context, empirical_policy, empirical_config, tags, auto_scheduled)
+          VALUES ('00000000-0000-4000-8000-000000000002', ${t}, ${t}, 'kept-run', '00000000-0000-4000-8000-000000000001', '{}', '{}',
+            '{"max_retries":0,"retry_delay_seconds":0}', '{}', '[]', ${db.name === "pg" ? false : 0})`
+      }).pipe(Effect.provide(old))
+      const run = yield* Effect.flatMap(RunRepository, (runs) => runs.getFlowRun("00000000-0000-4000-8000-000000000002")).pipe(
+        Effect.provide(RunRepository.Default.pipe(Layer.provideMerge(Database.layerFromUrl(url)))))
+      expect(run).toMatchObject({ name: "kept-run", heartbeat_time: null })
+    })))
 })
 
 describe("database URLs", () => {
@@ -67,6 +94,6 @@ describe.each(databases)("database reset on $name", (db) => {
       ])).pipe(Effect.provide(Database.layerFromUrl(url)))
       expect(Number(searches[0]!.n)).toBe(0)
       expect(Number(others[0]!.n)).toBe(0)
-      expect(migrations.map((m) => m.name)).toEqual(["initial"])
+      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats"])
     })))
 })

@@ -134,6 +134,19 @@ export class RunRepository extends Effect.Service<RunRepository>()("orion/RunRep
     const deleteTaskRun = (id: string) =>
       Effect.flatMap(sql`DELETE FROM task_run WHERE id = ${id} RETURNING id`, touchedOrNotFound("Task run", id))
 
+    /**
+     * Records that a running run is alive: its `heartbeat_time` becomes now (not an edit, so `updated` stays). A late
+     * heartbeat for a run that has left Running changes nothing; an unknown run is `ObjectNotFound`.
+     */
+    const heartbeat = (kind: RunKind, id: string): Effect.Effect<void, ObjectNotFound | SqlError> =>
+      Effect.gen(function*() {
+        const now = formatTimestamp(yield* currentDate)
+        const at = sql.onDialectOrElse({ pg: () => sql`CAST(${now} AS timestamptz)`, orElse: () => sql`${now}` })
+        const rows = yield* sql`UPDATE ${sql(kind)} SET heartbeat_time = CASE WHEN state_type = 'RUNNING' THEN ${at} ELSE heartbeat_time END
+          WHERE id = ${id} RETURNING id`
+        yield* touchedOrNotFound(kind === "flow_run" ? "Flow run" : "Task run", id)(rows)
+      })
+
     /** Every state the run has been in, oldest first; empty for an unknown run. */
     const readStates = (kind: RunKind, runId: string): Effect.Effect<Array<State>, SqlError> =>
       Effect.map(
@@ -266,7 +279,7 @@ export class RunRepository extends Effect.Service<RunRepository>()("orion/RunRep
 
     return {
       getFlowRun, getTaskRun, filterFlowRuns, countFlowRuns, filterTaskRuns, countTaskRuns,
-      updateFlowRun, deleteFlowRun, deleteTaskRun, readStates, readState, readDecisions, history, graph
+      updateFlowRun, deleteFlowRun, deleteTaskRun, heartbeat, readStates, readState, readDecisions, history, graph
     } as const
   })
 }) {}

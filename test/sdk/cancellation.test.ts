@@ -1,0 +1,143 @@
+/**
+ * Timeouts and cancellation: a run past its timeout ends TimedOut; cancelling a running flow — by interrupting its
+ * fiber, by its AbortSignal, or by a Cancelling state set from outside — interrupts its task runs promptly.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Deferred, type Duration, Effect, Fiber } from "effect"
+import { OrionClient } from "../../src/client/orion-client.js"
+import { States, type Uuid } from "../../src/domain/index.js"
+import { flow, runContext, task } from "../../src/index.js"
+import { databases } from "../support/databases.js"
+import { flowRunIdOf, sdkLayer, stateNames, taskRunsOf } from "../support/sdk.js"
+
+/**
+ * A flow with two task runs that never finish on their own — an Effect task (seeing cancellation in a finalizer) and an
+ * async task (seeing its run's AbortSignal) — recording when each saw it.
+ */
+const stuckFlow = (name: string, options: { readonly cancelCheckInterval?: Duration.DurationInput } = {}) =>
+  Effect.gen(function*() {
+    const entered = { effect: yield* Deferred.make<Uuid>(), async: yield* Deferred.make<void>() }
+    const seen: { effect?: number; async?: number } = {}
+    const effectTask = task({ name: `${name}-effect-task` }, () =>
+      Effect.gen(function*() {
+        const ctx = runContext()
+        yield* Deferred.succeed(entered.effect, ctx._tag === "TaskRun" ? ctx.flow.flowRunId : ctx.flowRunId)
+        return yield* Effect.never
+      }).pipe(Effect.onInterrupt(() => Effect.sync(() => void (seen.effect = performance.now())))))
+    const asyncTask = task({ name: `${name}-async-task` }, async () => {
+      const { signal } = runContext()
+      await new Promise<never>((_, reject) => {
+        signal.addEventListener("abort", () => {
+          seen.async = performance.now()
+          reject(signal.reason)
+        })
+        Deferred.unsafeDone(entered.async, Effect.void)
+      })
+    })
+    const f = flow({ name, ...options }, async () => {
+      const a = effectTask.submit()
+      const b = asyncTask.submit()
+      await Promise.all([a, b])
+      await (await a).wait()
+    })
+    /** Waits until both task bodies run; returns the flow run id. */
+    const started = Effect.zipLeft(Deferred.await(entered.effect), Deferred.await(entered.async))
+    return { f, seen, started }
+  })
+
+/** Both task runs and the flow run ended Cancelled. */
+const expectAllCancelled = (flowRunId: string) =>
+  Effect.gen(function*() {
+    const client = yield* OrionClient
+    expect((yield* client.readFlowRun(flowRunId)).state).toMatchObject({ type: "CANCELLED", name: "Cancelled" })
+    const runs = yield* taskRunsOf(flowRunId)
+    expect(runs).toHaveLength(2)
+    for (const run of runs) expect(run.state).toMatchObject({ type: "CANCELLED", name: "Cancelled" })
+    expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "Cancelled"])
+  })
+
+describe.each(databases)("timeouts and cancellation on $name", (db) => {
+  layer(sdkLayer(db), { excludeTestServices: true })((it) => {
+    it.effect("a task past its timeout ends TimedOut with its signal aborted; the flow that waited on it ends Failed", () =>
+      Effect.gen(function*() {
+        let abortedBy: unknown
+        const slow = task({ name: "too-slow", timeout: 0.05 }, async () => {
+          const { signal } = runContext()
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, 5_000)
+            signal.addEventListener("abort", () => {
+              abortedBy = signal.reason
+              clearTimeout(timer)
+              resolve(undefined)
+            })
+          })
+          return "late"
+        })
+        const started = performance.now()
+        const state = yield* flow({ name: "waits-for-slow" }, () => slow.submit()).run()
+        expect(performance.now() - started).toBeLessThan(2_000)
+        expect(state).toMatchObject({ type: "FAILED", message: "1/1 states failed." })
+        const [run] = yield* taskRunsOf(flowRunIdOf(state))
+        expect(run!.state).toMatchObject({ type: "FAILED", name: "TimedOut", message: "Task run exceeded its timeout of 50ms." })
+        expect(String(abortedBy)).toContain("timeout")
+      }))
+
+    it.effect("a flow past its timeout ends TimedOut and its running task is cancelled", () =>
+      Effect.gen(function*() {
+        const { f, started } = yield* stuckFlow("timed-out-flow")
+        const timed = flow({ name: "flow-timeout", timeout: "100 millis" }, () => f())
+        const fiber = yield* Effect.fork(timed.run())
+        const flowRunId = yield* started
+        const state = yield* Fiber.join(fiber)
+        expect(state).toMatchObject({ type: "FAILED", name: "TimedOut", message: "Flow run exceeded its timeout of 100ms." })
+        // The subflow (and its task runs) inside the timed-out flow were interrupted with it.
+        expect((yield* Effect.flatMap(OrionClient, (c) => c.readFlowRun(flowRunId))).state?.type).toBe("CANCELLED")
+      }))
+
+    it.effect("interrupting the flow's fiber interrupts its task runs within 100 ms; all end Cancelled", () =>
+      Effect.gen(function*() {
+        const { f, seen, started } = yield* stuckFlow("interrupted")
+        const fiber = yield* Effect.fork(f.run())
+        const flowRunId = yield* started
+        const cancelledAt = performance.now()
+        yield* Fiber.interrupt(fiber)
+        expect(seen.effect! - cancelledAt).toBeLessThan(100)
+        expect(seen.async! - cancelledAt).toBeLessThan(100)
+        yield* expectAllCancelled(flowRunId)
+      }))
+
+    it.effect("aborting the AbortSignal given to run() cancels the flow run within 100 ms; run() returns the Cancelled state", () =>
+      Effect.gen(function*() {
+        const { f, seen, started } = yield* stuckFlow("aborted")
+        const controller = new AbortController()
+        const fiber = yield* Effect.fork(f.run({ signal: controller.signal }))
+        const flowRunId = yield* started
+        const cancelledAt = performance.now()
+        controller.abort()
+        const state = yield* Fiber.join(fiber)
+        expect(seen.effect! - cancelledAt).toBeLessThan(100)
+        expect(seen.async! - cancelledAt).toBeLessThan(100)
+        expect(state).toMatchObject({ type: "CANCELLED", state_details: { flow_run_id: flowRunId } })
+        yield* expectAllCancelled(flowRunId)
+      }))
+
+    it.effect("a Cancelling state set from outside is noticed by the flow's polling: tasks interrupted within interval + 100 ms", () =>
+      Effect.gen(function*() {
+        const interval = 30
+        const { f, seen, started } = yield* stuckFlow("cancelled-externally", { cancelCheckInterval: `${interval} millis` })
+        const fiber = yield* Effect.fork(f.run())
+        const flowRunId = yield* started
+        const cancelledAt = performance.now()
+        const answer = yield* Effect.flatMap(OrionClient, (c) => c.proposeState({ kind: "flow_run", id: flowRunId }, States.Cancelling(), { force: true }))
+        expect(answer.status).toBe("ACCEPT")
+        const state = yield* Fiber.join(fiber)
+        expect(seen.effect! - cancelledAt).toBeLessThan(interval + 100)
+        expect(seen.async! - cancelledAt).toBeLessThan(interval + 100)
+        expect(state).toMatchObject({ type: "CANCELLED" })
+        const client = yield* OrionClient
+        expect((yield* client.readFlowRun(flowRunId)).state?.type).toBe("CANCELLED")
+        expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"])
+        for (const run of yield* taskRunsOf(flowRunId)) expect(run.state?.type).toBe("CANCELLED")
+      }))
+  })
+})

@@ -1,0 +1,58 @@
+/** Task runners as seen from a flow: sequential runs one task run at a time in call order; concurrent respects its limit. */
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { concurrent, flow, sequential, task } from "../../src/index.js"
+import { databases } from "../support/databases.js"
+import { sdkLayer } from "../support/sdk.js"
+
+/** A task whose body takes `ms`, recording when each call started and ended and how many bodies ran at once. */
+const timedTask = (name: string, ms: number) => {
+  const spans: Array<{ readonly i: number; readonly start: number; end?: number }> = []
+  let running = 0
+  let maxRunning = 0
+  const t = task({ name }, async (i: number) => {
+    const span: { i: number; start: number; end?: number } = { i, start: performance.now() }
+    spans.push(span)
+    maxRunning = Math.max(maxRunning, ++running)
+    await new Promise((r) => setTimeout(r, ms))
+    running--
+    span.end = performance.now()
+    return i
+  })
+  return { t, spans, maxRunning: () => maxRunning }
+}
+
+describe.each(databases)("task runners on $name", (db) => {
+  layer(sdkLayer(db), { excludeTestServices: true })((it) => {
+    it.effect("sequential: each task run ends before the next starts, in the order they were submitted", () =>
+      Effect.gen(function*() {
+        const { t, spans, maxRunning } = timedTask("in-order", 10)
+        const f = flow({ name: "sequential-flow", taskRunner: sequential() }, () =>
+          Effect.gen(function*() {
+            const futures = []
+            for (let i = 0; i < 5; i++) futures.push(yield* t.submit(i))
+            return yield* Effect.forEach(futures, (f) => f.result())
+          }))
+        expect(yield* f()).toEqual([0, 1, 2, 3, 4])
+        expect(spans.map((s) => s.i)).toEqual([0, 1, 2, 3, 4])
+        for (let k = 1; k < spans.length; k++) expect(spans[k]!.start).toBeGreaterThanOrEqual(spans[k - 1]!.end!)
+        expect(maxRunning()).toBe(1)
+      }))
+
+    it.effect("concurrent with a limit: at most that many task bodies run at once, and they do overlap", () =>
+      Effect.gen(function*() {
+        const { t, spans, maxRunning } = timedTask("limited", 100)
+        const f = flow({ name: "limited-flow", taskRunner: concurrent({ limit: 2 }) }, () => t.map([0, 1, 2, 3, 4, 5]))
+        expect(yield* f()).toEqual([0, 1, 2, 3, 4, 5])
+        expect(spans).toHaveLength(6)
+        expect(maxRunning()).toBe(2)
+      }))
+
+    it.effect("the default runner runs independent task runs side by side", () =>
+      Effect.gen(function*() {
+        const { t, maxRunning } = timedTask("side-by-side", 150)
+        expect(yield* flow({ name: "default-runner" }, () => t.map([0, 1, 2, 3]))()).toEqual([0, 1, 2, 3])
+        expect(maxRunning()).toBe(4)
+      }))
+  })
+})
