@@ -1,0 +1,80 @@
+/**
+ * Benchmark: one flow run with N no-op task runs (N = 1,000 and 10,000) on the sequential and the concurrent task
+ * runner, local mode on a fresh SQLite database per configuration, each configuration in its own child process.
+ * Prints one line per configuration: task runs/s, ms per task run, peak RSS of that process.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+type Runner = "sequential" | "concurrent"
+interface Figures {
+  readonly runner: Runner
+  readonly n: number
+  readonly seconds: number
+  readonly peakRss: number
+  readonly state: string
+  readonly taskRuns: number
+}
+
+/** The child: runs one configuration and prints its figures as one JSON line. */
+const child = async (runner: Runner, n: number) => {
+  const { Effect } = await import("effect")
+  const { concurrent, flow, Orion, sequential, task } = await import("../src/index.js")
+  let peakRss = process.memoryUsage().rss
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 10)
+
+  const noop = task({ name: "noop" }, (_i: number) => Effect.void)
+  const many = flow({ name: `bench-${runner}`, taskRunner: runner === "sequential" ? sequential() : concurrent() }, ({ n }: { n: number }) =>
+    Effect.asVoid(noop.map(Array.from({ length: n }, (_, i) => i))))
+
+  // warm-up: the database opened and migrated, the flow registered, the code paths compiled
+  await many.run({ n: 200 })
+  const t0 = performance.now()
+  const state = await many.run({ n })
+  const seconds = (performance.now() - t0) / 1000
+  peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  clearInterval(sampler)
+  const taskRuns = Number((state.message ?? "").match(/(\d+)/)?.[1] ?? 0)
+  await Orion.shutdown()
+  const figures: Figures = { runner, n, seconds, peakRss, state: state.name, taskRuns }
+  console.log(JSON.stringify(figures))
+}
+
+const line = (f: Figures) =>
+  `sqlite ${f.runner} n=${f.n}: ${Math.round(f.n / f.seconds)} task runs/s, ${(f.seconds * 1000 / f.n).toFixed(2)} ms/task, ` +
+  `rss ${Math.round(f.peakRss / 1e6)} MB (flow run ${f.state}, ${f.seconds.toFixed(2)} s)`
+
+/** The parent: one child process per configuration, each on a fresh ORION_HOME. */
+const parent = () => {
+  const sizes = (process.env.N ?? "1000,10000").split(",").map(Number)
+  const runners = (process.env.RUNNERS ?? "sequential,concurrent").split(",") as Array<Runner>
+  const self = fileURLToPath(import.meta.url)
+  console.log(`# bench/tasks on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`)
+  let failed = false
+  for (const n of sizes) {
+    for (const runner of runners) {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-tasks-"))
+      const out = spawnSync(process.execPath, [...(process.env.NODE_BENCH_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", self, "--child", runner, String(n)], {
+        env: { ...process.env, ORION_HOME: home, ORION_DATABASE_URL: "", ORION_API_URL: "" },
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024
+      })
+      fs.rmSync(home, { recursive: true, force: true })
+      const json = out.stdout.split("\n").find((l) => l.startsWith("{"))
+      if (out.status !== 0 || json === undefined) {
+        failed = true
+        console.log(`sqlite ${runner} n=${n}: FAILED (exit ${out.status})\n${out.stderr.slice(-2000)}`)
+        continue
+      }
+      console.log(line(JSON.parse(json) as Figures))
+    }
+  }
+  if (failed) process.exitCode = 1
+}
+
+const args = process.argv.slice(2)
+if (args[0] === "--child") await child(args[1] as Runner, Number(args[2]))
+else parent()
