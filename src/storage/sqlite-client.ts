@@ -12,6 +12,7 @@ import * as Statement from "@effect/sql/Statement"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
 import { Cache, Context, Duration, Effect, Layer, Scope } from "effect"
+import * as Checkpointer from "./sqlite-checkpointer.js"
 
 /** The raw connection. Use it only inside `sql.withTransaction`, which holds it for the calling fiber. */
 export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<SqliteConnection, Sqlite.Database>() {}
@@ -21,6 +22,10 @@ const make = (filename: string) =>
     const db = new Sqlite(filename)
     yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
     db.pragma("journal_mode = WAL")
+    if (filename !== ":memory:" && filename !== "") {
+      db.pragma(`wal_autocheckpoint = ${Checkpointer.safetyNetPages}`)
+      yield* Checkpointer.start(filename)
+    }
 
     const prepared = yield* Cache.make({
       capacity: 500,

@@ -1,0 +1,59 @@
+/** The background checkpointer: WAL pages reach the database file without the writer ever checkpointing. */
+import Sqlite from "better-sqlite3"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Checkpointer from "../../src/storage/sqlite-checkpointer.js"
+import { tempDir } from "../support/databases.js"
+
+/** A WAL database whose own connection never checkpoints, with `rows` rows of 4 KiB written. */
+const walDatabase = (rows: number) => {
+  const file = path.join(tempDir("orion-checkpoint-"), "db.sqlite")
+  const db = new Sqlite(file)
+  db.pragma("journal_mode = WAL")
+  db.pragma("wal_autocheckpoint = 0")
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)")
+  const insert = db.prepare("INSERT INTO t (v) VALUES (?)")
+  for (let i = 0; i < rows; i++) insert.run(Buffer.alloc(4096, i % 256))
+  return { file, db }
+}
+
+describe("the SQLite checkpointer", () => {
+  it("copies committed WAL pages into the database file on its own, in the background", async () => {
+    const { db, file } = walDatabase(500)
+    const before = fs.statSync(file).size
+    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(500 * 4096)
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      yield* Checkpointer.start(file, 50)
+      // no explicit checkpoint: the worker's timer does it
+      for (let i = 0; i < 100 && fs.statSync(file).size < 500 * 4096; i++) yield* Effect.sleep("50 millis")
+    })))
+    expect(before).toBeLessThan(500 * 4096)
+    expect(fs.statSync(file).size).toBeGreaterThan(500 * 4096)
+    expect(db.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 500 })
+    db.close()
+  })
+
+  it("checkpoints on request and reports every frame copied; the data stays readable", async () => {
+    const { db, file } = walDatabase(50)
+    const result = await Effect.runPromise(Effect.scoped(Effect.flatMap(Checkpointer.start(file, 60_000), (c) => c.checkpoint)))
+    expect(result.busy).toBe(0)
+    expect(result.log).toBeGreaterThan(0)
+    expect(result.checkpointed).toBe(result.log)
+    db.close()
+    const reopened = new Sqlite(file, { readonly: true })
+    expect(reopened.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 50 })
+    reopened.close()
+  })
+
+  it("stops with its scope after a last checkpoint", async () => {
+    const { db, file } = walDatabase(200)
+    const before = fs.statSync(file).size
+    // the timer never fires in this test: only the closing checkpoint can copy the pages
+    await Effect.runPromise(Effect.scoped(Checkpointer.start(file, 60_000)))
+    expect(before).toBeLessThan(200 * 4096)
+    expect(fs.statSync(file).size).toBeGreaterThan(200 * 4096)
+    db.close()
+  })
+})
