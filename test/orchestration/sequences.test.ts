@@ -231,6 +231,36 @@ describe.each(databases)("worked sequences on $name", (db) => {
       expect(t2).toMatchObject({ id: t1.id, created: false })
       expect(yield* stateNames("task_run", t1.id)).toEqual(["Pending"])
     })))
+  it.effect("create with start: Pending then the start proposal, through the policy, in one request", () =>
+    provide(Effect.gen(function*() {
+      const o = yield* Orchestrator
+      const flowRun = yield* newFlowRun()
+      yield* propose("flow_run", flowRun, States.Running())
+      const t = yield* o.createTaskRun(taskRunCreate(flowRun, { task_key: "s", dynamic_key: "0" }), { start: States.Running() })
+      expect(t).toMatchObject({ created: true, started: { status: "ACCEPT", state: { type: "RUNNING" } }, state: { type: "RUNNING" } })
+      expect(yield* stateNames("task_run", t.id)).toEqual(["Pending", "Running"])
+      expect((yield* runRow("task_run", t.id)).run_count).toBe(1)
+      const sql = yield* SqlClient.SqlClient
+      const decisions = yield* sql<{ proposed_type: string; status: string }>`SELECT proposed_type, status FROM decision WHERE run_id = ${t.id} ORDER BY timestamp, id`
+      expect(decisions.map((d) => `${d.proposed_type} ${d.status}`)).toEqual(["PENDING ACCEPT", "RUNNING ACCEPT"])
+      // replayed (a retried request): the run is found as it is, and not started again
+      const again = yield* o.createTaskRun(taskRunCreate(flowRun, { task_key: "s", dynamic_key: "0" }), { start: States.Running() })
+      expect(again).toMatchObject({ id: t.id, created: false, state: { type: "RUNNING" } })
+      expect(again.started).toBeUndefined()
+      expect(yield* stateNames("task_run", t.id)).toEqual(["Pending", "Running"])
+    })))
+
+  it.effect("create with start: a rule can still reject the start (a cached result is adopted, not run)", () =>
+    provide(Effect.gen(function*() {
+      const o = yield* Orchestrator
+      const flowRun = yield* newFlowRun()
+      yield* propose("flow_run", flowRun, States.Running())
+      const first = yield* o.createTaskRun(taskRunCreate(flowRun, { task_key: "c", dynamic_key: "0" }), { start: States.Running({ details: { cache_key: "k-start" } }) })
+      yield* propose("task_run", first.id, States.Completed({ details: { cache_key: "k-start", cache_expiration: null } }))
+      const second = yield* o.createTaskRun(taskRunCreate(flowRun, { task_key: "c", dynamic_key: "1" }), { start: States.Running({ details: { cache_key: "k-start" } }) })
+      expect(second.started).toMatchObject({ status: "REJECT", state: { type: "COMPLETED", name: "Cached" } })
+      expect(yield* stateNames("task_run", second.id)).toEqual(["Pending", "Cached"])
+    })))
 })
 
 describe.each(databases)("custom policies on $name", (db) => {
