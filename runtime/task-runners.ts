@@ -1,9 +1,22 @@
 /**
- * Task runners: where and how a flow's task runs execute. One contract — `submit` a task run's actor, get its fiber —
- * for the sequential runner (each run finishes before the next starts), the concurrent one (bounded, the default),
- * and the parallel one (concurrent, with task bodies on worker threads: see `runtime/worker-pool.ts`).
+ * Task runners: where and how a flow's task runs execute. One contract — `submit` a task run's actor and get its fiber,
+ * `execute` a task body — for the sequential runner (one task run at a time, in call order), the concurrent one
+ * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
-import { Effect, Fiber, Scope } from "effect"
+import * as os from "node:os"
+import { Context, Deferred, Effect, Fiber, Queue, Scope } from "effect"
+import type { TaskRunContext } from "../src/sdk/context.js"
+import { RunLogs } from "./run-logs.js"
+import * as WorkerPool from "./worker-pool.js"
+
+/** A task as a runner sees it: its body, and where a worker thread finds it again. */
+export interface TaskBody {
+  readonly name: string
+  readonly taskKey: string
+  readonly body: (...args: Array<any>) => unknown
+  /** The file URL of the module that defined the task (from the call stack, or its `module` option), if known. */
+  readonly module: string | undefined
+}
 
 export interface TaskRunner {
   readonly name: string
@@ -12,6 +25,12 @@ export interface TaskRunner {
    * The fiber lives in the runner's scope: closing it (the flow run ending or being cancelled) interrupts what is left.
    */
   readonly submit: <A, E, R>(ready: Effect.Effect<void, never, R>, run: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.Fiber<A, E>, never, R>
+  /**
+   * Executes one attempt's body and returns what it returns — a value, a promise or an Effect — for the task run to
+   * await: in-thread runners call the body; the parallel runner returns an Effect that runs it on a worker thread.
+   * Interrupting that Effect aborts the body.
+   */
+  readonly execute: (task: TaskBody, args: ReadonlyArray<unknown>, run: TaskRunContext) => unknown
   /** True when task bodies run on worker threads rather than in this thread. */
   readonly parallel: boolean
 }
@@ -22,19 +41,34 @@ export interface TaskRunnerSpec {
   readonly make: Effect.Effect<TaskRunner, never, Scope.Scope>
 }
 
-/** Every task run finishes before `submit` returns: strictly one at a time, in call order. */
+const inThisThread = (task: TaskBody, args: ReadonlyArray<unknown>): unknown => task.body(...args)
+
+/**
+ * Strictly one task run at a time, in the order they were submitted, whatever the caller does (`Promise.all`,
+ * `Effect.all` with concurrency): each run waits for its turn in a FIFO queue served by one fiber, which hands the turn
+ * on only when the run has ended. `submit` returns when the run has ended.
+ */
 export const sequential = (): TaskRunnerSpec => ({
   name: "sequential",
-  make: Effect.map(Effect.scope, (scope): TaskRunner => ({
-    name: "sequential",
-    parallel: false,
-    submit: (ready, run) =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.forkIn(Effect.zipRight(ready, run), scope)
-        yield* Fiber.await(fiber)
-        return fiber
-      })
-  }))
+  make: Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly fiber: Fiber.Fiber<unknown, unknown> }>()
+    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(turns), ({ turn, fiber }) =>
+      Effect.zipRight(Deferred.succeed(turn, undefined), Fiber.await(fiber)))), scope)
+    return {
+      name: "sequential",
+      parallel: false,
+      execute: inThisThread,
+      submit: (ready, run) =>
+        Effect.gen(function*() {
+          const turn = yield* Deferred.make<void>()
+          const fiber = yield* Effect.forkIn(Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, run)), scope)
+          yield* Queue.offer(turns, { turn, fiber })
+          yield* Fiber.await(fiber)
+          return fiber
+        })
+    } satisfies TaskRunner
+  })
 })
 
 /** Task runs proceed side by side, at most `limit` executing at once (default 1,000). */
@@ -48,20 +82,58 @@ export const concurrent = (options: { readonly limit?: number } = {}): TaskRunne
       return {
         name: `concurrent(limit=${limit})`,
         parallel: false,
+        execute: inThisThread,
         submit: (ready, run) => Effect.forkIn(Effect.zipRight(ready, slots.withPermits(1)(run)), scope)
-      }
+      } satisfies TaskRunner
     })
   }
 }
 
-/** Like `concurrent`, but task bodies run on a pool of worker threads (default: one per core) for CPU-bound work. */
-export const parallel = (options: { readonly workers?: number; readonly limit?: number } = {}): TaskRunnerSpec => {
-  const inner = concurrent({ limit: options.limit ?? 1000 })
-  const workers = options.workers
+export interface ParallelOptions {
+  /** Worker threads (default: one per core, `os.availableParallelism()`). */
+  readonly workers?: number
+  /** Task runs in progress at once, as for `concurrent` (default 1,000); bodies beyond `workers` wait for a free worker. */
+  readonly limit?: number
+  /** How long a cancelled or timed-out body may take to end before its worker is terminated and replaced (default 1 s). */
+  readonly abortGrace?: WorkerPool.WorkerPoolOptions["abortGrace"]
+}
+
+/**
+ * Like `concurrent`, but task bodies run on a pool of worker threads, for CPU-bound work; orchestration (states,
+ * results, caching, retries) stays in this thread. Each task must be defined at the top level of a module that does
+ * not run flows when imported: a worker imports that module to find it. Arguments and results cross by structured clone.
+ */
+export const parallel = (options: ParallelOptions = {}): TaskRunnerSpec => {
+  const limit = Math.max(1, Math.floor(options.limit ?? 1000))
+  const workers = Math.max(1, Math.floor(options.workers ?? os.availableParallelism()))
+  const name = `parallel(workers=${workers})`
   return {
-    name: `parallel(workers=${workers ?? "cores"})`,
-    make: Effect.map(inner.make, (runner): TaskRunner => ({ ...runner, name: `parallel(workers=${workers ?? "cores"})`, parallel: true }))
+    name,
+    make: Effect.gen(function*() {
+      const inner = yield* concurrent({ limit }).make
+      const pool = yield* WorkerPool.make({ size: workers, ...(options.abortGrace !== undefined ? { abortGrace: options.abortGrace } : {}) })
+      return { ...inner, name, parallel: true, execute: (task, args, run) => onWorker(pool, task, args, run) } satisfies TaskRunner
+    })
   }
 }
+
+/** The Effect that runs a task body on the pool, its log lines fed to the run's logs. */
+const onWorker = (pool: WorkerPool.WorkerPool, task: TaskBody, args: ReadonlyArray<unknown>, run: TaskRunContext) =>
+  Effect.suspend(() => {
+    const module = task.module
+    if (module === undefined) {
+      return Effect.fail(new Error(`Orion could not tell which module defines task '${task.name}', so a worker thread cannot load it: pass \`module: import.meta.url\` in the task's options.`))
+    }
+    const logs = Context.get(run.flow.runtime.context, RunLogs)
+    return pool.run({
+      module,
+      task: task.name,
+      key: task.taskKey,
+      args,
+      run: { flowRunId: run.flow.flowRunId, flowName: run.flow.flowName, taskRunId: run.taskRunId, taskName: run.taskName, tags: run.flow.tags },
+      onLog: (entry) => logs.unsafeLog({ ...entry, flow_run_id: run.flow.flowRunId, task_run_id: run.taskRunId }),
+      abortReason: () => run.signal.aborted && run.signal.reason instanceof Error ? run.signal.reason.message : "The run was cancelled."
+    })
+  })
 
 export const defaultTaskRunner = concurrent

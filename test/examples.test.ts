@@ -16,7 +16,7 @@ interface Ran {
   readonly home: string
 }
 
-const examples = ["etl-effect", "etl-async", "retries", "caching", "mapping", "subflows", "failing"] as const
+const examples = ["etl-effect", "etl-async", "retries", "caching", "mapping", "subflows", "failing", "parallel"] as const
 type Example = typeof examples[number]
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -172,6 +172,24 @@ describe("examples", () => {
       })
       const warning = db.prepare(`SELECT level, message FROM log WHERE task_run_id IS NOT NULL`).all()
       expect(warning).toEqual([{ level: 30, message: "about to fail" }])
+    })
+  })
+
+  it("parallel: eight task runs counted primes on worker threads; their logs reached the run's logs", () => {
+    const { stdout } = ran("parallel")
+    expect(stdout).toContain("of flow 'parallel-primes': Completed")
+    withDb("parallel", (db) => {
+      const [run, ...others] = flowRuns(db)
+      expect(others).toEqual([])
+      expect(run!.state_name).toBe("Completed")
+      const tasks = taskRuns(db, run!.id)
+      expect(tasks.map((t) => t.name).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `count-primes-${i}`))
+      for (const t of tasks) expect(stateNames(db, "task_run", t.id)).toEqual(["Pending", "Running", "Completed"])
+      const lines = db.prepare(`SELECT message, task_run_id FROM log WHERE flow_run_id = ?`).all(run!.id) as Array<{ message: string; task_run_id: string | null }>
+      const fromWorkers = lines.filter((l) => /^\d+ primes in \[\d+, \d+\) on worker thread [1-9]\d*$/.test(l.message))
+      expect(fromWorkers).toHaveLength(8)
+      expect(new Set(fromWorkers.map((l) => l.task_run_id))).toEqual(new Set(tasks.map((t) => t.id)))
+      expect(lines.map((l) => l.message)).toContain("148933 primes below 2000000")
     })
   })
 })

@@ -32,3 +32,12 @@ export class FlowRunFailed extends Schema.TaggedError<FlowRunFailed>()("FlowRunF
   state: Schema.String,
   message: Schema.String
 }) {}
+
+/**
+ * A flow was started in a worker thread of a `parallel()` task runner: the worker imported a task's module to find
+ * the task, and that module runs a flow when imported. Flows run from the main thread only.
+ */
+export class FlowInWorkerThread extends Schema.TaggedError<FlowInWorkerThread>()("FlowInWorkerThread", {
+  flow: Schema.String,
+  message: Schema.String
+}) {}

@@ -12,10 +12,11 @@ import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
 import { currentRun, type FlowRunContext } from "./context.js"
 import { describeFailure, runBody } from "./body.js"
-import { FlowRunFailed, NotInFlow, ParameterValidationError } from "./errors.js"
+import { FlowInWorkerThread, FlowRunFailed, NotInFlow, ParameterValidationError } from "./errors.js"
 import { isTaskFuture, type TaskFuture } from "./future.js"
 import { nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
 import { type OrionServices, withServices } from "./services.js"
+import { inTaskWorkerThread } from "./task-registry.js"
 import type { TaskResult } from "./task.js"
 
 export interface FlowOptions<P, I> extends RunOptions {
@@ -32,7 +33,7 @@ export interface RunCallOptions {
   readonly signal?: AbortSignal
 }
 
-export type FlowError = ParameterValidationError | NotInFlow | ActorError
+export type FlowError = ParameterValidationError | NotInFlow | FlowInWorkerThread | ActorError
 
 /** The parameters a caller passes: none for a flow without them. */
 type ParamsArg<I> = [I] extends [undefined] ? [params?: I] : undefined extends I ? [params?: I] : [params: I]
@@ -80,18 +81,31 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
     version: options.version ?? createHash("md5").update(body.toString()).digest("hex"),
     taskRunner: options.taskRunner ?? concurrent()
   }
-  const direct = (params: unknown) => call(() => withServices(Effect.flatMap(runFlow(def, params), (o) => flowValue(def, o))))
+  const direct = (params: unknown) => call(() => mainThreadOnly(def, () => withServices(Effect.flatMap(runFlow(def, params), (o) => flowValue(def, o)))))
   const run = (...args: Array<unknown>) => {
     const last = args[args.length - 1]
     const hasOptions = args.length === 2 || (args.length === 1 && def.options.parameters === undefined && isRunOptions(last))
     const params = hasOptions && args.length === 1 ? undefined : args[0]
     const signal = hasOptions ? (last as RunCallOptions).signal : undefined
-    return call(() => withServices(Effect.map(runFlow(def, params, signal), (o) => o.state)))
+    return call(() => mainThreadOnly(def, () => withServices(Effect.map(runFlow(def, params, signal), (o) => o.state))))
   }
   const f = Object.assign((params?: unknown) => direct(params), { run, options, fn: body })
   Object.defineProperty(f, "name", { value: name })
   return f as unknown as Flow<any, unknown>
 }
+
+/**
+ * Flows start in the main thread only. In a parallel() runner's worker thread a flow call comes from a task body or,
+ * typically, from the top-level code of a module imported there to find a task: it fails at once, before opening any
+ * database, saying how to fix the module (which would otherwise start a second flow run in every worker).
+ */
+const mainThreadOnly = <A, E>(def: FlowDefinition, start: () => Effect.Effect<A, E>): Effect.Effect<A, E | FlowInWorkerThread> =>
+  inTaskWorkerThread()
+    ? Effect.fail(new FlowInWorkerThread({
+      flow: def.name,
+      message: `Flow '${def.name}' was started in a worker thread of a parallel() task runner, where flows cannot run: they start from the main thread. If a module imported there to find a task runs this flow when imported, move the tasks for parallel() to a module of their own that runs no flows, and start the flow from another one.`
+    }))
+    : start()
 
 const isRunOptions = (u: unknown): u is RunCallOptions =>
   typeof u === "object" && u !== null && Object.keys(u).length > 0 && Object.keys(u).every((k) => k === "signal")

@@ -8,6 +8,7 @@ import { RunPolicy, States, type StateCreate, type Uuid } from "../domain/index.
 import { OrionClient } from "../client/orion-client.js"
 import { type Attempt, runActor } from "../../runtime/run-actor.js"
 import { ResultNotSerializable, ResultStore } from "../../runtime/results.js"
+import type { TaskBody } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
 import { currentRun, type FlowRunContext, type TaskRunContext } from "./context.js"
 import { describeFailure, runBody } from "./body.js"
@@ -15,6 +16,7 @@ import { MappingLengthMismatch, NotInFlow, type TaskRunFailed } from "./errors.j
 import { outcomeValue, TaskFuture } from "./future.js"
 import { firstNotCompleted, futuresIn, resolveFutures, taskInputs } from "./inputs.js"
 import { nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
+import { callerModule, registerTask, toModuleUrl } from "./task-registry.js"
 
 /** What a task body returns, unwrapped: the Effect's success, the promise's value, or the value itself. */
 export type TaskResult<R> = R extends Effect.Effect<infer A, any, any> ? A : Awaited<R>
@@ -37,6 +39,11 @@ export interface TaskOptions<Args extends ReadonlyArray<unknown>> extends RunOpt
   readonly cacheKey?: (...args: Args) => string | null | undefined
   /** How long a cached result stays valid (a number is seconds; default: forever). */
   readonly cacheExpiration?: Duration.DurationInput
+  /**
+   * The module that defines the task (`import.meta.url`), which a `parallel()` runner's worker threads import to find
+   * it. By default it is read from the call stack of `task()`; give it when `task()` is called from a helper elsewhere.
+   */
+  readonly module?: string | URL
 }
 
 export interface CallOptions {
@@ -59,12 +66,9 @@ export interface Task<Args extends ReadonlyArray<unknown>, A> {
   readonly fn: (...args: Args) => unknown
 }
 
-interface TaskDefinition {
-  readonly name: string
-  readonly taskKey: string
+interface TaskDefinition extends TaskBody {
   readonly tags: ReadonlyArray<string>
   readonly policy: RunPolicy
-  readonly body: (...args: Array<any>) => unknown
   readonly options: TaskOptions<Array<any>>
 }
 
@@ -80,10 +84,17 @@ export function task(a: any, b?: any): Task<Array<unknown>, unknown> {
   const policy = decodePolicy(runPolicy(options))
   if (Either.isLeft(policy)) throw new TypeError(`task '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
   const tags = [...new Set(options.tags ?? [])].sort()
+  const given = options.module === undefined ? undefined : toModuleUrl(options.module)
+  if (options.module !== undefined && given === undefined) throw new TypeError(`task '${name}': \`module\` must be a file URL (import.meta.url) or an absolute path; got '${String(options.module)}'`)
+  const definingModule = given === undefined ? callerModule(task) : () => given
   const definition: TaskDefinition = {
     name, tags, policy: policy.right, body, options,
-    taskKey: createHash("sha1").update(`${name}\0${body.toString()}\0${tags.join(",")}`).digest("hex").slice(0, 20)
+    taskKey: createHash("sha1").update(`${name}\0${body.toString()}\0${tags.join(",")}`).digest("hex").slice(0, 20),
+    get module() {
+      return definingModule()
+    }
   }
+  registerTask(definition)
   return makeTask(definition, {})
 }
 
@@ -188,7 +199,8 @@ const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, arg
   Effect.gen(function*() {
     const controller = new AbortController()
     const ctx: TaskRunContext = { _tag: "TaskRun", taskRunId, taskName: def.name, flow, signal: controller.signal }
-    const result = yield* Effect.either(runBody(def.body, args, ctx, controller, timeoutOf(def.options.timeout)))
+    const runner = flow.taskRunner
+    const result = yield* Effect.either(runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout)))
     const store = yield* ResultStore
     if (Either.isLeft(result)) {
       const failure = result.left
