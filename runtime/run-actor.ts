@@ -115,6 +115,8 @@ export interface RunActorSpec<R> {
   readonly ref: RunRef
   /** The Running proposal (with the cache key, for task runs). */
   readonly running: StateCreate
+  /** The orchestrator's answer to the first Running proposal when it was already made (with the run's create). */
+  readonly started?: OrchestrationResult | undefined
   /** One execution of the body; failures are already turned into a Failed/TimedOut proposal. */
   readonly execute: Effect.Effect<Attempt, never, R>
   /** While the body runs, how often to look for an external request to cancel the run (none: not watched). */
@@ -144,8 +146,12 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
   const { ref } = spec
   const attempt = Effect.gen(function*() {
     let proposal = spec.running
+    let answered = spec.started
     while (true) {
-      const started = yield* proposeStart(ref, proposal)
+      const started = answered !== undefined && (answered.status === "ACCEPT" || answered.status === "REJECT") && answered.state !== null
+        ? answered as OrchestrationResult & { readonly state: State }
+        : yield* proposeStart(ref, proposal)
+      answered = undefined
       if (started.status === "REJECT") {
         if (started.state.type === "SCHEDULED") {
           yield* sleepUntilScheduled(started.state)

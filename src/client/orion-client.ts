@@ -23,6 +23,16 @@ export interface CreatedRun {
   readonly id: FlowRun["id"]
   readonly created: boolean
   readonly state: State | null
+  /** When the create asked to `start` a new run: the orchestrator's answer to that proposal. */
+  readonly started?: OrchestrationResult
+}
+
+export interface CreateTaskRunOptions {
+  /**
+   * A proposal (the Running state) to make as soon as a new task run exists, in the same request: a client may
+   * leave it out of `started`, and the caller then proposes it itself.
+   */
+  readonly start?: StateCreate
 }
 
 export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
@@ -34,7 +44,7 @@ export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
   readonly readFlowRun: (id: string) => Effect.Effect<FlowRun, ClientError>
   readonly readFlowRuns: (request: FlowRunFilterRequest) => Effect.Effect<ReadonlyArray<FlowRun>, ClientError>
   /** Creates a task run in Pending; idempotent on (flow_run_id, task_key, dynamic_key). */
-  readonly createTaskRun: (run: TaskRunCreate) => Effect.Effect<CreatedRun, ClientError>
+  readonly createTaskRun: (run: TaskRunCreate, options?: CreateTaskRunOptions) => Effect.Effect<CreatedRun, ClientError>
   readonly readTaskRun: (id: string) => Effect.Effect<TaskRun, ClientError>
   readonly readTaskRuns: (request: TaskRunFilterRequest) => Effect.Effect<ReadonlyArray<TaskRun>, ClientError>
   /** Asks the orchestrator to move a run to `state`: the answer says what was decided. */

@@ -141,23 +141,33 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     const client = Context.get(services, OrionClient)
     let resolved: ReadonlyArray<unknown> = args
     let notReady: StateCreate | undefined
+    // With nothing upstream, the run is created when it can start, and its Running proposal rides on the create:
+    // one round trip to the orchestrator instead of two. With upstream runs it is created at once (Pending) and
+    // waits for them, so the dependency is visible while it waits.
+    const createWhenStarting = upstream.length === 0
 
-    const ready = Effect.gen(function*() {
-      const task_inputs = yield* taskInputs(args, waitFor, flow)
-      const created = yield* client.createTaskRun({
-        name: `${def.name}-${dynamicKey}`,
-        flow_run_id: flow.flowRunId,
-        task_key: def.taskKey,
-        dynamic_key: dynamicKey,
-        cache_key: null,
-        cache_expiration: null,
-        task_version: def.options.version ?? null,
-        empirical_policy: def.policy,
-        tags: [...new Set([...def.tags, ...flow.tags])],
-        task_inputs,
-        state: States.Pending()
-      })
-      yield* Deferred.succeed(id, created.id)
+    const create = (start?: StateCreate) =>
+      Effect.gen(function*() {
+        const task_inputs = yield* taskInputs(args, waitFor, flow)
+        const created = yield* client.createTaskRun({
+          name: `${def.name}-${dynamicKey}`,
+          flow_run_id: flow.flowRunId,
+          task_key: def.taskKey,
+          dynamic_key: dynamicKey,
+          cache_key: null,
+          cache_expiration: null,
+          task_version: def.options.version ?? null,
+          empirical_policy: def.policy,
+          tags: [...new Set([...def.tags, ...flow.tags])],
+          task_inputs,
+          state: States.Pending()
+        }, start === undefined ? undefined : { start })
+        yield* Deferred.succeed(id, created.id)
+        return created
+      }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
+
+    const ready = createWhenStarting ? Effect.void : Effect.gen(function*() {
+      yield* create()
       const blocked = yield* firstNotCompleted(upstream)
       if (blocked !== undefined) {
         const upstreamId = yield* Deferred.await(blocked.future.id)
@@ -168,6 +178,9 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
 
     const run = Effect.gen(function*() {
+      const cacheKey = notReady === undefined ? def.options.cacheKey?.(...resolved) ?? null : null
+      const running = States.Running({ details: { cache_key: cacheKey } })
+      const started = createWhenStarting ? (yield* create(running)).started : undefined
       const taskRunId = yield* Deferred.await(id)
       const ref = { kind: "task_run" as const, id: taskRunId }
       if (notReady !== undefined) {
@@ -175,10 +188,10 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
         const state = answer.state ?? (yield* client.readTaskRun(taskRunId)).state
         return { state: state!, value: Option.none<unknown>() }
       }
-      const cacheKey = def.options.cacheKey?.(...resolved) ?? null
       const outcome = yield* runActor({
         ref,
-        running: States.Running({ details: { cache_key: cacheKey } }),
+        running,
+        started,
         execute: attempt(def, flow, taskRunId, resolved, cacheKey),
         heartbeats: flow.heartbeats === undefined ? undefined : { member: flow.heartbeats }
       })
