@@ -71,19 +71,25 @@ export const sequential = (): TaskRunnerSpec => ({
   })
 })
 
-/** Task runs proceed side by side, at most `limit` executing at once (default 1,000). */
+/**
+ * Task runs proceed side by side, at most `limit` in progress at once (default 1,000): a submit beyond that waits
+ * until one ends, so a flow mapping a task over 100,000 items holds `limit` runs in memory, not 100,000. A run in
+ * progress only ever waits for runs submitted before it, so the oldest can always finish: no deadlock.
+ */
 export const concurrent = (options: { readonly limit?: number } = {}): TaskRunnerSpec => {
   const limit = Math.max(1, Math.floor(options.limit ?? 1000))
   return {
     name: `concurrent(limit=${limit})`,
     make: Effect.gen(function*() {
       const scope = yield* Effect.scope
-      const slots = yield* Effect.makeSemaphore(limit)
+      const inProgress = yield* Effect.makeSemaphore(limit)
       return {
         name: `concurrent(limit=${limit})`,
         parallel: false,
         execute: inThisThread,
-        submit: (ready, run) => Effect.forkIn(Effect.zipRight(ready, slots.withPermits(1)(run)), scope)
+        submit: (ready, run) =>
+          Effect.uninterruptibleMask((restore) =>
+            Effect.zipRight(restore(inProgress.take(1)), Effect.forkIn(Effect.ensuring(restore(Effect.zipRight(ready, run)), inProgress.release(1)), scope)))
       } satisfies TaskRunner
     })
   }

@@ -1,8 +1,7 @@
 /** Opens the metadata database named by a URL (SQLite file or PostgreSQL), sets it up once and migrates it forward. */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlClient } from "@effect/sql"
-import { PgClient, PgMigrator } from "@effect/sql-pg"
-import { SqliteMigrator } from "@effect/sql-sqlite-node"
+import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
 import { Cause, Context, Data, Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -73,11 +72,15 @@ const sqliteLayer = (u: ParsedUrl) =>
     Layer.provide(NodeContext.layer)
   )
 
+/** PostgreSQL's driver is loaded only when a `postgres://` URL asks for it: a SQLite process never pays for it. */
 const pgLayer = (u: ParsedUrl, maxConnections: number) =>
-  Layer.mergeAll(PgMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
-    Layer.provideMerge(PgClient.layer({ url: Redacted.make(u.target), maxConnections, connectTimeout: "10 seconds", applicationName: "orion" })),
-    Layer.provide(NodeContext.layer)
-  )
+  Layer.unwrapEffect(Effect.promise(async () => {
+    const [PgClient, PgMigrator] = await Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/sql-pg/PgMigrator")])
+    return Layer.mergeAll(PgMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
+      Layer.provideMerge(PgClient.layer({ url: Redacted.make(u.target), maxConnections, connectTimeout: "10 seconds", applicationName: "orion" })),
+      Layer.provide(NodeContext.layer)
+    )
+  }))
 
 /** The database at `url`, migrated to the latest schema; failures become one clear `DatabaseError`. */
 export const layerFromUrl = (url: string, options: { readonly maxConnections?: number } = {}) => {

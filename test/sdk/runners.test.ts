@@ -48,6 +48,32 @@ describe.each(databases)("task runners on $name", (db) => {
         expect(maxRunning()).toBe(2)
       }))
 
+    it.effect("concurrent with a limit holds back submits beyond it until a run ends (bounded memory), without deadlock on upstream runs", () =>
+      Effect.gen(function*() {
+        let release!: () => void
+        const gate = new Promise<void>((r) => (release = r))
+        const held = task({ name: "held" }, async (i: number) => {
+          await gate
+          return i
+        })
+        const plus = task({ name: "plus" }, (a: number, b: number) => a + b)
+        const events: Array<string> = []
+        const f = flow({ name: "held-back", taskRunner: concurrent({ limit: 2 }) }, async () => {
+          const a = await held.submit(1)
+          const b = await held.submit(2)
+          events.push("two submitted")
+          setTimeout(() => {
+            events.push("released")
+            release()
+          }, 200)
+          const c = await plus.submit(a, b) // waits for a slot: only after the held runs end
+          events.push("third submitted")
+          return c.result()
+        })
+        expect(yield* f()).toBe(3)
+        expect(events).toEqual(["two submitted", "released", "third submitted"])
+      }))
+
     it.effect("the default runner runs independent task runs side by side", () =>
       Effect.gen(function*() {
         const { t, maxRunning } = timedTask("side-by-side", 150)
