@@ -6,7 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Deferred, Effect, Layer, Option, Queue, Schema } from "effect"
 import {
-  formatTimestamp, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
+  formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
   type TaskRunCreate, type Uuid
 } from "../src/domain/index.js"
@@ -109,6 +109,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const cache = new Map<string, OrchestratedRun>()
   const remember = (run: OrchestratedRun) => {
     cache.delete(run.id)
+    // A finished task run is rarely proposed for again (a flow retry reloads it): keep memory for the living ones.
+    if (run.kind === "task_run" && run.state !== null && isTerminal(run.state.type)) return
     cache.set(run.id, run)
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
   }

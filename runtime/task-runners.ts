@@ -24,7 +24,7 @@ export interface TaskRunner {
    * Starts a task run: `ready` waits for its upstream runs (holding no slot), then `run` orchestrates and executes it.
    * The fiber lives in the runner's scope: closing it (the flow run ending or being cancelled) interrupts what is left.
    */
-  readonly submit: <A, E, R>(ready: Effect.Effect<void, never, R>, run: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.Fiber<A, E>, never, R>
+  readonly submit: <A, E, R>(ready: Effect.Effect<void, never, R>, run: Effect.Effect<A, E, R>) => Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R>
   /**
    * Executes one attempt's body and returns what it returns — a value, a promise or an Effect — for the task run to
    * await: in-thread runners call the body; the parallel runner returns an Effect that runs it on a worker thread.
@@ -52,7 +52,7 @@ export const sequential = (): TaskRunnerSpec => ({
   name: "sequential",
   make: Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly fiber: Fiber.Fiber<unknown, unknown> }>()
+    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
     yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(turns), ({ turn, fiber }) =>
       Effect.zipRight(Deferred.succeed(turn, undefined), Fiber.await(fiber)))), scope)
     return {

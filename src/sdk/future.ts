@@ -8,15 +8,29 @@ import { TaskRunFailed } from "./errors.js"
 import { flowOf, type RunContext } from "./context.js"
 
 export class TaskFuture<A> {
+  /** The task run's actor while it runs; once it has ended, only its exit is kept (a big map keeps no fibers). */
+  private fiber: Fiber.Fiber<RunOutcome, ActorError> | undefined
+  private exit: Exit.Exit<RunOutcome, ActorError> | undefined
+
   /** @internal */
   constructor(
     readonly taskName: string,
     /** @internal the task run's id, once created (idempotent creates may find an existing run) */
     readonly id: Deferred.Deferred<Uuid, unknown>,
-    /** @internal the task run's actor */
-    readonly fiber: Fiber.Fiber<RunOutcome, ActorError>,
+    fiber: Fiber.RuntimeFiber<RunOutcome, ActorError>,
     private readonly ctx: RunContext
-  ) {}
+  ) {
+    this.fiber = fiber
+    fiber.addObserver((exit) => {
+      this.exit = exit
+      this.fiber = undefined
+    })
+  }
+
+  /** @internal the actor's exit, when it has ended. */
+  private get ended(): Effect.Effect<Exit.Exit<RunOutcome, ActorError>> {
+    return Effect.suspend(() => this.exit !== undefined ? Effect.succeed(this.exit) : Fiber.await(this.fiber!))
+  }
 
   /** The task run's id (waits until it has been created). */
   get taskRunId(): Call<Uuid, unknown> {
@@ -25,7 +39,7 @@ export class TaskFuture<A> {
 
   /** @internal the outcome, never failing: a crashed or interrupted run reads its state back from Orion. */
   get outcome(): Effect.Effect<RunOutcome> {
-    return Effect.flatMap(Fiber.await(this.fiber), (exit) =>
+    return Effect.flatMap(this.ended, (exit) =>
     Exit.isSuccess(exit)
       ? Effect.succeed(exit.value)
       : Effect.map(this.stateNow, (state): RunOutcome => ({ state, value: Option.none() })))
