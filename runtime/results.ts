@@ -1,8 +1,9 @@
 /**
- * The result store (spec §7.13): run results become files holding a DataDocument, and states carry only a
- * `{encoding: "file", blob: <path>}` reference. Serializers turn values into text: "json", "v8", "text", or custom.
+ * The result store (spec §7.13): run results become files holding a DataDocument (or, in remote mode, data stored by
+ * the server: a `ResultBackend`), and states carry only a reference to them, e.g. `{encoding: "file", blob: <path>}`.
+ * Serializers turn values into text: "json", "v8", "text", or custom.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as v8 from "node:v8"
@@ -217,9 +218,18 @@ const reserved = new Set(["file", "orion"])
 const decodeDocument = Schema.decodeUnknownEither(Schema.parseJson(DataDocument))
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
-const make = (directory: string): Context.Tag.Service<ResultStore> => {
+/**
+ * Where a store keeps the documents it persists. `write` stores a serialized DataDocument's text and answers the
+ * reference that states carry; `read`, given a reference of its own, answers the stored text (none: not its own).
+ */
+export interface ResultBackend {
+  readonly write: (text: string) => Effect.Effect<DataDocument, ResultStoreError>
+  readonly read: (doc: DataDocument) => Option.Option<Effect.Effect<string, ResultStoreError>>
+}
+
+/** Results as files under `directory` (created on first write), referenced as `{encoding: "file", blob: <path>}`. */
+export const fileBackend = (directory: string): ResultBackend => {
   const root = path.resolve(directory)
-  const serializers = new Map<string, Serializer>([jsonSerializer, v8Serializer, textSerializer].map((s) => [s.encoding, s]))
 
   // The directory is created once, on first use, by whichever persist gets there first; a failure lets the next one retry.
   let ready: Promise<void> | undefined
@@ -245,6 +255,30 @@ const make = (directory: string): Context.Tag.Service<ResultStore> => {
     return file
   }
 
+  return {
+    write: (text) =>
+      Effect.tryPromise({
+        try: () => write(text),
+        catch: (e) => new ResultStoreError({ message: `cannot write a result under ${root}: ${errorMessage(e)}` })
+      }).pipe(Effect.map((file): DataDocument => ({ encoding: "file", blob: file }))),
+    read: (doc) => (doc.encoding === "file" ? Option.some(readFile(doc.blob)) : Option.none())
+  }
+}
+
+const readFile = (file: string) =>
+  Effect.tryPromise({
+    try: () => fs.readFile(file, "utf8"),
+    catch: (e) => new ResultStoreError({
+      message: (e as NodeJS.ErrnoException).code === "ENOENT"
+        ? `result file ${file} does not exist`
+        : `cannot read result file ${file}: ${errorMessage(e)}`
+    })
+  })
+
+/** A result store over `backend`: values are serialized here, stored there, and resolved through both. */
+export const makeStore = (backend: ResultBackend): Context.Tag.Service<ResultStore> => {
+  const serializers = new Map<string, Serializer>([jsonSerializer, v8Serializer, textSerializer].map((s) => [s.encoding, s]))
+
   const persist = (value: unknown, serializer: Serializer = jsonSerializer) => {
     if (value === null || value === undefined) return Effect.succeed(null)
     return Effect.try({
@@ -257,23 +291,9 @@ const make = (directory: string): Context.Tag.Service<ResultStore> => {
         message: `the "${serializer.encoding}" serializer could not encode the value: ${errorMessage(e)}`
       })
     }).pipe(
-      Effect.flatMap((text) => Effect.tryPromise({
-        try: () => write(text),
-        catch: (e) => new ResultStoreError({ message: `cannot write a result under ${root}: ${errorMessage(e)}` })
-      })),
-      Effect.map((file): DataDocument => ({ encoding: "file", blob: file }))
+      Effect.flatMap(backend.write)
     )
   }
-
-  const readFile = (file: string) =>
-    Effect.tryPromise({
-      try: () => fs.readFile(file, "utf8"),
-      catch: (e) => new ResultStoreError({
-        message: (e as NodeJS.ErrnoException).code === "ENOENT"
-          ? `result file ${file} does not exist`
-          : `cannot read result file ${file}: ${errorMessage(e)}`
-      })
-    })
 
   /** `source` says where the document came from, for messages ("" for an inline document). */
   const resolve = (doc: DataDocument, source: string, depth: number): Effect.Effect<unknown, ResultStoreError> => {
@@ -284,6 +304,8 @@ const make = (directory: string): Context.Tag.Service<ResultStore> => {
         ? resolve(parsed.right, from, depth + 1)
         : Effect.fail(new ResultStoreError({ message: `result${from} is not a valid DataDocument (corrupt or not a result)` }))
     }
+    const stored = backend.read(doc)
+    if (Option.isSome(stored)) return Effect.flatMap(stored.value, (text) => inner(text, ` ${doc.encoding === "file" ? "file" : `${doc.encoding} document`} ${doc.blob}`))
     if (doc.encoding === "file") return Effect.flatMap(readFile(doc.blob), (text) => inner(text, ` file ${doc.blob}`))
     if (doc.encoding === "orion") return inner(doc.blob, `${source} (orion wrapper)`)
     const serializer = serializers.get(doc.encoding)
@@ -311,7 +333,7 @@ const make = (directory: string): Context.Tag.Service<ResultStore> => {
 }
 
 /** The result store writing under `directory` (created on first persist). */
-export const layerAt = (directory: string): Layer.Layer<ResultStore> => Layer.sync(ResultStore, () => make(directory))
+export const layerAt = (directory: string): Layer.Layer<ResultStore> => Layer.sync(ResultStore, () => makeStore(fileBackend(directory)))
 
 /** The result store under `ORION_RESULTS_DIR` (default `$ORION_HOME/storage`). */
-export const layer = Layer.effect(ResultStore, Effect.map(resultsDir, make))
+export const layer = Layer.effect(ResultStore, Effect.map(resultsDir, (dir) => makeStore(fileBackend(dir))))

@@ -39,3 +39,18 @@ export const heartbeatInterval = Config.number("ORION_HEARTBEAT_INTERVAL").pipe(
   Config.withDefault(30),
   Config.validate({ message: "ORION_HEARTBEAT_INTERVAL must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
 )
+
+/** `ORION_API_URL`: the API of an Orion server, e.g. `http://127.0.0.1:4200/api`; set, flows run in remote mode. */
+export const apiUrl = Config.option(Config.string("ORION_API_URL")).pipe(
+  Config.map((url) => (url._tag === "Some" && url.value.trim() !== "" ? url.value.trim() : undefined)),
+  Config.validate({
+    message: "ORION_API_URL must be an http:// or https:// URL, e.g. http://127.0.0.1:4200/api",
+    validation: (url) => url === undefined || /^https?:\/\/[^/]+/i.test(url)
+  })
+)
+
+/** `ORION_API_RETRY_SECONDS`: how long a remote client keeps retrying an unreachable or failing server (default 30). */
+export const apiRetrySeconds = Config.number("ORION_API_RETRY_SECONDS").pipe(
+  Config.withDefault(30),
+  Config.validate({ message: "ORION_API_RETRY_SECONDS must be a number of seconds ≥ 0", validation: (s) => s >= 0 && Number.isFinite(s) })
+)

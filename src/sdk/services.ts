@@ -1,10 +1,13 @@
 /**
  * The services flows and tasks run on — the Orion client, the result store, run-log shipping — and the default,
- * process-wide runtime that provides them when the caller has not (a plain script: local mode, no server).
+ * process-wide runtime that provides them when the caller has not: local mode (no server) unless `ORION_API_URL` is set.
  */
-import { Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
+import { Config, Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
 import { OrionClient } from "../client/orion-client.js"
 import * as LocalClient from "../client/local.js"
+import * as RemoteClient from "../client/remote.js"
+import type { RemoteOptions } from "../client/remote-http.js"
+import * as RemoteResults from "../client/remote-results.js"
 import * as Results from "../../runtime/results.js"
 import { HeartbeatInterval } from "../../runtime/run-actor.js"
 import * as RunLogs from "../../runtime/run-logs.js"
@@ -27,24 +30,45 @@ const heartbeatLayer = (interval: Duration.DurationInput | undefined) =>
     Duration.seconds
   ))
 
-/** All services on a given client layer: the result store, run logs shipped through the client, the heartbeat interval. */
-export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>, options: ServicesOptions = {}) =>
+/** All services on a client layer and a result store (which may use what the client layer provides beside the client). */
+const servicesOn = <C, E, R, E2, R2>(client: Layer.Layer<C, E, R>, results: Layer.Layer<Results.ResultStore, E2, R2>, options: ServicesOptions) =>
   RunLogs.loggerLayer.pipe(
     Layer.provideMerge(heartbeatLayer(options.heartbeatInterval)),
     Layer.provideMerge(options.logs === undefined ? RunLogs.layer : RunLogs.layerWith(options.logs)),
-    Layer.provideMerge(options.resultsDir === undefined ? Results.layer : Results.layerAt(options.resultsDir)),
+    Layer.provideMerge(results),
     Layer.provideMerge(client)
   )
 
-/** The default services: the local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`). */
-export const layer = layerOnClient(LocalClient.layer)
+const fileResults = (options: ServicesOptions) => options.resultsDir === undefined ? Results.layer : Results.layerAt(options.resultsDir)
+
+/** All services on a given client layer: the result store, run logs shipped through the client, the heartbeat interval. */
+export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>, options: ServicesOptions = {}) =>
+  servicesOn(client, fileResults(options), options)
+
+/**
+ * The services of remote mode: the remote client of the server at `remote.url`, and results stored by that server
+ * (`/api/data`) — unless a results directory is given (`resultsDir`, or `ORION_RESULTS_DIR` set), then files there.
+ */
+export const layerRemote = (remote: RemoteOptions, options: ServicesOptions = {}) =>
+  Layer.unwrapEffect(Effect.map(Config.option(Config.string("ORION_RESULTS_DIR")), (dir) => {
+    const localResults = options.resultsDir !== undefined || (Option.isSome(dir) && dir.value.trim() !== "")
+    const client = RemoteClient.layer(remote)
+    return localResults ? layerOnClient(client, options) : servicesOn(client, RemoteResults.layer, options)
+  }))
+
+/**
+ * The default services: with `ORION_API_URL` set, remote mode (no local database is opened); otherwise the local
+ * client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`).
+ */
+export const layer = Layer.unwrapEffect(Effect.map(Settings.apiUrl, (url) =>
+  url === undefined ? layerOnClient(LocalClient.layer) as Layer.Layer<OrionServices, unknown> : layerRemote({ url }) as Layer.Layer<OrionServices, unknown>))
 
 let shared: ManagedRuntime.ManagedRuntime<OrionServices, unknown> | undefined
 
 /** The process-wide runtime, built on first use and disposed (logs flushed, database closed) before the process exits. */
 export const defaultRuntime = (): ManagedRuntime.ManagedRuntime<OrionServices, unknown> => {
   if (shared === undefined) {
-    const runtime = ManagedRuntime.make(layer as Layer.Layer<OrionServices, unknown>)
+    const runtime = ManagedRuntime.make(layer)
     shared = runtime
     process.once("beforeExit", () => {
       if (shared === runtime) {

@@ -1,12 +1,14 @@
 /**
  * `/api/flow_runs` and `/api/task_runs`: creating runs (their first state set by the orchestrator), reads, filters,
- * counts, history, the task graph, deletes, `set_state` proposals and the orchestrator's recorded decisions (spec §4.4).
+ * counts, history, the task graph, deletes, `set_state` proposals, the orchestrator's recorded decisions (spec §4.4),
+ * heartbeats of running runs, and batches of proposals and task-run creates (one request for many, as remote clients send them).
  */
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { CountRequest, FlowRunFilterRequest, TaskRunFilterRequest } from "../../domain/filters.js"
 import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
+import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRunCreateBatch } from "../../domain/batches.js"
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
 import { IdPath, strict } from "../schemas.js"
@@ -29,6 +31,19 @@ const decisions = (prefix: string) =>
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Every decision of the orchestrator on this run, oldest first: status, deciding rule, reason.")
 
+const setStates = (prefix: string) =>
+  HttpApiEndpoint.post("setStates", `/api/${prefix}/set_states`)
+    .setPayload(strict(SetStateBatch))
+    .addSuccess(Schema.Array(SetStateOutcome))
+    .annotate(OpenApi.Description,
+      `Proposes many states at once (at most ${MAX_BATCH_ITEMS}), each as \`set_state\` would: one answer per item, in order — its \`result\`, or an \`error\` when the run does not exist. A database failure fails the whole batch (503), though some items may have been applied.`)
+
+const heartbeat = (prefix: string) =>
+  HttpApiEndpoint.post("heartbeat", `/api/${prefix}/:id/heartbeat`)
+    .setPath(IdPath)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description, "Records that the run is alive: its `heartbeat_time` becomes now while it is RUNNING (otherwise nothing changes). 204.")
+
 const history = (prefix: string) =>
   HttpApiEndpoint.post("history", `/api/${prefix}/history`)
     .setPayload(strict(HistoryRequest))
@@ -50,7 +65,9 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
   .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
   .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("flow_runs"))
+  .add(setStates("flow_runs"))
   .add(decisions("flow_runs"))
+  .add(heartbeat("flow_runs"))
   .annotate(OpenApi.Description, "Flow runs: one execution of a flow")
 {}
 
@@ -61,12 +78,19 @@ export class TaskRunsGroup extends HttpApiGroup.make("task_runs")
     .addSuccess(TaskRun)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Creates a task run (default Pending): 201; the existing run with the same (flow_run_id, task_key, dynamic_key): 200."))
+  .add(HttpApiEndpoint.post("createMany", "/api/task_runs/create_many")
+    .setPayload(strict(TaskRunCreateBatch))
+    .addSuccess(Schema.Array(CreateOutcome))
+    .annotate(OpenApi.Description,
+      `Creates many task runs at once (at most ${MAX_BATCH_ITEMS}), each as \`POST /task_runs/\` would, and makes each new run's \`start\` proposal (if any) in the same transaction: one answer per item, in order — the \`run\` (id, whether it was created, its state, what was decided on \`start\`), or an \`error\`.`))
   .add(HttpApiEndpoint.post("count", "/api/task_runs/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
   .add(history("task_runs"))
   .add(HttpApiEndpoint.get("get", "/api/task_runs/:id").setPath(IdPath).addSuccess(TaskRun).addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.post("filter", "/api/task_runs/filter").setPayload(strict(TaskRunFilterRequest)).addSuccess(Schema.Array(TaskRun)))
   .add(HttpApiEndpoint.del("delete", "/api/task_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("task_runs"))
+  .add(setStates("task_runs"))
   .add(decisions("task_runs"))
+  .add(heartbeat("task_runs"))
   .annotate(OpenApi.Description, "Task runs: one execution of a task inside a flow run")
 {}

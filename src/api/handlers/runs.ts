@@ -1,17 +1,20 @@
 /**
  * Handlers of `/api/flow_runs`, `/api/task_runs` and the state routes: creates and `set_state` go through the
- * orchestrator (the only writer of run states); reads, history, graph and decisions through the RunRepository.
+ * orchestrator (the only writer of run states), batches of them all at once; reads, history, graph, decisions and
+ * heartbeats through the RunRepository.
  */
 import { HttpApiBuilder } from "@effect/platform"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { Conflict } from "../../domain/errors.js"
 import { OrchestrationResult } from "../../domain/orchestration.js"
-import { FlowRun, type RunKind, TaskRun } from "../../domain/runs.js"
+import type { CreateOutcome, SetStateItem, SetStateOutcome, TaskRunCreateItem } from "../../domain/batches.js"
+import { FlowRun, type RunKind, TaskRun, type TaskRunCreate } from "../../domain/runs.js"
 import type { Uuid } from "../../domain/primitives.js"
 import type { StateCreate } from "../../domain/state.js"
 import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
-import { Orchestrator } from "../../../runtime/orchestrator.js"
+import { type OrchestrationFailed, Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
 import { json, lift } from "./respond.js"
 
@@ -20,6 +23,22 @@ const setState = (kind: RunKind, id: Uuid, state: StateCreate, force: boolean) =
   Effect.flatMap(Orchestrator, (orchestrator) =>
     Effect.flatMap(orchestrator.propose({ kind, id }, state, { force }), (result) =>
       json(OrchestrationResult, result, result.state !== null ? 201 : 200)))
+
+/**
+ * Every item of a batch at once (so the orchestrator commits them together), answered in order once all have settled.
+ * A failure of the database fails the batch (some items may have been applied: a client retries as after a lost answer).
+ */
+const allSettled = <I, O, E>(items: ReadonlyArray<I>, one: (item: I) => Effect.Effect<O, E>) =>
+  Effect.flatMap(Effect.forEach(items, (item) => Effect.either(one(item)), { concurrency: "unbounded" }), Effect.all)
+
+/** A batch of proposals, each answered with its result or its run's absence. */
+const setStates = (kind: RunKind, items: ReadonlyArray<SetStateItem>) =>
+  Effect.flatMap(Orchestrator, (orchestrator) =>
+    allSettled(items, (item): Effect.Effect<SetStateOutcome, OrchestrationFailed> =>
+      orchestrator.propose({ kind, id: item.id }, item.state, { force: item.force }).pipe(
+        Effect.map((result) => ({ result })),
+        Effect.catchTag("ObjectNotFound", (error) => Effect.succeed({ error }))
+      )))
 
 export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handlers) =>
   Effect.gen(function*() {
@@ -50,31 +69,46 @@ export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handler
       .handle("filter", ({ payload }) => lift(runs.filterFlowRuns(payload)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteFlowRun(path.id), orchestrator.invalidate())))
       .handle("setState", ({ path, payload }) => lift(setState("flow_run", path.id, payload.state, payload.force)))
+      .handle("setStates", ({ payload }) => lift(setStates("flow_run", payload)))
       .handle("decisions", ({ path }) => lift(runs.readDecisions("flow_run", path.id)))
+      .handle("heartbeat", ({ path }) => lift(runs.heartbeat("flow_run", path.id)))
   }))
 
 export const TaskRunsLive = HttpApiBuilder.group(OrionApi, "task_runs", (handlers) =>
   Effect.gen(function*() {
     const runs = yield* RunRepository
     const orchestrator = yield* Orchestrator
+    const sameIdentity = (run: TaskRun, payload: TaskRunCreate) =>
+      run.flow_run_id === payload.flow_run_id && run.task_key === payload.task_key && run.dynamic_key === payload.dynamic_key
+    const taken = (run: TaskRun) => new Conflict({ detail: `Task run ${run.id} already exists, with another flow run, task key or dynamic key` })
+    /** One create of a batch; a run found by the id given, rather than created, must be the same task run. */
+    const createOne = ({ run: payload, start }: TaskRunCreateItem): Effect.Effect<CreateOutcome, OrchestrationFailed | SqlError> =>
+      Effect.gen(function*() {
+        const created = yield* orchestrator.createTaskRun(payload, start === null ? undefined : { start })
+        if (!created.created && payload.id !== undefined) {
+          const run = yield* runs.getTaskRun(created.id)
+          if (!sameIdentity(run, payload)) return { error: taken(run) }
+        }
+        return { run: { id: created.id, created: created.created, state: created.state, ...(created.started ? { started: created.started } : {}) } }
+      }).pipe(Effect.catchTag("ObjectNotFound", (error) => Effect.succeed({ error })))
     return handlers
       .handle("create", ({ payload }) =>
         lift(Effect.gen(function*() {
           const created = yield* orchestrator.createTaskRun(payload)
           const run = yield* runs.getTaskRun(created.id)
-          const sameIdentity = run.flow_run_id === payload.flow_run_id && run.task_key === payload.task_key && run.dynamic_key === payload.dynamic_key
-          if (!created.created && !sameIdentity) {
-            return yield* new Conflict({ detail: `Task run ${run.id} already exists, with another flow run, task key or dynamic key` })
-          }
+          if (!created.created && !sameIdentity(run, payload)) return yield* taken(run)
           return yield* json(TaskRun, run, created.created ? 201 : 200)
         })))
+      .handle("createMany", ({ payload }) => lift(allSettled(payload, createOne)))
       .handle("count", ({ payload }) => lift(runs.countTaskRuns(payload)))
       .handle("history", ({ payload }) => lift(runs.history("task_run", payload)))
       .handle("get", ({ path }) => lift(runs.getTaskRun(path.id)))
       .handle("filter", ({ payload }) => lift(runs.filterTaskRuns(payload)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteTaskRun(path.id), orchestrator.invalidate(path.id))))
       .handle("setState", ({ path, payload }) => lift(setState("task_run", path.id, payload.state, payload.force)))
+      .handle("setStates", ({ payload }) => lift(setStates("task_run", payload)))
       .handle("decisions", ({ path }) => lift(runs.readDecisions("task_run", path.id)))
+      .handle("heartbeat", ({ path }) => lift(runs.heartbeat("task_run", path.id)))
   }))
 
 export const FlowRunStatesLive = HttpApiBuilder.group(OrionApi, "flow_run_states", (handlers) =>

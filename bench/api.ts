@@ -1,0 +1,292 @@
+/**
+ * Benchmark of the API and remote mode, each part against `orion start` in its own process on a fresh SQLite ORION_HOME:
+ * (a) `set_state` from a separate load process, 200 concurrent keep-alive clients, each request moving a different run
+ * (Pending → Running, then Running → Completed): requests/s, p50/p99 latency — beside the same load on a bare
+ * `node:http` server, the floor on this machine; (b) one flow of 1,000 no-op tasks in remote mode with the concurrent
+ * runner, from a script process: task runs/s and that process's peak RSS. `PARTS=raw,set_state,flow` picks parts.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as readline from "node:readline"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const self = fileURLToPath(import.meta.url)
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
+
+// ---------------------------------------------------------------------------------------------------------------
+// (a) The load process: plain HTTP/1.1 on an undici pool of `concurrency` keep-alive connections.
+
+interface LoadFigures {
+  readonly requests: number
+  readonly seconds: number
+  readonly p50: number
+  readonly p99: number
+  readonly statuses: Record<string, number>
+  /** CPU time of the load process during the measured phase. */
+  readonly cpuMs: number
+}
+
+const load = async (origin: string, runs: number, concurrency: number) => {
+  const { Pool } = await import("@effect/platform-node/Undici")
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
+  const post = async (p: string, body: unknown) => {
+    const response = await pool.request({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    const text = await response.body.text()
+    if (response.statusCode >= 300) throw new Error(`POST ${p}: ${response.statusCode} ${text}`)
+    return JSON.parse(text) as Record<string, any>
+  }
+  /** Runs `work(i)` for i in [0, n) on `concurrency` workers. */
+  const onWorkers = async (n: number, work: (i: number) => Promise<void>) => {
+    let next = 0
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < n) await work(next++)
+    }))
+  }
+  const flow = await post("/api/flows/", { name: `bench-api-${Date.now()}` })
+  const createRuns = async (n: number) => {
+    const ids: Array<string> = new Array(n)
+    await onWorkers(n, async (i) => { ids[i] = (await post("/api/flow_runs/", { flow_id: flow.id })).id as string })
+    return ids
+  }
+  const statuses: Record<string, number> = {}
+  const latencies: Array<number> = []
+  const move = async (ids: ReadonlyArray<string>, type: string, measure: boolean) =>
+    onWorkers(ids.length, async (i) => {
+      const t0 = performance.now()
+      const result = await post(`/api/flow_runs/${ids[i]}/set_state`, { state: { type } })
+      if (measure) {
+        latencies.push(performance.now() - t0)
+        statuses[result.status] = (statuses[result.status] ?? 0) + 1
+      }
+    })
+
+  const warm = await createRuns(Math.min(2000, runs))
+  await move(warm, "RUNNING", false)
+  await move(warm, "COMPLETED", false)
+  const ids = await createRuns(runs)
+  console.log(JSON.stringify({ phase: "start" }))
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await move(ids, "RUNNING", true)
+  await move(ids, "COMPLETED", true)
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  const figures: LoadFigures = {
+    requests: latencies.length, seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), statuses, cpuMs: (cpu.user + cpu.system) / 1000
+  }
+  console.log(JSON.stringify(figures))
+}
+
+/** The same load on a bare `node:http` server answering a small JSON body: what loopback HTTP costs on this machine. */
+const rawLoad = async (origin: string, requests: number, concurrency: number) => {
+  const { Pool } = await import("@effect/platform-node/Undici")
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
+  const latencies: Array<number> = []
+  let next = 0
+  const body = JSON.stringify({ state: { type: "RUNNING" } })
+  const run = async (n: number, measure: boolean) => {
+    next = 0
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next++ < n) {
+        const t0 = performance.now()
+        const response = await pool.request({ method: "POST", path: "/raw", headers: { "content-type": "application/json" }, body })
+        await response.body.text()
+        if (measure) latencies.push(performance.now() - t0)
+      }
+    }))
+  }
+  await run(requests, false)
+  console.log(JSON.stringify({ phase: "start" }))
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await run(requests, true)
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  const figures: LoadFigures = {
+    requests: latencies.length, seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), statuses: {}, cpuMs: (cpu.user + cpu.system) / 1000
+  }
+  console.log(JSON.stringify(figures))
+}
+
+const rawServerSource = `require("node:http").createServer((q, s) => { let n = 0; q.on("data", (c) => n += c.length); ` +
+  `q.on("end", () => { s.writeHead(200, { "content-type": "application/json" }); s.end(JSON.stringify({ status: "ACCEPT", bytes: n })) }) })` +
+  `.listen(Number(process.argv[1]), "127.0.0.1", () => console.log("listening"))`
+
+// ---------------------------------------------------------------------------------------------------------------
+// (b) The remote flow process: ORION_API_URL is set by the parent.
+
+interface FlowFigures {
+  readonly n: number
+  readonly seconds: number
+  readonly peakRss: number
+  readonly state: string
+  /** CPU time of the flow's process during the measured run. */
+  readonly cpuMs: number
+}
+
+const remoteFlow = async (n: number) => {
+  const { Effect } = await import("effect")
+  const { concurrent, flow, Orion, task } = await import("../src/index.js")
+  let peakRss = process.memoryUsage().rss
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()) }, 10)
+  const noop = task({ name: "noop" }, (_i: number) => Effect.void)
+  const many = flow({ name: "bench-api-remote", taskRunner: concurrent() }, ({ n }: { n: number }) =>
+    Effect.asVoid(noop.map(Array.from({ length: n }, (_, i) => i))))
+  for (const warm of [200, 1000, 1000]) await many.run({ n: warm }) // warm-up: connections open, flow registered, code paths compiled (JIT)
+  console.log(JSON.stringify({ phase: "start" }))
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const state = await many.run({ n })
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+  clearInterval(sampler)
+  await Orion.shutdown()
+  const figures: FlowFigures = { n, seconds, peakRss, state: state.name, cpuMs: (cpu.user + cpu.system) / 1000 }
+  console.log(JSON.stringify(figures))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The parent: a server per part, the measuring process beside it.
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  for (const key of Object.keys(env)) if (key.startsWith("ORION_")) delete env[key]
+  return { ...env, ...extra }
+}
+
+interface Server {
+  readonly origin: string
+  readonly child: ChildProcess
+  readonly home: string
+  readonly peakRss: () => number
+  /** CPU time the server has used so far, in ms. */
+  readonly cpuMs: () => number
+}
+
+/** `orion start` on a fresh ORION_HOME; its output is discarded (it logs every request). */
+const startServer = async (): Promise<Server> => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-api-"))
+  const port = await freePort()
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", "--port", String(port), "--no-services", "--no-ui"], {
+    cwd: root, env: cleanEnv({ ORION_HOME: home }), stdio: ["ignore", "ignore", "inherit"]
+  })
+  const origin = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  while (!(await fetch(`${origin}/api/health`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error("orion start did not come up")
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  let peak = 0
+  const sample = setInterval(() => {
+    const status = fs.readFileSync(`/proc/${child.pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/)
+    if (status) peak = Math.max(peak, Number(status[1]) * 1024)
+  }, 50)
+  child.once("exit", () => clearInterval(sample))
+  const ticks = 100 // USER_HZ
+  const cpuMs = () => {
+    const fields = fs.readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / ticks
+  }
+  return { origin, child, home, peakRss: () => peak, cpuMs }
+}
+
+const stopServer = async (server: Server) => {
+  const exited = new Promise((r) => server.child.once("exit", r))
+  server.child.kill("SIGTERM")
+  await exited
+  fs.rmSync(server.home, { recursive: true, force: true })
+}
+
+/**
+ * Runs this file in a child process with `args`; answers its figures and the server's CPU time between the child's
+ * `{"phase":"start"}` line and its figures line.
+ */
+const measure = <A>(server: Server, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  new Promise<{ readonly figures: A; readonly serverCpuMs: number }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", self, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    let stderr = ""
+    let started = 0
+    let result: { figures: A; serverCpuMs: number } | undefined
+    child.stderr!.on("data", (d) => (stderr += d))
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith("{")) return
+      const parsed = JSON.parse(line) as { phase?: string }
+      if (parsed.phase === "start") started = server.cpuMs()
+      else result = { figures: parsed as A, serverCpuMs: server.cpuMs() - started }
+    })
+    child.once("exit", (code) => result !== undefined && code === 0 ? resolve(result) : reject(new Error(`${args.join(" ")} failed (exit ${code}):\n${stderr.slice(-3000)}`)))
+  })
+
+const parent = async () => {
+  const runs = Number(process.env.RUNS ?? 5000)
+  const concurrency = Number(process.env.CONCURRENCY ?? 200)
+  const n = Number(process.env.N ?? 1000)
+  console.log(`# bench/api on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
+
+  const parts = (process.env.PARTS ?? "raw,set_state,flow").split(",")
+  let server: Server
+  if (parts.includes("raw")) {
+    const port = await freePort()
+    const child = spawn(process.execPath, ["-e", rawServerSource, String(port)], { stdio: ["ignore", "pipe", "inherit"] })
+    await new Promise((r) => child.stdout!.once("data", r))
+    const raw: Server = { origin: `http://127.0.0.1:${port}`, child, home: "", peakRss: () => 0, cpuMs: () => 0 }
+    try {
+      const { figures: f } = await measure<LoadFigures>(raw, ["--raw", raw.origin, String(2 * runs), String(concurrency)])
+      console.log(`baseline bare node:http c=${concurrency}: ${Math.round(f.requests / f.seconds)} req/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms ` +
+        `(the same load on a server that only answers a small JSON body)`)
+    } finally {
+      child.kill("SIGKILL")
+    }
+  }
+  if (parts.includes("set_state")) {
+  server = await startServer()
+  try {
+    const { figures: f, serverCpuMs } = await measure<LoadFigures>(server, ["--load", server.origin, String(runs), String(concurrency)])
+    const other = Object.entries(f.statuses).filter(([s]) => s !== "ACCEPT")
+    console.log(`api set_state c=${concurrency}: ${Math.round(f.requests / f.seconds)} req/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms ` +
+      `(${f.requests} requests on ${runs} runs; CPU per request: server ${(serverCpuMs / f.requests).toFixed(2)} ms, load client ${(f.cpuMs / f.requests).toFixed(2)} ms; ` +
+      `server rss ${Math.round(server.peakRss() / 1e6)} MB${other.length > 0 ? `; not accepted: ${JSON.stringify(Object.fromEntries(other))}` : ""})`)
+  } finally {
+    await stopServer(server)
+  }
+  }
+
+  if (parts.includes("flow")) {
+  server = await startServer()
+  try {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-client-"))
+    const { figures: f, serverCpuMs } = await measure<FlowFigures>(server, ["--flow", String(n)], { ORION_API_URL: `${server.origin}/api`, ORION_HOME: home })
+    fs.rmSync(home, { recursive: true, force: true })
+    console.log(`api remote flow n=${f.n} concurrent: ${Math.round(f.n / f.seconds)} task runs/s, rss ${Math.round(f.peakRss / 1e6)} MB ` +
+      `(flow run ${f.state}, ${f.seconds.toFixed(2)} s; CPU per task run: server ${(serverCpuMs / f.n).toFixed(2)} ms, client ${(f.cpuMs / f.n).toFixed(2)} ms; ` +
+      `server rss ${Math.round(server.peakRss() / 1e6)} MB)`)
+  } finally {
+    await stopServer(server)
+  }
+  }
+}
+
+const args = process.argv.slice(2)
+if (args[0] === "--load") await load(args[1]!, Number(args[2]), Number(args[3]))
+else if (args[0] === "--raw") await rawLoad(args[1]!, Number(args[2]), Number(args[3]))
+else if (args[0] === "--flow") await remoteFlow(Number(args[1]))
+else await parent()

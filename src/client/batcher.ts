@@ -1,0 +1,74 @@
+/**
+ * Coalesces calls made at about the same time into one request: calls queue up, and each of `senders` fibers takes
+ * whatever has queued (within `maxItems` and `maxWeight`) and sends it as one batch. An idle client sends a lone
+ * call at once, so batching costs no latency; under load, each request carries many calls.
+ */
+import { Deferred, Effect, type Either, Queue, type Scope } from "effect"
+
+export interface BatcherOptions<I, O, E> {
+  /** Sends a batch; answers one outcome per item, in order. A failure fails every item of the batch. */
+  readonly send: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<Either.Either<O, E>>, E>
+  readonly maxItems: number
+  /** A batch's items weigh at most this much together (unless one item alone weighs more). */
+  readonly maxWeight: number
+  readonly weight: (item: I) => number
+  /** Batches in flight at once. */
+  readonly senders: number
+}
+
+interface Pending<I, O, E> {
+  readonly item: I
+  readonly weight: number
+  readonly reply: Deferred.Deferred<O, E>
+}
+
+/** A function that makes one call through the batcher; the batcher stops with the scope. */
+export const make = <I, O, E>(options: BatcherOptions<I, O, E>): Effect.Effect<(item: I) => Effect.Effect<O, E>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const queue: Queue.Queue<Pending<I, O, E>> = yield* Effect.acquireRelease(Queue.unbounded<Pending<I, O, E>>(), (q) => Queue.shutdown(q))
+    // An item taken that did not fit the batch before: it opens the next one.
+    let carried: Pending<I, O, E> | undefined
+
+    const nextBatch = Effect.gen(function*() {
+      const batch: Array<Pending<I, O, E>> = []
+      let weight = 0
+      const add = (p: Pending<I, O, E>) => {
+        if (batch.length > 0 && (batch.length >= options.maxItems || weight + p.weight > options.maxWeight)) return false
+        batch.push(p)
+        weight += p.weight
+        return true
+      }
+      if (carried !== undefined) {
+        add(carried)
+        carried = undefined
+      } else {
+        add(yield* Queue.take(queue))
+      }
+      while (carried === undefined && batch.length < options.maxItems) {
+        const taken = yield* Queue.poll(queue)
+        if (taken._tag === "None") break
+        if (!add(taken.value)) carried = taken.value
+      }
+      return batch
+    })
+
+    const sendBatch = (batch: ReadonlyArray<Pending<I, O, E>>) =>
+      Effect.exit(options.send(batch.map((p) => p.item))).pipe(
+        Effect.onInterrupt(() => Effect.forEach(batch, (p) => Deferred.interrupt(p.reply), { discard: true })),
+        Effect.flatMap((exit) =>
+          Effect.forEach(batch, (p, i) => {
+            if (exit._tag === "Failure") return Deferred.failCause(p.reply, exit.cause)
+            const outcome = exit.value[i]
+            if (outcome === undefined) return Deferred.die(p.reply, new Error(`the batch was answered with ${exit.value.length} outcomes for ${batch.length} items`))
+            return outcome._tag === "Right" ? Deferred.succeed(p.reply, outcome.right) : Deferred.fail(p.reply, outcome.left)
+          }, { discard: true }))
+      )
+
+    for (let i = 0; i < options.senders; i++) {
+      yield* Effect.forkScoped(Effect.forever(Effect.flatMap(nextBatch, sendBatch)))
+    }
+
+    return (item: I) =>
+      Effect.flatMap(Deferred.make<O, E>(), (reply) =>
+        Effect.zipRight(Queue.offer(queue, { item, weight: options.weight(item), reply }), Deferred.await(reply)))
+  })
