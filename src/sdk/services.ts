@@ -4,10 +4,7 @@
  */
 import { Config, Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
 import { OrionClient } from "../client/orion-client.js"
-import * as LocalClient from "../client/local.js"
-import * as RemoteClient from "../client/remote.js"
 import type { RemoteOptions } from "../client/remote-http.js"
-import * as RemoteResults from "../client/remote-results.js"
 import * as Results from "../../runtime/results.js"
 import { HeartbeatInterval } from "../../runtime/run-actor.js"
 import * as RunLogs from "../../runtime/run-logs.js"
@@ -50,18 +47,25 @@ export const layerOnClient = <E, R>(client: Layer.Layer<OrionClient, E, R>, opti
  * (`/api/data`) — unless a results directory is given (`resultsDir`, or `ORION_RESULTS_DIR` set), then files there.
  */
 export const layerRemote = (remote: RemoteOptions, options: ServicesOptions = {}) =>
-  Layer.unwrapEffect(Effect.map(Config.option(Config.string("ORION_RESULTS_DIR")), (dir) => {
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const dir = yield* Config.option(Config.string("ORION_RESULTS_DIR"))
+    // The HTTP client and the API definition load only in remote mode: a local script never pays for them.
+    const [RemoteClient, RemoteResults] = yield* Effect.promise(() => Promise.all([import("../client/remote.js"), import("../client/remote-results.js")]))
     const localResults = options.resultsDir !== undefined || (Option.isSome(dir) && dir.value.trim() !== "")
     const client = RemoteClient.layer(remote)
     return localResults ? layerOnClient(client, options) : servicesOn(client, RemoteResults.layer, options)
   }))
 
+/** The services of local mode: the local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`). */
+export const layerLocal = (options: ServicesOptions = {}) =>
+  Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../client/local.js")), (LocalClient) => layerOnClient(LocalClient.layer, options)))
+
 /**
- * The default services: with `ORION_API_URL` set, remote mode (no local database is opened); otherwise the local
- * client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`).
+ * The default services: with `ORION_API_URL` set, remote mode (no local database is opened); otherwise local mode.
+ * Either mode's client is loaded when the layer is built, so a process loads only the one it uses.
  */
 export const layer = Layer.unwrapEffect(Effect.map(Settings.apiUrl, (url) =>
-  url === undefined ? layerOnClient(LocalClient.layer) as Layer.Layer<OrionServices, unknown> : layerRemote({ url }) as Layer.Layer<OrionServices, unknown>))
+  url === undefined ? layerLocal() as Layer.Layer<OrionServices, unknown> : layerRemote({ url }) as Layer.Layer<OrionServices, unknown>))
 
 let shared: ManagedRuntime.ManagedRuntime<OrionServices, unknown> | undefined
 
