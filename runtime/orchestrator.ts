@@ -46,11 +46,16 @@ export interface CreateOptions {
   readonly start?: StateCreate
 }
 
+export interface CreateFlowRunOptions {
+  /** Made by the scheduler for a deployment's schedule (`auto_scheduled`): such runs are replaced when the schedule changes. */
+  readonly autoScheduled?: boolean
+}
+
 export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator, {
   /** Asks to move a run to `state`; answers with what was decided and the state now current. */
   readonly propose: (ref: RunRef, state: StateCreate, options?: ProposeOptions) => Effect.Effect<OrchestrationResult, ObjectNotFound | OrchestrationFailed>
   /** Creates a flow run and takes its first transition (default Pending, forced) in one transaction; idempotent. */
-  readonly createFlowRun: (payload: FlowRunCreate) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
+  readonly createFlowRun: (payload: FlowRunCreate, options?: CreateFlowRunOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
   /** Creates a task run likewise; idempotent on (flow_run_id, task_key, dynamic_key). */
   readonly createTaskRun: (payload: TaskRunCreate, options?: CreateOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
   /** Forgets cached run states, e.g. after runs were deleted or the database was reset. */
@@ -60,7 +65,7 @@ export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator
 type Failure = ObjectNotFound | OrchestrationFailed
 type Request =
   | { readonly _tag: "Propose"; readonly kind: RunKind; readonly id: string; readonly state: StateCreate; readonly force: boolean; readonly reply: Deferred.Deferred<OrchestrationResult, Failure> }
-  | { readonly _tag: "Create"; readonly kind: RunKind; readonly payload: FlowRunCreate | TaskRunCreate; readonly start: StateCreate | undefined; readonly reply: Deferred.Deferred<Created, Failure> }
+  | { readonly _tag: "Create"; readonly kind: RunKind; readonly payload: FlowRunCreate | TaskRunCreate; readonly start: StateCreate | undefined; readonly autoScheduled: boolean; readonly reply: Deferred.Deferred<Created, Failure> }
 
 /** The run moved on under us (another process): roll back, reload, try again. */
 class StaleRun extends Data.TaggedError("StaleRun")<{ readonly id: string }> {}
@@ -182,15 +187,15 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
      * Creates the run, then makes the `start` proposal, if any, against it. A run that was found rather than created
      * (a replayed request, an earlier attempt's run) is not started: the caller proposes for it as for any run.
      */
-    createAndStart(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, start: StateCreate | undefined) {
-      if (start === undefined) return this.create(kind, payload)
-      return Effect.flatMap(this.create(kind, payload), (created) =>
+    createAndStart(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, start: StateCreate | undefined, autoScheduled: boolean) {
+      if (start === undefined) return this.create(kind, payload, autoScheduled)
+      return Effect.flatMap(this.create(kind, payload, autoScheduled), (created) =>
         created.created
           ? Effect.map(this.transition(kind, created.id, start, false), (started): Created => ({ ...created, state: started.state ?? created.state, started }))
           : Effect.succeed(created))
     }
 
-    create(kind: RunKind, payload: FlowRunCreate | TaskRunCreate) {
+    create(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, autoScheduled: boolean) {
       const batch = this
       return Effect.gen(function*() {
         const now = batch.now
@@ -213,7 +218,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           ? {
             ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
             parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
-            empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: false
+            empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
           }
           : {
             ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
@@ -292,7 +297,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const handle = (batch: Batch, r: Request): Effect.Effect<unknown, Failure | StaleRun | SqlError> =>
     r._tag === "Propose"
       ? batch.transition(r.kind, r.id, r.state, r.force)
-      : batch.createAndStart(r.kind, r.payload, r.start)
+      : batch.createAndStart(r.kind, r.payload, r.start, r.autoScheduled)
 
   /**
    * Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart.
@@ -378,8 +383,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   return Orchestrator.of({
     propose: (ref, state, opts) => ask<OrchestrationResult>((reply) => ({ _tag: "Propose", kind: ref.kind, id: ref.id, state, force: opts?.force ?? false, reply })),
-    createFlowRun: (payload) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: undefined, reply })),
-    createTaskRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, start: opts?.start, reply })),
+    createFlowRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: undefined, autoScheduled: opts?.autoScheduled ?? false, reply })),
+    createTaskRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, start: opts?.start, autoScheduled: false, reply })),
     invalidate: (runId) => Effect.sync(() => (runId === undefined ? cache.clear() : void cache.delete(runId)))
   })
 })

@@ -3,8 +3,7 @@
  * SCHEDULED flow runs created through the orchestrator. Idempotent: each date's run has the idempotency key
  * `scheduled <deployment id> <date>`, so scheduling a window twice never duplicates a date.
  */
-import { SqlClient } from "@effect/sql"
-import { Chunk, Effect, Either } from "effect"
+import { Effect, Either } from "effect"
 import type { Deployment } from "../domain/deployment.js"
 import { InvalidRequest } from "../domain/errors.js"
 import { defaultRunPolicy } from "../domain/policy.js"
@@ -37,7 +36,7 @@ export interface ScheduleWindow {
 
 /**
  * Creates the deployment's runs for its schedule's dates in the window, each SCHEDULED at its date with tags
- * `auto-scheduled` + the deployment's, and marks them auto-scheduled; returns the ids of the runs that were new.
+ * `auto-scheduled` + the deployment's, and marks them auto-scheduled (in the same transaction); returns the ids of the runs that were new.
  */
 export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
   Effect.gen(function*() {
@@ -59,13 +58,8 @@ export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
         idempotency_key: scheduledRunKey(deployment.id, date),
         parent_task_run_id: null,
         state: States.Scheduled({ scheduledTime: date, message: "Flow run scheduled" })
-      }), { concurrency: "unbounded" })
-    const ids = created.filter((c) => c.created).map((c) => c.id)
-    // The orchestrator's create has no `auto_scheduled` field: flag the new runs in one statement per 500.
-    const sql = yield* SqlClient.SqlClient
-    yield* Effect.forEach(Chunk.chunksOf(Chunk.unsafeFromArray(ids), 500), (chunk) =>
-      sql`UPDATE flow_run SET auto_scheduled = TRUE WHERE ${sql.in("id", Chunk.toReadonlyArray(chunk))}`, { discard: true })
-    return ids
+      }, { autoScheduled: true }), { concurrency: "unbounded" })
+    return created.filter((c) => c.created).map((c) => c.id)
   })
 
 /** The default window of the scheduler: from `now`, 100 days ahead, at most 100 runs. */
