@@ -17,10 +17,15 @@ export interface TestDatabase {
 
 const pgUrl = process.env.ORION_TEST_PG_URL
 
+const tempDirs = new Set<string>()
+process.once("exit", () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
 /** A new temp directory, removed when the process exits. */
 export const tempDir = (prefix = "orion-test-"): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-  process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
+  tempDirs.add(dir)
   return dir
 }
 
