@@ -186,7 +186,7 @@ interface Server {
 const startServer = async (): Promise<Server> => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-api-"))
   const port = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "start", "--port", String(port), "--no-services", "--no-ui"], {
+  const child = spawn(process.execPath, [...(process.env.SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", "src/cli/main.ts", "start", "--port", String(port), "--no-services", "--no-ui"], {
     cwd: root, env: cleanEnv({ ORION_HOME: home }), stdio: ["ignore", "ignore", "inherit"]
   })
   const origin = `http://127.0.0.1:${port}`
