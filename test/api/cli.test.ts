@@ -6,18 +6,10 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { tempDir } from "../support/databases.js"
+import { freePort } from "../support/ports.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 interface Started {
   readonly child: ChildProcess

@@ -8,7 +8,6 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schema } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { OrionApi } from "../../src/api/api.js"
@@ -16,6 +15,7 @@ import { DataDocument } from "../../src/domain/data.js"
 import type { FlowRun, TaskRun, Uuid } from "../../src/domain/index.js"
 import { databases, tempDir } from "../support/databases.js"
 import { apiServer, baseUrl } from "./harness.js"
+import { freePort } from "../support/ports.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -128,15 +128,6 @@ describe.each(databases)("a flow run from a script in remote mode, on $name", (d
   })
 })
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resolve(port))
-    })
-  })
 
 const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs: number, process?: Process) => {
   const deadline = Date.now() + timeoutMs

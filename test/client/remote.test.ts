@@ -6,7 +6,6 @@ import { FetchHttpClient, HttpApiClient } from "@effect/platform"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Fiber, Layer } from "effect"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { OrionApi } from "../../src/api/api.js"
 import { OrionClient } from "../../src/client/orion-client.js"
@@ -21,6 +20,7 @@ import { lossyProxy } from "../support/lossy-proxy.js"
 import { flowRunCreate, taskRunCreate } from "../support/orchestrator.js"
 import { apiServer, baseUrl, unique } from "../api/harness.js"
 import { onDatabase, serverLayer } from "../../src/api/server.js"
+import { freePort as freePortNow } from "../support/ports.js"
 
 /** Runs `effect` on a remote client of `url` (the server's origin), giving up after `retryFor`. */
 const onRemote = (url: string, retryFor: Duration.DurationInput = "5 seconds") => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -31,14 +31,7 @@ const withClient = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.flatMap(b
 /** The typed API client, to check what the server stored independently of the client under test. */
 const api = Effect.flatMap(baseUrl, (url) => HttpApiClient.make(OrionApi, { baseUrl: url })).pipe(Effect.provide(FetchHttpClient.layer))
 
-const freePort = () =>
-  Effect.async<number>((resume) => {
-    const server = net.createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
+const freePort = () => Effect.promise(freePortNow)
 
 const elapsedOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.timed(effect), ([d, a]) => ({ ms: Duration.toMillis(d), value: a }))
