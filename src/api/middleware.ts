@@ -3,7 +3,9 @@
  * body that does not decode, an unknown path, a defect — answered as JSON with its status; nothing takes the server down.
  */
 import { Headers, HttpApiError, HttpIncomingMessage, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Cause, Effect, Option, Predicate } from "effect"
+import type { IncomingMessage } from "node:http"
 import type { ResolvedSettings } from "./config.js"
 import type { ValidationIssue } from "./errors.js"
 
@@ -16,15 +18,56 @@ const tooLarge = (limit: number) =>
 const limitFor = (settings: ResolvedSettings, url: string) =>
   url.startsWith("/api/data/persist") ? settings.maxDataBytes : settings.maxBodyBytes
 
+/** API routes whose bodies are JSON documents (raw uploads to `/api/data/persist` are not). */
+const isJsonApi = (url: string) => url.startsWith("/api/") && !url.startsWith("/api/data/persist")
+
+/**
+ * Reads a body of undeclared length (chunked) up to `limit` bytes: its text, or `undefined` once it is larger — then
+ * the rest is left unread (not destroyed), so the 413 answer still reaches the client before the connection closes.
+ */
+const readCapped = (source: IncomingMessage, limit: number) =>
+  Effect.async<string | undefined>((resume) => {
+    const chunks: Array<Buffer> = []
+    let bytes = 0
+    const done = (result: string | undefined) => {
+      source.off("data", onData).off("end", onEnd).off("error", onError)
+      resume(Effect.succeed(result))
+    }
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes > limit) {
+        source.pause()
+        return done(undefined)
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => done(Buffer.concat(chunks).toString("utf8"))
+    const onError = () => done(undefined)
+    source.on("data", onData).once("end", onEnd).once("error", onError)
+  })
+
+/** The request with its body already read: `text` (and so `json`) answer it, also after `modify`. */
+const withBodyText = (request: HttpServerRequest.HttpServerRequest, text: string): HttpServerRequest.HttpServerRequest =>
+  Object.create(request, {
+    textEffect: { value: Effect.succeed(text) },
+    modify: { value: (options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]) => withBodyText(request.modify(options), text) }
+  })
+
 /**
  * Refuses a body whose declared length exceeds the limit before reading it, and caps the reading of any other body
- * (a chunked one) at the same limit.
+ * at the same limit: a chunked JSON body is read here, and one over the limit is answered 413 (then the connection
+ * closes, the rest unread); other bodies are capped by the platform's reader.
  */
 export const limitBodySize = (settings: ResolvedSettings) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const limit = limitFor(settings, request.url)
-    const declared = Number(request.headers["content-length"] ?? 0)
-    return declared > limit ? tooLarge(limit) : HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
+    const declared = request.headers["content-length"]
+    if (declared !== undefined) return Number(declared) > limit ? tooLarge(limit) : HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
+    if (request.headers["transfer-encoding"] === undefined || !isJsonApi(request.url)) return HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
+    return Effect.flatMap(readCapped(NodeHttpServerRequest.toIncomingMessage(request), limit), (text) =>
+      text === undefined
+        ? Effect.map(tooLarge(limit), (response) => HttpServerResponse.setHeader(response, "connection", "close"))
+        : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBodyText(request, text)))
   })
 
 /**
