@@ -5,6 +5,7 @@
 import { Cause, Context, Deferred, Duration, Effect, Exit, FiberRef, HashMap, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import * as util from "node:util"
 import type { LogCreate } from "../src/domain/log.js"
+import { newUuid } from "../src/domain/primitives.js"
 import type { Uuid } from "../src/domain/primitives.js"
 import { OrionClient } from "../src/client/orion-client.js"
 import { loggingBatchInterval, loggingBatchSize } from "../src/settings.js"
@@ -65,7 +66,8 @@ const sanitize = (entry: LogCreate): LogCreate => {
   const level = Number.isInteger(entry.level) && entry.level >= 0 && entry.level <= 100 ? entry.level : Math.min(100, Math.max(0, Math.round(entry.level) || 0))
   const timestamp = entry.timestamp instanceof Date && !Number.isNaN(entry.timestamp.getTime()) ? entry.timestamp : new Date()
   const message = typeof entry.message === "string" ? truncate(entry.message) : truncate(String(entry.message))
-  return message === entry.message && level === entry.level && timestamp === entry.timestamp ? entry : { ...entry, level, timestamp, message }
+  // Each line gets its id here, once: a batch retried after a lost answer is then stored once, not twice.
+  return { ...entry, id: entry.id ?? newUuid(), level, timestamp, message }
 }
 
 interface Dropped { count: number; last: Date }
@@ -133,6 +135,7 @@ export const make = (options: Partial<RunLogsOptions> = {}) =>
     /** One warning line per flow run whose lines were dropped, counting them. */
     const dropWarnings = (): Array<LogCreate> => {
       const lines = [...dropped].map(([flowRunId, d]): LogCreate => ({
+        id: newUuid(),
         name: "orion.run_logs",
         level: 30,
         message: `${d.count} earlier log line${d.count === 1 ? " was" : "s were"} dropped: the log buffer was full because logs could not be stored fast enough`,

@@ -15,6 +15,8 @@ export const Log = Schema.Struct({
 export type Log = typeof Log.Type
 
 export const LogCreate = Schema.Struct({
+  /** Chosen by the client (optional): a batch sent again after its answer was lost is then stored once. */
+  id: Schema.optionalWith(Uuid, { exact: true }),
   name: Schema.String,
   level: Schema.Int.pipe(Schema.between(0, 100)),
   message: Schema.String.pipe(Schema.maxLength(1_000_000, { message: () => "log message longer than 1 MB" })),

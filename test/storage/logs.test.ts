@@ -23,6 +23,25 @@ describe.each(databases)("LogRepository on $name", (db) => {
         expect(last[0]).toMatchObject({ message: "line 8002", flow_run_id: run, task_run_id: null, created: at("12:00"), timestamp: new Date(at("10:00").getTime() + 8002) })
       }))
 
+    it.effect("logs with client-chosen ids are stored once however often they are sent, with one event each", () =>
+      Effect.gen(function*() {
+        yield* clearDatabase
+        const repo = yield* LogRepository
+        const run = newUuid()
+        const batch: Array<LogCreate> = Array.from({ length: 3 }, (_, i) => ({
+          id: newUuid(), name: "orion.flow_runs", level: 20, message: `line ${i}`, timestamp: at("10:00"), flow_run_id: run, task_run_id: null
+        }))
+        expect(yield* repo.createMany(batch)).toBe(3)
+        // the same batch again (an answer lost, the batch retried), and a bigger one overlapping it
+        expect(yield* repo.createMany(batch)).toBe(0)
+        const more: LogCreate = { id: newUuid(), name: "orion.flow_runs", level: 20, message: "line 3", timestamp: at("10:00"), flow_run_id: run, task_run_id: null }
+        expect(yield* repo.createMany([...batch, more])).toBe(1)
+        expect(yield* countRows("log")).toBe(4)
+        expect(yield* countRows("event")).toBe(4)
+        const stored = yield* repo.filter({ logs: null, sort: "TIMESTAMP_ASC", limit: 10, offset: 0 })
+        expect(stored.map((l) => l.id).sort()).toEqual([...batch.map((l) => l.id!), more.id!].sort())
+      }))
+
     it.effect("filter by level, timestamp, flow run and task run; sorted by timestamp either way; paged", () =>
       Effect.gen(function*() {
         yield* clearDatabase

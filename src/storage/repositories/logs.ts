@@ -50,24 +50,27 @@ export class LogRepository extends Effect.Service<LogRepository>()("orion/LogRep
 
     /**
      * Stores the logs and their `log` events in one transaction, at most `LOG_INSERT_CHUNK` rows per statement, and
-     * publishes the events once committed; returns how many logs were stored.
+     * publishes the events once committed; returns how many logs were stored. A log whose (client-chosen) id is
+     * already stored is skipped, with its event: a batch sent twice is stored once.
      */
     const createMany = (logs: ReadonlyArray<LogCreate>): Effect.Effect<number, SqlError> =>
       logs.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
         const now = yield* currentDate
-        const rows = logs.map((log) => rowToDb(dialect, encodeLog({ ...log, id: newUuid(), created: now, updated: now })))
-        yield* sequenced(Effect.gen(function*() {
-          const events = yield* sql.withTransaction(Effect.zipRight(
-            Effect.forEach(
-              Chunk.chunksOf(Chunk.unsafeFromArray(rows), LOG_INSERT_CHUNK),
-              (chunk) => sql`INSERT INTO log ${sql.insert(Chunk.toReadonlyArray(chunk))}`,
-              { discard: true }
-            ),
-            appendEvents(logs.map((log) => logEvent(log, now)))
-          )).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(Database, database))
+        const withIds = logs.map((log) => ({ ...log, id: log.id ?? newUuid() }))
+        const rows = withIds.map((log) => rowToDb(dialect, encodeLog({ ...log, created: now, updated: now })))
+        return yield* sequenced(Effect.gen(function*() {
+          const { events, stored } = yield* sql.withTransaction(Effect.gen(function*() {
+            const inserted = new Set<string>()
+            for (const chunk of Chunk.chunksOf(Chunk.unsafeFromArray(rows), LOG_INSERT_CHUNK)) {
+              const ids = yield* sql<{ id: string }>`INSERT INTO log ${sql.insert(Chunk.toReadonlyArray(chunk))} ON CONFLICT (id) DO NOTHING RETURNING id`
+              for (const r of ids) inserted.add(String(r.id))
+            }
+            const events = yield* appendEvents(withIds.filter((log) => inserted.has(log.id)).map((log) => logEvent(log, now)))
+            return { events, stored: inserted.size }
+          })).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(Database, database))
           yield* publish(events)
+          return stored
         }))
-        return rows.length
       })
 
     const filter = (request: LogFilterRequest) =>
