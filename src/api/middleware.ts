@@ -18,18 +18,15 @@ const tooLarge = (limit: number) =>
 const limitFor = (settings: ResolvedSettings, url: string) =>
   url.startsWith("/api/data/persist") ? settings.maxDataBytes : settings.maxBodyBytes
 
-/** API routes whose bodies are JSON documents (raw uploads to `/api/data/persist` are not). */
-const isJsonApi = (url: string) => url.startsWith("/api/") && !url.startsWith("/api/data/persist")
-
 /**
- * Reads a body of undeclared length (chunked) up to `limit` bytes: its text, or `undefined` once it is larger — then
+ * Reads a body of undeclared length (chunked) up to `limit` bytes: its bytes, or `undefined` once it is larger — then
  * the rest is left unread (not destroyed), so the 413 answer still reaches the client before the connection closes.
  */
 const readCapped = (source: IncomingMessage, limit: number) =>
-  Effect.async<string | undefined>((resume) => {
+  Effect.async<Buffer | undefined>((resume) => {
     const chunks: Array<Buffer> = []
     let bytes = 0
-    const done = (result: string | undefined) => {
+    const done = (result: Buffer | undefined) => {
       source.off("data", onData).off("end", onEnd).off("error", onError)
       resume(Effect.succeed(result))
     }
@@ -41,33 +38,33 @@ const readCapped = (source: IncomingMessage, limit: number) =>
       }
       chunks.push(chunk)
     }
-    const onEnd = () => done(Buffer.concat(chunks).toString("utf8"))
+    const onEnd = () => done(Buffer.concat(chunks))
     const onError = () => done(undefined)
     source.on("data", onData).once("end", onEnd).once("error", onError)
   })
 
-/** The request with its body already read: `text` (and so `json`) answer it, also after `modify`. */
-const withBodyText = (request: HttpServerRequest.HttpServerRequest, text: string): HttpServerRequest.HttpServerRequest =>
+/** The request with its body already read: `text`, `json` and `arrayBuffer` answer it, also after `modify`. */
+const withBody = (request: HttpServerRequest.HttpServerRequest, body: Buffer): HttpServerRequest.HttpServerRequest =>
   Object.create(request, {
-    textEffect: { value: Effect.succeed(text) },
-    modify: { value: (options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]) => withBodyText(request.modify(options), text) }
+    textEffect: { value: Effect.sync(() => body.toString("utf8")) },
+    arrayBuffer: { value: Effect.succeed(body) },
+    modify: { value: (options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]) => withBody(request.modify(options), body) }
   })
 
 /**
- * Refuses a body whose declared length exceeds the limit before reading it, and caps the reading of any other body
- * at the same limit: a chunked JSON body is read here, and one over the limit is answered 413 (then the connection
- * closes, the rest unread); other bodies are capped by the platform's reader.
+ * Refuses a body whose declared length exceeds the limit before reading it, and reads a body of undeclared length
+ * (chunked) here, up to the same limit: one over it is answered 413 (then the connection closes, the rest unread).
  */
 export const limitBodySize = (settings: ResolvedSettings) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const limit = limitFor(settings, request.url)
     const declared = request.headers["content-length"]
     if (declared !== undefined) return Number(declared) > limit ? tooLarge(limit) : HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
-    if (request.headers["transfer-encoding"] === undefined || !isJsonApi(request.url)) return HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
-    return Effect.flatMap(readCapped(NodeHttpServerRequest.toIncomingMessage(request), limit), (text) =>
-      text === undefined
+    if (request.headers["transfer-encoding"] === undefined) return HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
+    return Effect.flatMap(readCapped(NodeHttpServerRequest.toIncomingMessage(request), limit), (body) =>
+      body === undefined
         ? Effect.map(tooLarge(limit), (response) => HttpServerResponse.setHeader(response, "connection", "close"))
-        : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBodyText(request, text)))
+        : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBody(request, body)))
   })
 
 /**

@@ -159,6 +159,27 @@ describe.each(databases)("API server on $name", (db) => {
         const tooBig = yield* call("POST", "/api/data/persist", undefined, { raw: new Uint8Array(129 * 1024), headers: { "content-type": "application/octet-stream" } })
         expect(tooBig.status).toBe(413)
         expect(tooBig.json.max_bytes).toBe(128 * 1024)
+        // chunked uploads (no Content-Length): stored whole under the limit, answered 413 over it
+        const chunked = (chunks: ReadonlyArray<Uint8Array>) =>
+          Effect.promise(async () => {
+            const body = new ReadableStream<Uint8Array>({
+              start(controller) {
+                for (const c of chunks) controller.enqueue(c)
+                controller.close()
+              }
+            })
+            const r = await fetch(`${base}/api/data/persist`, { method: "POST", body, headers: { "content-type": "application/octet-stream" }, duplex: "half" } as RequestInit)
+            return { status: r.status, json: await r.json() as Record<string, unknown> }
+          })
+        const small = yield* chunked([new Uint8Array([1, 2, 3]), new Uint8Array([250, 251])])
+        expect(small.status).toBe(201)
+        const smallBack = yield* Effect.promise(() =>
+          fetch(`${base}/api/data/retrieve`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(small.json) })
+            .then(async (r) => [...new Uint8Array(await r.arrayBuffer())]))
+        expect(smallBack).toEqual([1, 2, 3, 250, 251])
+        const big = yield* chunked(Array.from({ length: 10 }, () => new Uint8Array(16 * 1024)))
+        expect(big).toMatchObject({ status: 413, json: { _tag: "PayloadTooLarge", max_bytes: 128 * 1024 } })
+        expect(yield* expectStatus(200, "GET", "/api/health")).toBe(true)
       }))
 
     it.effect("events: the SSE route streams text/event-stream from a hello frame, and replays after a given id", () =>
