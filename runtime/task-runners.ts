@@ -4,7 +4,7 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Deferred, Effect, Fiber, Queue, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, Option, Queue, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
@@ -43,6 +43,13 @@ export interface TaskRunnerSpec {
 
 const inThisThread = (task: TaskBody, args: ReadonlyArray<unknown>): unknown => task.body(...args)
 
+/** A count option: a whole number ≥ 1, or a clear error naming the runner and the option. */
+const count = (runner: string, option: string, value: number | undefined, fallback: number): number => {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${runner}({ ${option} }): ${option} must be a whole number ≥ 1, got ${String(value)}`)
+  return value
+}
+
 /**
  * Strictly one task run at a time, in the order they were submitted, whatever the caller does (`Promise.all`,
  * `Effect.all` with concurrency): each run waits for its turn in a FIFO queue served by one fiber, which hands the turn
@@ -77,7 +84,7 @@ export const sequential = (): TaskRunnerSpec => ({
  * progress only ever waits for runs submitted before it, so the oldest can always finish: no deadlock.
  */
 export const concurrent = (options: { readonly limit?: number } = {}): TaskRunnerSpec => {
-  const limit = Math.max(1, Math.floor(options.limit ?? 1000))
+  const limit = count("concurrent", "limit", options.limit, 1000)
   return {
     name: `concurrent(limit=${limit})`,
     make: Effect.gen(function*() {
@@ -110,8 +117,11 @@ export interface ParallelOptions {
  * not run flows when imported: a worker imports that module to find it. Arguments and results cross by structured clone.
  */
 export const parallel = (options: ParallelOptions = {}): TaskRunnerSpec => {
-  const limit = Math.max(1, Math.floor(options.limit ?? 1000))
-  const workers = Math.max(1, Math.floor(options.workers ?? os.availableParallelism()))
+  const limit = count("parallel", "limit", options.limit, 1000)
+  const workers = count("parallel", "workers", options.workers, os.availableParallelism())
+  if (options.abortGrace !== undefined && Option.isNone(Duration.decodeUnknown(options.abortGrace))) {
+    throw new TypeError(`parallel({ abortGrace }): abortGrace must be a duration (milliseconds, or e.g. "2 seconds"), got ${JSON.stringify(options.abortGrace)}`)
+  }
   const name = `parallel(workers=${workers})`
   return {
     name,

@@ -1,7 +1,7 @@
 /** Task runners as seen from a flow: sequential runs one task run at a time in call order; concurrent respects its limit. */
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { concurrent, flow, sequential, task } from "../../src/index.js"
+import { concurrent, flow, parallel, sequential, task } from "../../src/index.js"
 import { databases } from "../support/databases.js"
 import { sdkLayer } from "../support/sdk.js"
 
@@ -21,6 +21,17 @@ const timedTask = (name: string, ms: number) => {
   })
   return { t, spans, maxRunning: () => maxRunning }
 }
+
+describe("task runner options", () => {
+  it("a limit or worker count that is not a whole number ≥ 1 is a clear error when the runner is made", () => {
+    expect(() => concurrent({ limit: 0 })).toThrow("concurrent({ limit }): limit must be a whole number ≥ 1, got 0")
+    expect(() => concurrent({ limit: Number.NaN })).toThrow("got NaN")
+    expect(() => parallel({ workers: 1.5 })).toThrow("parallel({ workers }): workers must be a whole number ≥ 1, got 1.5")
+    expect(() => parallel({ abortGrace: "soon" as never })).toThrow('parallel({ abortGrace }): abortGrace must be a duration')
+    expect(parallel({ workers: 2, abortGrace: "2 seconds" }).name).toBe("parallel(workers=2)")
+    expect(concurrent({ limit: 3 }).name).toBe("concurrent(limit=3)")
+  })
+})
 
 describe.each(databases)("task runners on $name", (db) => {
   layer(sdkLayer(db), { excludeTestServices: true })((it) => {
