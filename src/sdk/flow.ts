@@ -14,7 +14,7 @@ import { currentRun, type FlowRunContext } from "./context.js"
 import { describeFailure, runBody } from "./body.js"
 import { FlowInWorkerThread, FlowRunFailed, NotInFlow, ParameterValidationError } from "./errors.js"
 import { isTaskFuture, type TaskFuture } from "./future.js"
-import { nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
+import { checkDuration, nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
 import { type OrionServices, withServices } from "./services.js"
 import { inTaskWorkerThread } from "./task-registry.js"
 import type { TaskResult } from "./task.js"
@@ -75,6 +75,7 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
   const name = nameOf(options, body, "flow")
   const policy = decodePolicy(runPolicy(options))
   if (Either.isLeft(policy)) throw new TypeError(`flow '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
+  checkDuration(`flow '${name}'`, "timeout", options.timeout)
   const def: FlowDefinition = {
     name, body, options, policy: policy.right,
     tags: [...new Set(options.tags ?? [])],

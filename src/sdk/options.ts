@@ -38,6 +38,13 @@ export const runPolicy = (options: RunOptions): RunPolicy => {
 export const serializerOf = (s: RunOptions["serializer"]): Serializer =>
   s === undefined || s === "json" ? jsonSerializer : s === "v8" ? v8Serializer : s === "text" ? textSerializer : s
 
+/** Throws a clear TypeError when a duration option (a number is seconds) cannot be read, naming the run and the option. */
+export const checkDuration = (what: string, option: string, value: Duration.DurationInput | undefined): void => {
+  if (value === undefined) return
+  const ok = typeof value === "number" ? Number.isFinite(value) && value >= 0 : Option.isSome(Duration.decodeUnknown(value))
+  if (!ok) throw new TypeError(`${what}: ${option} must be a duration (a number of seconds, or e.g. "30 seconds"), got ${JSON.stringify(value) ?? String(value)}`)
+}
+
 export const timeoutOf = (t: Duration.DurationInput | undefined): Option.Option<Duration.Duration> =>
   t === undefined ? Option.none() : Option.some(typeof t === "number" ? Duration.seconds(t) : Duration.decode(t))
 

@@ -15,7 +15,7 @@ import { describeFailure, runBody } from "./body.js"
 import { MappingLengthMismatch, NotInFlow, type TaskRunFailed } from "./errors.js"
 import { outcomeValue, TaskFuture } from "./future.js"
 import { firstNotCompleted, futuresIn, resolveFutures, taskInputs } from "./inputs.js"
-import { nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
+import { checkDuration, nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
 import { callerModule, registerTask, toModuleUrl } from "./task-registry.js"
 
 /** What a task body returns, unwrapped: the Effect's success, the promise's value, or the value itself. */
@@ -83,6 +83,8 @@ export function task(a: any, b?: any): Task<Array<unknown>, unknown> {
   const name = nameOf(options, body, "task")
   const policy = decodePolicy(runPolicy(options))
   if (Either.isLeft(policy)) throw new TypeError(`task '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
+  checkDuration(`task '${name}'`, "timeout", options.timeout)
+  checkDuration(`task '${name}'`, "cacheExpiration", options.cacheExpiration)
   const tags = [...new Set(options.tags ?? [])].sort()
   const given = options.module === undefined ? undefined : toModuleUrl(options.module)
   if (options.module !== undefined && given === undefined) throw new TypeError(`task '${name}': \`module\` must be a file URL (import.meta.url) or an absolute path; got '${String(options.module)}'`)
