@@ -188,7 +188,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
             return Effect.flatMap(store.updateRun(work, before.state?.id ?? null, batch.now), (ok) =>
               ok ? Effect.void : Effect.fail(new StaleRun({ id })))
           }
-        ).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
+        )
         batch.staged.set(id, outcome.state === null ? before : work)
         batch.record(work, before.state, proposed, force, outcome)
         return { state: outcome.state, status: outcome.status, details: outcome.details } satisfies OrchestrationResult
@@ -246,7 +246,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
               const inserted = yield* store.insertRun(kind, { ...row, ...runColumns(run) })
               if (!inserted) return yield* new RunExists()
             })
-        ).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore), Effect.either)
+        ).pipe(Effect.either)
         if (outcome._tag === "Left") {
           if (outcome.left._tag !== "RunExists") return yield* outcome.left
           const existingId = yield* findExisting(kind, p)
@@ -273,8 +273,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       limitsForTags: store.limitsForTags,
       setActiveSlots: store.setActiveSlots,
       taskRunIdsInStates: store.taskRunIdsInStates,
+      // Called by a rule or transform, so inside this batch, where this store is provided.
       forceState: (kind, runId, state, opts) =>
-        this.transition(kind, runId, state, true, opts?.resetRunCount ?? false).pipe(
+        (this.transition(kind, runId, state, true, opts?.resetRunCount ?? false) as Effect.Effect<OrchestrationResult, ObjectNotFound | StaleRun | SqlError>).pipe(
           Effect.catchTag("ObjectNotFound", () => Effect.void),
           Effect.catchTag("StaleRun", (e) => Effect.die(e)),
           Effect.asVoid
@@ -306,7 +307,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return null
     }).pipe(Effect.orElseSucceed(() => null))
 
-  const handle = (batch: Batch, r: Request): Effect.Effect<unknown, Failure | StaleRun | SqlError> =>
+  const handle = (batch: Batch, r: Request): Effect.Effect<unknown, Failure | StaleRun | SqlError, OrchestrationStore> =>
     r._tag === "Propose"
       ? batch.transition(r.kind, r.id, r.state, r.force)
       : batch.createAndStart(r.kind, r.payload, r.start, r.autoScheduled)
@@ -332,7 +333,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         const ids = yield* store.insertEvents(batch.events)
         yield* store.insertDecisions(batch.decisions)
         return { out, ids }
-      }))
+      }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore)))
       for (const run of batch.staged.values()) remember(run)
       const events: Array<OrionEvent> = batch.events.map((e, i) => ({ ...e, id: results.ids[i]! }))
       yield* bus.publish(events)
@@ -382,6 +383,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     // Where proposals arrive over sockets (the API server), let the I/O already waiting run first: the requests it
     // carries join this transaction instead of each paying a commit of its own.
     if (gatherIo) yield* nextTurn
+    else if ((yield* Queue.size(mailbox)) === 0) yield* nextTurn
     const rest = yield* Queue.takeUpTo(mailbox, maxBatch - 1)
     const requests = [first, ...rest]
     yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))

@@ -62,6 +62,15 @@ export class HeartbeatInterval extends Context.Reference<HeartbeatInterval>()("o
   defaultValue: (): Duration.Duration => Duration.seconds(30)
 }) {}
 
+/**
+ * What a run does once its body has ended for good — it returned, and its Completed state is about to be proposed, so
+ * the body will not run again. The sequential task runner hands its turn to the next run here: that run's start
+ * then reaches the orchestrator with this one's Completed, and both are committed together.
+ */
+export class BodyEnded extends Context.Reference<BodyEnded>()("orion/BodyEnded", {
+  defaultValue: (): Effect.Effect<void> => Effect.void
+}) {}
+
 /** One heartbeat; a failure is logged at debug and otherwise ignored: it must never fail the run. */
 const heartbeat = (client: OrionClient["Type"], ref: RunRef) =>
   Effect.catchAllCause(client.heartbeat(ref), (cause) => Effect.logDebug(`The heartbeat of ${ref.kind} ${ref.id} failed; the run goes on.`, cause))
@@ -165,6 +174,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
         const cancelled = yield* proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true })
         return { state: cancelled.state, value: Option.none() }
       }
+      if (result.value.proposal.type === "COMPLETED") yield* yield* BodyEnded
       const ended = yield* proposeObeying(ref, result.value.proposal)
       if (ended.status === "ACCEPT") return { state: ended.state, value: result.value.value }
       if (ended.state.type === "SCHEDULED") {

@@ -6,6 +6,7 @@
 import * as os from "node:os"
 import { Context, Deferred, Duration, Effect, Fiber, Option, Queue, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
+import { BodyEnded } from "./run-actor.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
 
@@ -53,15 +54,17 @@ const count = (runner: string, option: string, value: number | undefined, fallba
 /**
  * Strictly one task run at a time, in the order they were submitted, whatever the caller does (`Promise.all`,
  * `Effect.all` with concurrency): each run waits for its turn in a FIFO queue served by one fiber, which hands the turn
- * on only when the run has ended. `submit` returns when the run has ended.
+ * on when the run has ended — or, sooner, once its body has returned and its Completed state is being proposed
+ * (`BodyEnded`): no body runs while another does, and the next run's start is committed with that Completed state.
+ * `submit` returns when the turn has passed on.
  */
 export const sequential = (): TaskRunnerSpec => ({
   name: "sequential",
   make: Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(turns), ({ turn, fiber }) =>
-      Effect.zipRight(Deferred.succeed(turn, undefined), Fiber.await(fiber)))), scope)
+    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly done: Deferred.Deferred<void> }>()
+    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(turns), ({ turn, done }) =>
+      Effect.zipRight(Deferred.succeed(turn, undefined), Deferred.await(done)))), scope)
     return {
       name: "sequential",
       parallel: false,
@@ -69,9 +72,14 @@ export const sequential = (): TaskRunnerSpec => ({
       submit: (ready, run) =>
         Effect.gen(function*() {
           const turn = yield* Deferred.make<void>()
-          const fiber = yield* Effect.forkIn(Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, run)), scope)
-          yield* Queue.offer(turns, { turn, fiber })
-          yield* Fiber.await(fiber)
+          const done = yield* Deferred.make<void>()
+          const pass = Deferred.succeed(done, undefined)
+          const fiber = yield* Effect.forkIn(
+            Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, Effect.provideService(run, BodyEnded, pass))).pipe(Effect.ensuring(pass)),
+            scope
+          )
+          yield* Queue.offer(turns, { turn, done })
+          yield* Deferred.await(done)
           return fiber
         })
     } satisfies TaskRunner

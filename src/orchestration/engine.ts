@@ -32,6 +32,18 @@ export const stampAfter = (initial: State | null, now: Date): Date =>
 const isState = (s: StateCreate | State): s is State => "id" in s && "timestamp" in s
 
 
+/** The rules of a policy that apply from one state type to another, worked out once per pair. */
+const applicable = new WeakMap<ReadonlyArray<Rule>, Map<string, ReadonlyArray<Rule>>>()
+const rulesFor = (policy: Policy, force: boolean, from: From, to: From): ReadonlyArray<Rule> => {
+  const all = force ? policy.forcedRules : policy.rules
+  let byPair = applicable.get(all)
+  if (byPair === undefined) applicable.set(all, byPair = new Map())
+  const pair = `${from}>${to}`
+  let rules = byPair.get(pair)
+  if (rules === undefined) byPair.set(pair, rules = all.filter((r) => r.from.includes(from) && r.to.includes(to)))
+  return rules
+}
+
 /** Applies `policy` to one proposal; `validate` stores the final state (the caller's transaction). */
 export const orchestrate = <E, R>(
   input: EngineInput,
@@ -42,7 +54,7 @@ export const orchestrate = <E, R>(
     const initial = input.run.state
     const from: From = initial?.type ?? null
     const to: From = input.proposed.type
-    const rules = (force ? policy.forcedRules : policy.rules).filter((r) => r.from.includes(from) && r.to.includes(to))
+    const rules = rulesFor(policy, force, from, to)
 
     let proposed: State | null = input.proposed
     let validated: State | null = null
@@ -53,10 +65,11 @@ export const orchestrate = <E, R>(
     let validating = false
     const signature: Array<string> = []
 
-    interface Entered { readonly rule: Rule; to: From; readonly valid: boolean }
+    interface Entered { readonly rule: Rule; to: From; readonly valid: boolean; context?: RuleContext }
     const entered: Array<Entered> = []
 
-    const contextFor = (entry: Entered): RuleContext => {
+    const contextFor = (entry: Entered): RuleContext => (entry.context ??= makeContext(entry))
+    const makeContext = (entry: Entered): RuleContext => {
       const decide = (s: SetStateStatus, d: ResponseDetails, why: string) => {
         if (validating) throw new Error(`Rule ${entry.rule.name} tried to change a transition after it was stored`)
         status = s
@@ -114,8 +127,8 @@ export const orchestrate = <E, R>(
       now,
       forced: force
     })
+    const tctx = transformContext()
     if (proposed !== null) {
-      const tctx = transformContext()
       for (const t of policy.transforms) {
         const effect = t.before?.(tctx)
         if (effect) yield* effect
@@ -126,7 +139,6 @@ export const orchestrate = <E, R>(
     if (proposed !== null) {
       yield* validate(proposed)
       validated = proposed
-      const tctx = transformContext()
       for (let i = policy.transforms.length - 1; i >= 0; i--) {
         const effect = policy.transforms[i]!.after?.(tctx)
         if (effect) yield* effect

@@ -107,13 +107,14 @@ export const CacheRetrieval = rule({
   name: "CacheRetrieval",
   from: ALL,
   to: only("RUNNING"),
-  before: (ctx) =>
-    Effect.gen(function*() {
-      const key = ctx.proposed!.state_details.cache_key
-      if (!key) return
+  before: (ctx) => {
+    const key = ctx.proposed!.state_details.cache_key
+    if (!key) return
+    return Effect.gen(function*() {
       const cached = yield* (yield* OrchestrationStore).findCachedState(key, ctx.now)
       if (Option.isSome(cached)) ctx.reject(copyState(cached.value, ctx.now, { name: "Cached" }), "Retrieved state from cache")
     })
+  }
 })
 
 /** A completed task run with a cache key becomes a cache entry, valid until its cache expiration. */
@@ -121,22 +122,24 @@ export const CacheInsertion = rule({
   name: "CacheInsertion",
   from: ALL,
   to: only("COMPLETED"),
-  after: (ctx) =>
-    Effect.gen(function*() {
-      const s = ctx.validated
-      if (!s?.state_details.cache_key) return
+  after: (ctx) => {
+    const s = ctx.validated
+    const key = s?.state_details.cache_key
+    if (!s || !key) return
+    return Effect.gen(function*() {
       yield* (yield* OrchestrationStore).insertCacheEntry({
-        cache_key: s.state_details.cache_key,
+        cache_key: key,
         cache_expiration: s.state_details.cache_expiration,
         task_run_state_id: s.id,
         task_run_id: ctx.run.id
       }, ctx.now)
     })
+  }
 })
 
-const releaseSlots = (runId: string, tags: ReadonlyArray<string>, now: Date) =>
-  Effect.gen(function*() {
-    if (tags.length === 0) return
+/** Frees the run's slots under its tags' limits; nothing to do (undefined) for a run without tags. */
+const releaseSlots = (runId: string, tags: ReadonlyArray<string>, now: Date): Effect.Effect<void, StoreError, OrchestrationStore> | undefined =>
+  tags.length === 0 ? undefined : Effect.gen(function*() {
     const store = yield* OrchestrationStore
     for (const limit of yield* store.limitsForTags(tags)) {
       if (limit.active_slots.includes(runId as never)) {
@@ -151,9 +154,8 @@ export const SecureTaskConcurrencySlots = rule({
   from: ALL,
   to: only("RUNNING"),
   before: (ctx) =>
-    Effect.gen(function*() {
+    ctx.run.tags.length === 0 ? undefined : Effect.gen(function*() {
       const { id, tags } = ctx.run
-      if (tags.length === 0) return
       const store = yield* OrchestrationStore
       const taken: Array<string> = []
       for (const limit of yield* store.limitsForTags(tags)) {
@@ -167,7 +169,8 @@ export const SecureTaskConcurrencySlots = rule({
           taken.push(limit.tag)
           continue
         }
-        yield* releaseSlots(id, taken, ctx.now)
+        const release = releaseSlots(id, taken, ctx.now)
+        if (release) yield* release
         return
       }
     }),

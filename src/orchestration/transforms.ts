@@ -87,8 +87,8 @@ export const UpdateSubflowStateDetails = transform({
 export const UpdateSubflowParentTask = transform({
   name: "UpdateSubflowParentTask",
   after: ({ run, validated }) =>
-    Effect.gen(function*() {
-      if (run.parent_task_run_id === null || validated === null) return
+    run.parent_task_run_id === null || validated === null ? undefined : Effect.gen(function*() {
+      if (run.parent_task_run_id === null) return
       const { id: _id, timestamp: _ts, ...content } = validated
       yield* (yield* OrchestrationStore).forceState("task_run", run.parent_task_run_id, {
         ...content,
