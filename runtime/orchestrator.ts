@@ -4,15 +4,15 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Effect, Layer, Option, Queue, Schema } from "effect"
+import { Cause, Clock, Context, Data, Deferred, Effect, Exit, Layer, Option, Queue, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
   type TaskRunCreate, type Uuid
 } from "../src/domain/index.js"
 import {
-  CorePolicies, orchestrate, OrchestrationStore, stampAfter,
-  type EngineOutcome, type OrchestratedRun, type Policies
+  CorePolicies, orchestrateSteps, OrchestrationStore, runStepsSync, stampAfter, toEffect,
+  type EngineOutcome, type OrchestratedRun, type Policies, type Steps
 } from "../src/orchestration/index.js"
 import { Database, describeCause } from "../src/storage/database.js"
 import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
@@ -140,10 +140,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     readonly states = { flow_run: [] as Array<Record<string, unknown>>, task_run: [] as Array<Record<string, unknown>> }
     constructor(readonly now: Date) {}
 
-    current(kind: RunKind, id: string) {
+    *current(kind: RunKind, id: string): Steps<Option.Option<OrchestratedRun>, SqlError> {
       const known = this.staged.get(id) ?? cache.get(id)
-      if (known) return Effect.succeed(Option.some(known))
-      return store.loadRun(kind, id)
+      if (known) return Option.some(known)
+      return yield* store.loadRun(kind, id)
     }
 
     /** Records the decision and the stored state; returns the state's wire encoding. */
@@ -172,98 +172,95 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     }
 
     /** Applies the policy to one proposal against the run's latest state in this batch. */
-    transition(kind: RunKind, id: string, proposal: StateCreate | State, force: boolean, resetRunCount = false) {
-      const batch = this
-      return Effect.gen(function*() {
-        const known = yield* batch.current(kind, id)
-        if (Option.isNone(known)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
-        const before = known.value
-        const work: OrchestratedRun = { ...before, run_count: resetRunCount ? 0 : before.run_count }
-        const at = stampAfter(before.state, batch.now)
-        const proposed: State = "id" in proposal ? { ...proposal, timestamp: at } : materialize(proposal, at)
-        const outcome = yield* orchestrate(
-          { policy: policies[kind], run: work, proposed, force, now: batch.now },
-          (state) => {
-            work.state = state
-            return Effect.flatMap(store.updateRun(work, before.state?.id ?? null, batch.now), (ok) =>
-              ok ? Effect.void : Effect.fail(new StaleRun({ id })))
-          }
-        )
-        batch.staged.set(id, outcome.state === null ? before : work)
-        batch.record(work, before.state, proposed, force, outcome)
-        return { state: outcome.state, status: outcome.status, details: outcome.details } satisfies OrchestrationResult
-      })
+    *transition(kind: RunKind, id: string, proposal: StateCreate | State, force: boolean, resetRunCount = false): Steps<OrchestrationResult, ObjectNotFound | StaleRun | SqlError, OrchestrationStore> {
+      const known = yield* this.current(kind, id)
+      if (Option.isNone(known)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
+      const before = known.value
+      const work: OrchestratedRun = { ...before, run_count: resetRunCount ? 0 : before.run_count }
+      const at = stampAfter(before.state, this.now)
+      const proposed: State = "id" in proposal ? { ...proposal, timestamp: at } : materialize(proposal, at)
+      const now = this.now
+      const outcome = yield* orchestrateSteps(
+        { policy: policies[kind], run: work, proposed, force, now },
+        function*(state): Steps<void, StaleRun | SqlError> {
+          work.state = state
+          const ok = store.sync !== null ? store.sync.updateRun(work, before.state?.id ?? null, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
+          if (!ok) return yield* new StaleRun({ id })
+        }
+      )
+      this.staged.set(id, outcome.state === null ? before : work)
+      this.record(work, before.state, proposed, force, outcome)
+      return { state: outcome.state, status: outcome.status, details: outcome.details }
     }
 
     /**
      * Creates the run, then makes the `start` proposal, if any, against it. A run that was found rather than created
      * (a replayed request, an earlier attempt's run) is not started: the caller proposes for it as for any run.
      */
-    createAndStart(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, start: StateCreate | undefined, autoScheduled: boolean) {
-      if (start === undefined) return this.create(kind, payload, autoScheduled)
-      return Effect.flatMap(this.create(kind, payload, autoScheduled), (created) =>
-        created.created
-          ? Effect.map(this.transition(kind, created.id, start, false), (started): Created => ({ ...created, state: started.state ?? created.state, started }))
-          : Effect.succeed(created))
+    *createAndStart(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, start: StateCreate | undefined, autoScheduled: boolean): Steps<Created, ObjectNotFound | OrchestrationFailed | StaleRun | SqlError, OrchestrationStore> {
+      const created = yield* this.create(kind, payload, autoScheduled)
+      if (start === undefined || !created.created) return created
+      const started = yield* this.transition(kind, created.id, start, false)
+      return { ...created, state: started.state ?? created.state, started }
     }
 
-    create(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, autoScheduled: boolean) {
-      const batch = this
-      return Effect.gen(function*() {
-        const now = batch.now
-        const id = (payload.id ?? newUuid()) as Uuid
-        const isFlow = kind === "flow_run"
-        const p = payload as FlowRunCreate & TaskRunCreate
-        const run: OrchestratedRun = {
-          kind, id, flow_run_id: isFlow ? id : p.flow_run_id,
-          parent_task_run_id: isFlow ? p.parent_task_run_id : null,
-          tags: p.tags, empirical_policy: p.empirical_policy,
-          state: null, state_type: null, state_name: null, run_count: 0,
-          expected_start_time: null, next_scheduled_start_time: null, start_time: null, end_time: null, total_run_time: 0
+    *create(kind: RunKind, payload: FlowRunCreate | TaskRunCreate, autoScheduled: boolean): Steps<Created, OrchestrationFailed | SqlError, OrchestrationStore> {
+      const now = this.now
+      const id = (payload.id ?? newUuid()) as Uuid
+      const isFlow = kind === "flow_run"
+      const p = payload as FlowRunCreate & TaskRunCreate
+      const run: OrchestratedRun = {
+        kind, id, flow_run_id: isFlow ? id : p.flow_run_id,
+        parent_task_run_id: isFlow ? p.parent_task_run_id : null,
+        tags: p.tags, empirical_policy: p.empirical_policy,
+        state: null, state_type: null, state_name: null, run_count: 0,
+        expected_start_time: null, next_scheduled_start_time: null, start_time: null, end_time: null, total_run_time: 0
+      }
+      const base = {
+        id, created: now, updated: now,
+        name: p.name ?? randomSlug(),
+        empirical_policy: p.empirical_policy, tags: p.tags
+      }
+      const row: Record<string, unknown> = isFlow
+        ? {
+          ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
+          parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
+          empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
         }
-        const base = {
-          id, created: now, updated: now,
-          name: p.name ?? randomSlug(),
-          empirical_policy: p.empirical_policy, tags: p.tags
+        : {
+          ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
+          cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
+          task_inputs: p.task_inputs
         }
-        const row: Record<string, unknown> = isFlow
-          ? {
-            ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
-            parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
-            empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
-          }
-          : {
-            ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
-            cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
-            task_inputs: p.task_inputs
-          }
-        const initial = materialize(p.state ?? States.Pending(), now)
-        const outcome = yield* orchestrate(
+      const initial = materialize(p.state ?? States.Pending(), now)
+      let outcome: EngineOutcome
+      try {
+        outcome = yield* orchestrateSteps(
           { policy: policies[kind], run, proposed: initial, force: true, now },
-          (state) =>
-            Effect.gen(function*() {
-              run.state = state
-              const inserted = yield* store.insertRun(kind, { ...row, ...runColumns(run) })
-              if (!inserted) return yield* new RunExists()
-            })
-        ).pipe(Effect.either)
-        if (outcome._tag === "Left") {
-          if (outcome.left._tag !== "RunExists") return yield* outcome.left
-          const existingId = yield* findExisting(kind, p)
-          const existing = yield* batch.current(kind, existingId)
-          return { id: existingId as Uuid, created: false, state: Option.isSome(existing) ? existing.value.state : null } satisfies Created
-        }
-        batch.staged.set(id, run)
-        const encoded = batch.record(run, null, initial, true, outcome.right, false)
-        batch.events.push({
-          occurred: now,
-          event: isFlow ? "flow_run.created" : "task_run.created",
-          flow_run_id: run.flow_run_id as Uuid,
-          task_run_id: isFlow ? null : id,
-          payload: { run_id: id, name: base.name, ...(isFlow ? { flow_id: p.flow_id } : { task_key: p.task_key }), state: encoded }
-        })
-        return { id, created: true, state: run.state } satisfies Created
+          function*(state): Steps<void, SqlError> {
+            run.state = state
+            const values = { ...row, ...runColumns(run) }
+            const inserted = store.sync !== null ? store.sync.insertRun(kind, values) : yield* store.insertRun(kind, values)
+            // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch below.
+            if (!inserted) throw new RunExists()
+          }
+        )
+      } catch (e) {
+        if (!(e instanceof RunExists)) throw e
+        const existingId = yield* findExisting(kind, p)
+        const existing = yield* this.current(kind, existingId)
+        return { id: existingId as Uuid, created: false, state: Option.isSome(existing) ? existing.value.state : null }
+      }
+      this.staged.set(id, run)
+      const encoded = this.record(run, null, initial, true, outcome, false)
+      this.events.push({
+        occurred: now,
+        event: isFlow ? "flow_run.created" : "task_run.created",
+        flow_run_id: run.flow_run_id as Uuid,
+        task_run_id: isFlow ? null : id,
+        payload: { run_id: id, name: base.name, ...(isFlow ? { flow_id: p.flow_id } : { task_key: p.task_key }), state: encoded }
       })
+      return { id, created: true, state: run.state }
     }
 
     readonly orchestrationStore: Context.Tag.Service<OrchestrationStore> = {
@@ -275,7 +272,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       taskRunIdsInStates: store.taskRunIdsInStates,
       // Called by a rule or transform, so inside this batch, where this store is provided.
       forceState: (kind, runId, state, opts) =>
-        (this.transition(kind, runId, state, true, opts?.resetRunCount ?? false) as Effect.Effect<OrchestrationResult, ObjectNotFound | StaleRun | SqlError>).pipe(
+        (toEffect(() => this.transition(kind, runId, state, true, opts?.resetRunCount ?? false)) as Effect.Effect<OrchestrationResult, ObjectNotFound | StaleRun | SqlError>).pipe(
           Effect.catchTag("ObjectNotFound", () => Effect.void),
           Effect.catchTag("StaleRun", (e) => Effect.die(e)),
           Effect.asVoid
@@ -307,10 +304,44 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return null
     }).pipe(Effect.orElseSucceed(() => null))
 
-  const handle = (batch: Batch, r: Request): Effect.Effect<unknown, Failure | StaleRun | SqlError, OrchestrationStore> =>
+  const handle = (batch: Batch, r: Request): Steps<unknown, Failure | StaleRun | SqlError, OrchestrationStore> =>
     r._tag === "Propose"
       ? batch.transition(r.kind, r.id, r.state, r.force)
       : batch.createAndStart(r.kind, r.payload, r.start, r.autoScheduled)
+
+  type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }
+  const isFailure = (e: unknown): e is Failure =>
+    (e as { _tag?: unknown })?._tag === "ObjectNotFound" || (e as { _tag?: unknown })?._tag === "OrchestrationFailed"
+
+  /**
+   * Each request's steps, one after the other: a request's own failure (not found, not applicable) is its answer;
+   * anything else fails the batch. On SQLite the steps run synchronously (every query answers at once), elsewhere by Effect.
+   */
+  const handleAll = (batch: Batch, requests: ReadonlyArray<Request>) =>
+    store.sync !== null
+      ? Effect.flatMap(Effect.runtime<OrchestrationStore>(), (runtime) => {
+        const out: Array<Outcome> = []
+        for (const r of requests) {
+          const exit = runStepsSync(handle(batch, r), runtime)
+          if (Exit.isSuccess(exit)) out.push({ ok: true, value: exit.value })
+          else {
+            const failure = Cause.failureOption(exit.cause)
+            if (Option.isSome(failure) && isFailure(failure.value)) out.push({ ok: false, error: failure.value })
+            else return Effect.failCause(exit.cause as Cause.Cause<StaleRun | SqlError>)
+          }
+        }
+        return Effect.succeed(out)
+      })
+      : Effect.gen(function*() {
+        const out: Array<Outcome> = []
+        for (const r of requests) {
+          const result = yield* Effect.either(toEffect(() => handle(batch, r)))
+          if (result._tag === "Right") out.push({ ok: true, value: result.right })
+          else if (isFailure(result.left)) out.push({ ok: false, error: result.left })
+          else return yield* result.left
+        }
+        return out
+      })
 
   /**
    * Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart.
@@ -320,14 +351,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     bus.sequenced(Effect.gen(function*() {
       const now = new Date(yield* Clock.currentTimeMillis)
       const batch = new Batch(now)
-      const results = yield* sql.withTransaction(Effect.gen(function*() {
-        const out: Array<{ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }> = []
-        for (const r of requests) {
-          const result = yield* Effect.either(handle(batch, r))
-          if (result._tag === "Right") out.push({ ok: true, value: result.right })
-          else if (result.left._tag === "ObjectNotFound" || result.left._tag === "OrchestrationFailed") out.push({ ok: false, error: result.left })
-          else return yield* result.left
-        }
+      const results = yield* store.withTransaction(Effect.gen(function*() {
+        const out = yield* handleAll(batch, requests)
         yield* store.insertStates("flow_run", batch.states.flow_run)
         yield* store.insertStates("task_run", batch.states.task_run)
         const ids = yield* store.insertEvents(batch.events)

@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import { materialize, type OrchestrationResult, type ResponseDetails, type SetStateStatus, type State, type StateCreate } from "../domain/index.js"
 import type { From, OrchestratedRun, Policy, Rule, RuleContext, TransformContext } from "./rule.js"
+import type { Steps } from "./steps.js"
 import type { OrchestrationStore, StoreError } from "./store.js"
 
 export interface EngineInput {
@@ -47,9 +48,17 @@ const rulesFor = (policy: Policy, force: boolean, from: From, to: From): Readonl
 /** Applies `policy` to one proposal; `validate` stores the final state (the caller's transaction). */
 export const orchestrate = <E, R>(
   input: EngineInput,
-  validate: (state: State) => Effect.Effect<void, E, R>
-): Effect.Effect<EngineOutcome, E | StoreError, R | OrchestrationStore> =>
-  Effect.gen(function*() {
+  validate: (state: State) => Steps<void, E, R>
+): Effect.Effect<EngineOutcome, E | StoreError, R | OrchestrationStore> => Effect.gen(() => orchestrateSteps(input, validate))
+
+/**
+ * `orchestrate` as steps (see `steps.ts`): the caller may drive them by Effect or, when its store answers at once,
+ * synchronously. Only hooks that return an Effect (e.g. a cache lookup) and `validate` yield; the rest is plain code.
+ */
+export function* orchestrateSteps<E, R>(
+  input: EngineInput,
+  validate: (state: State) => Steps<void, E, R>
+): Steps<EngineOutcome, E | StoreError, R | OrchestrationStore> {
     const { policy, now, force } = input
     const initial = input.run.state
     const from: From = initial?.type ?? null
@@ -153,4 +162,4 @@ export const orchestrate = <E, R>(
     }
 
     return { state: validated, status, details, decidedBy, reason, rules: signature }
-  })
+}

@@ -12,7 +12,7 @@ import {
 import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
 import { Database } from "./database.js"
-import { SqliteConnection } from "./sqlite-client.js"
+import { SqliteConnection, SqliteTransactions } from "./sqlite-client.js"
 import type Sqlite from "better-sqlite3"
 
 const decodeState = decodeRow(State, Columns.state)
@@ -166,9 +166,17 @@ export const makeRunStore = Effect.gen(function*() {
 
   const raw = Option.getOrNull(yield* Effect.serviceOption(SqliteConnection))
   const fast = raw === null ? null : sqliteFastPath(raw)
+  const transactions = Option.getOrNull(yield* Effect.serviceOption(SqliteTransactions))
 
   return {
     sql, dialect, loadRun,
+    /** One transaction around `effect`: the SQLite client's lean one when there is one, else `sql.withTransaction`. */
+    withTransaction: transactions?.withTransaction ?? sql.withTransaction,
+    /**
+     * On SQLite, run writes as plain calls and a database whose queries all answer at once: the orchestrator then
+     * drives its steps synchronously (`runStepsSync`). Null elsewhere (PostgreSQL answers asynchronously).
+     */
+    sync: fast?.sync ?? null,
     insertRun: fast?.insertRun ?? insertRun,
     updateRun: fast?.updateRun ?? updateRun,
     insertStates: fast?.insertStates ?? insertStates,
@@ -209,10 +217,17 @@ const sqliteFastPath = (db: Sqlite.Database) => {
   const eventStmt = lazy(() => db.prepare(`INSERT INTO event ${columns(["occurred", "event", "flow_run_id", "task_run_id", "payload"])}`))
   const decisionStmt = lazy(() => db.prepare(`INSERT INTO decision ${columns(["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"])}`))
 
+  /** The run writes as plain calls, for the orchestrator's synchronous steps (they throw on a database error). */
+  const sync = {
+    insertRun: (kind: RunKind, row: Record<string, unknown>): boolean => insertRunStmt[kind]().run(rowToDb("sqlite", row)).changes > 0,
+    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean =>
+      updateStmt[run.kind]().run({ ...runColumns(run), updated: formatTimestamp(now), id: run.id, expected: expectedStateId }).changes > 0
+  }
+
   return {
-    insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => insertRunStmt[kind]().run(rowToDb("sqlite", row)).changes > 0),
-    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) =>
-      attempt(() => updateStmt[run.kind]().run({ ...runColumns(run), updated: formatTimestamp(now), id: run.id, expected: expectedStateId }).changes > 0),
+    sync,
+    insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => sync.insertRun(kind, row)),
+    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) => attempt(() => sync.updateRun(run, expectedStateId, now)),
     insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
       attempt(() => { for (const row of rows) stateStmt[kind]().run(row) }),
     insertEvents: (events: ReadonlyArray<NewEvent>) =>

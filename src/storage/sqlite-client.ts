@@ -11,11 +11,20 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
-import { Cache, Context, Duration, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Layer, Scope } from "effect"
 import * as Checkpointer from "./sqlite-checkpointer.js"
 
 /** The raw connection. Use it only inside `sql.withTransaction`, which holds it for the calling fiber. */
 export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<SqliteConnection, Sqlite.Database>() {}
+
+/**
+ * `sql.withTransaction` for one hot caller (the orchestrator's writer, a transaction per batch): the same lock, the
+ * same BEGIN IMMEDIATE … COMMIT (ROLLBACK on failure or interruption), and statements inside it run on the held
+ * connection as with `sql.withTransaction` — without a tracing span and a scope per transaction.
+ */
+export class SqliteTransactions extends Context.Tag("orion/SqliteTransactions")<SqliteTransactions, {
+  readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+}>() {}
 
 const make = (filename: string) =>
   Effect.gen(function*() {
@@ -27,19 +36,37 @@ const make = (filename: string) =>
       yield* Checkpointer.start(filename)
     }
 
-    const prepared = yield* Cache.make({
-      capacity: 500,
-      timeToLive: Duration.minutes(10),
-      lookup: (sql: string) =>
-        Effect.try({ try: () => db.prepare(sql), catch: (cause) => new SqlError({ cause, message: "Failed to prepare statement" }) })
-    })
-    const execute = (statement: Sqlite.Statement, params: ReadonlyArray<unknown>, raw: boolean) =>
-      Effect.try({
-        try: () => (statement.reader ? statement.all(...params) : raw ? (statement.run(...params) as unknown as ReadonlyArray<any>) : (statement.run(...params), [])),
-        catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" })
-      })
+    // Prepared statements by SQL text, most recently used last: a plain map, since a lookup happens for every
+    // statement (BEGIN and COMMIT included) and an Effect cache costs more than the statement it saves.
+    const statements = new Map<string, Sqlite.Statement>()
+    const prepare = (sql: string): Sqlite.Statement => {
+      let statement = statements.get(sql)
+      if (statement !== undefined) {
+        statements.delete(sql)
+      } else {
+        statement = db.prepare(sql)
+        if (statements.size >= 500) statements.delete(statements.keys().next().value!)
+      }
+      statements.set(sql, statement)
+      return statement
+    }
+    const prepared = {
+      get: (sql: string) => Effect.try({ try: () => prepare(sql), catch: (cause) => new SqlError({ cause, message: "Failed to prepare statement" }) })
+    }
+    /** Prepares (or reuses) and runs one statement, in one step. */
     const run = (sql: string, params: ReadonlyArray<unknown>, raw = false) =>
-      Effect.flatMap(prepared.get(sql), (s) => execute(s, params, raw))
+      Effect.try({
+        try: () => {
+          let statement: Sqlite.Statement
+          try {
+            statement = prepare(sql)
+          } catch (cause) {
+            throw new SqlError({ cause, message: "Failed to prepare statement" })
+          }
+          return statement.reader ? statement.all(...params) : raw ? (statement.run(...params) as unknown as ReadonlyArray<any>) : (statement.run(...params), [])
+        },
+        catch: (cause) => cause instanceof SqlError ? cause : new SqlError({ cause, message: "Failed to execute statement" })
+      })
 
     const connection: Connection = {
       execute: (sql, params, transformRows) => (transformRows ? Effect.map(run(sql, params), transformRows) : run(sql, params)),
@@ -73,6 +100,22 @@ const make = (filename: string) =>
       spanAttributes: [["db.system.name", "sqlite"]],
       beginTransaction: "BEGIN IMMEDIATE"
     })
+    const begin = run("BEGIN IMMEDIATE", [])
+    const commit = run("COMMIT", [])
+    const rollback = Effect.orDie(run("ROLLBACK", []))
+    const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.ensuring(
+            Effect.zipRight(
+              begin,
+              Effect.onExit(restore(Effect.provideService(effect, Client.TransactionConnection, [connection, 0] as const)), (exit) =>
+                exit._tag === "Success" ? Effect.orDie(commit) : rollback)
+            ),
+            semaphore.release(1)
+          )
+        ))
     const unsupported = Effect.dieMessage("not supported by Orion's SQLite client")
     const sqliteClient = Object.assign(client, {
       [SqliteClient.TypeId]: SqliteClient.TypeId,
@@ -81,13 +124,14 @@ const make = (filename: string) =>
       backup: () => unsupported,
       loadExtension: () => unsupported
     }) as unknown as SqliteClient.SqliteClient
-    return { client: sqliteClient, db }
+    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction }) }
   })
 
 /** A SQLite database file (or ":memory:") as `SqlClient`, `SqliteClient` and `SqliteConnection`. */
-export const layer = (filename: string): Layer.Layer<Client.SqlClient | SqliteClient.SqliteClient | SqliteConnection> =>
-  Layer.scopedContext(Effect.map(make(filename), ({ client, db }) =>
+export const layer = (filename: string): Layer.Layer<Client.SqlClient | SqliteClient.SqliteClient | SqliteConnection | SqliteTransactions> =>
+  Layer.scopedContext(Effect.map(make(filename), ({ client, db, transactions }) =>
     Context.make(SqliteClient.SqliteClient, client).pipe(
       Context.add(Client.SqlClient, client),
-      Context.add(SqliteConnection, db)
+      Context.add(SqliteConnection, db),
+      Context.add(SqliteTransactions, transactions)
     ))).pipe(Layer.provide(Reactivity.layer))
