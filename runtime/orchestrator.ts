@@ -4,7 +4,7 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Effect, Exit, Layer, Option, Queue, Schema } from "effect"
+import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
@@ -417,10 +417,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Queue.shutdown(mailbox))
 
   const ask = <A>(make: (reply: Deferred.Deferred<A, Failure>) => Request) =>
-    Effect.gen(function*() {
-      const reply = yield* Deferred.make<A, Failure>()
-      yield* Queue.offer(mailbox, make(reply))
-      return yield* Deferred.await(reply)
+    Effect.suspend(() => {
+      const reply = Deferred.unsafeMake<A, Failure>(FiberId.none)
+      return mailbox.unsafeOffer(make(reply)) ? Deferred.await(reply) : Effect.interrupt
     })
 
   return Orchestrator.of({

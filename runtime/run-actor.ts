@@ -3,7 +3,7 @@
  * (WAIT → sleep and ask again; REJECT → adopt the state given; ABORT → stop), around one body execution per attempt,
  * heartbeating while it runs.
  */
-import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, Option, Schema } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, Fiber, FiberRef, Option, Schema } from "effect"
 import type { OrchestrationResult, RunRef, State, StateCreate } from "../src/domain/index.js"
 import { isTerminal, States } from "../src/domain/index.js"
 import { type ClientError, OrionClient } from "../src/client/orion-client.js"
@@ -67,9 +67,7 @@ export class HeartbeatInterval extends Context.Reference<HeartbeatInterval>()("o
  * the body will not run again. The sequential task runner hands its turn to the next run here: that run's start
  * then reaches the orchestrator with this one's Completed, and both are committed together.
  */
-export class BodyEnded extends Context.Reference<BodyEnded>()("orion/BodyEnded", {
-  defaultValue: (): Effect.Effect<void> => Effect.void
-}) {}
+export const BodyEnded = FiberRef.unsafeMake<Effect.Effect<void>>(Effect.void)
 
 /** One heartbeat; a failure is logged at debug and otherwise ignored: it must never fail the run. */
 const heartbeat = (client: OrionClient["Type"], ref: RunRef) =>
@@ -89,8 +87,9 @@ export type HeartbeatRole = { readonly lead: HeartbeatGroup } | { readonly membe
 /** Runs `effect` while the run is heartbeated every interval; the heartbeats stop (and are awaited) when it ends. */
 const whileHeartbeating = <A, E, R>(ref: RunRef, role: HeartbeatRole | undefined, effect: Effect.Effect<A, E, R>) => {
   if (role !== undefined && "member" in role) {
-    const { members } = role.member
-    return Effect.acquireUseRelease(Effect.sync(() => members.set(ref.id, ref)), () => effect, () => Effect.sync(() => members.delete(ref.id)))
+    // The run actor leaves the group when the body returns and, whatever happens, when it ends (see `runActor`).
+    role.member.members.set(ref.id, ref)
+    return effect
   }
   return Effect.gen(function*() {
     const every = yield* HeartbeatInterval
@@ -153,6 +152,8 @@ const watchForCancel = (ref: RunRef, every: Duration.Duration) =>
  */
 export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, ActorError, R | OrionClient | ResultStore> => {
   const { ref } = spec
+  const group = spec.heartbeats !== undefined && "member" in spec.heartbeats ? spec.heartbeats.member : undefined
+  const leaveGroup = () => void group?.members.delete(ref.id)
   const attempt = Effect.gen(function*() {
     let proposal = spec.running
     let answered = spec.started
@@ -170,11 +171,12 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
         if (started.state.type !== "RUNNING") return yield* adopt(started.state)
       }
       const result = yield* whileHeartbeating(ref, spec.heartbeats, executeWatched(spec))
+      leaveGroup()
       if (Option.isNone(result)) {
         const cancelled = yield* proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true })
         return { state: cancelled.state, value: Option.none() }
       }
-      if (result.value.proposal.type === "COMPLETED") yield* yield* BodyEnded
+      if (result.value.proposal.type === "COMPLETED") yield* yield* FiberRef.get(BodyEnded)
       const ended = yield* proposeObeying(ref, result.value.proposal)
       if (ended.status === "ACCEPT") return { state: ended.state, value: result.value.value }
       if (ended.state.type === "SCHEDULED") {
@@ -187,7 +189,10 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     }
   })
   return attempt.pipe(
-    Effect.onExit((exit) => Exit.isInterrupted(exit) ? endInterrupted(ref) : Exit.isFailure(exit) ? endCrashed(ref, exit.cause) : Effect.void)
+    Effect.onExit((exit) => {
+      leaveGroup()
+      return Exit.isInterrupted(exit) ? endInterrupted(ref) : Exit.isFailure(exit) ? endCrashed(ref, exit.cause) : Effect.void
+    })
   )
 }
 

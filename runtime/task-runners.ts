@@ -4,7 +4,7 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Deferred, Duration, Effect, Fiber, Option, Queue, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, FiberRef, Option, Queue, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
 import { BodyEnded } from "./run-actor.js"
 import { RunLogs } from "./run-logs.js"
@@ -75,7 +75,7 @@ export const sequential = (): TaskRunnerSpec => ({
           const done = yield* Deferred.make<void>()
           const pass = Deferred.succeed(done, undefined)
           const fiber = yield* Effect.forkIn(
-            Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, Effect.provideService(run, BodyEnded, pass))).pipe(Effect.ensuring(pass)),
+            Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, Effect.zipRight(FiberRef.set(BodyEnded, pass), run))).pipe(Effect.ensuring(pass)),
             scope
           )
           yield* Queue.offer(turns, { turn, done })

@@ -31,8 +31,10 @@ export const futuresIn = (values: ReadonlyArray<unknown>, flow: FlowRunContext):
 }
 
 /** `task_inputs`: for each argument position (and `wait_for`), the upstream task runs it came from. */
-export const taskInputs = (args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<TaskFuture<unknown>>, flow: FlowRunContext) =>
-  Effect.gen(function*() {
+export const taskInputs = (args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<TaskFuture<unknown>>, flow: FlowRunContext): Effect.Effect<TaskInputs> => {
+  // Most calls take plain values: nothing to wait for, no inputs to record.
+  if (waitFor.length === 0 && !args.some((a) => tracked(a, flow))) return Effect.succeed({} as TaskInputs)
+  return Effect.gen(function*() {
     const inputs: Record<string, Array<TaskRunInput>> = {}
     const collect = (key: string, values: ReadonlyArray<unknown>) =>
       Effect.gen(function*() {
@@ -46,6 +48,14 @@ export const taskInputs = (args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<
     if (waitFor.length > 0) yield* collect("wait_for", waitFor)
     return inputs as TaskInputs
   })
+}
+
+/** Whether `value` holds a future or a result some task run produced. */
+const tracked = (value: unknown, flow: FlowRunContext): boolean => {
+  let found = false
+  visit(value, flow, () => (found = true), () => (found = true), 0)
+  return found
+}
 
 /** Waits for every upstream run; the first that did not complete, if any. */
 export const firstNotCompleted = (futures: ReadonlyArray<TaskFuture<unknown>>) =>

@@ -182,8 +182,9 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     const run = Effect.gen(function*() {
       const cacheKey = notReady === undefined ? def.options.cacheKey?.(...resolved) ?? null : null
       const running = States.Running({ details: { cache_key: cacheKey } })
-      const started = createWhenStarting ? (yield* create(running)).started : undefined
-      const taskRunId = yield* Deferred.await(id)
+      const created = createWhenStarting ? yield* create(running) : undefined
+      const started = created?.started
+      const taskRunId = created?.id ?? (yield* Deferred.await(id))
       const ref = { kind: "task_run" as const, id: taskRunId }
       if (notReady !== undefined) {
         const answer = yield* client.proposeState(ref, notReady)
@@ -201,9 +202,12 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
         flow.producers.set(outcome.value.value, taskRunId)
       }
       return outcome
-    }).pipe(Effect.provide(services))
+    })
 
-    const fiber = yield* flow.taskRunner.submit(Effect.orDie(ready), run as Effect.Effect<any, any>)
+    // A task called from the flow's fibers inherits its services; one called from elsewhere (say, a promise started
+    // in an async flow body) gets them from the flow.
+    const inherits = Option.isSome(yield* Effect.serviceOption(OrionClient))
+    const fiber = yield* flow.taskRunner.submit(createWhenStarting ? Effect.void : Effect.orDie(ready), (inherits ? run : Effect.provide(run, services)) as Effect.Effect<any, any>)
     const future = new TaskFuture<unknown>(def.name, id, fiber, flow)
     flow.children.push({ wait: Effect.map(future.outcome, (o) => o.state) })
     return future
@@ -215,7 +219,7 @@ const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, arg
     const controller = new AbortController()
     const ctx: TaskRunContext = { _tag: "TaskRun", taskRunId, taskName: def.name, flow, signal: controller.signal }
     const runner = flow.taskRunner
-    const result = yield* Effect.either(runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout)))
+    const result = yield* Effect.either(runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout), { ownFiber: true }))
     const store = yield* ResultStore
     if (Either.isLeft(result)) {
       const failure = result.left
@@ -231,11 +235,10 @@ const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, arg
         : `The result of task '${def.name}' could not be stored: ${data.left.message}`
       return { proposal: States.Failed({ message }), value: Option.none() } satisfies Attempt
     }
-    const now = yield* Clock.currentTimeMillis
-    const expiration = def.options.cacheExpiration === undefined ? null
-      : new Date(now + Duration.toMillis(typeof def.options.cacheExpiration === "number" ? Duration.seconds(def.options.cacheExpiration) : Duration.decode(def.options.cacheExpiration)))
+    const expiration = def.options.cacheExpiration === undefined || cacheKey === null ? null
+      : new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(typeof def.options.cacheExpiration === "number" ? Duration.seconds(def.options.cacheExpiration) : Duration.decode(def.options.cacheExpiration)))
     return {
-      proposal: States.Completed({ data: data.right, details: { cache_key: cacheKey, cache_expiration: cacheKey === null ? null : expiration } }),
+      proposal: States.Completed({ data: data.right, details: { cache_key: cacheKey, cache_expiration: expiration } }),
       value: Option.some(result.right)
     } satisfies Attempt
   })
