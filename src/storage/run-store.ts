@@ -190,38 +190,54 @@ export type RunStore = Effect.Effect.Success<typeof makeRunStore>
 
 /**
  * The orchestrator's writes on SQLite as statements prepared once and run directly on the connection that the
- * enclosing `sql.withTransaction` holds: the same SQL as above, without a per-statement trip through the client.
+ * enclosing transaction holds: the same SQL as above, without a per-statement trip through the client. Values bind
+ * by position, and a batch's states, events and decisions go in multi-row statements (up to `rowsPerStatement`).
  */
 const sqliteFastPath = (db: Sqlite.Database) => {
-  const lazy = <A>(make: () => A) => {
-    let value: A | undefined
-    return () => (value ??= make())
-  }
   const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" }) })
-  const columns = (names: ReadonlyArray<string>) => `(${names.join(", ")}) VALUES (${names.map((n) => `@${n}`).join(", ")})`
-  const runCols = ["state_id", "state_type", "state_name", "run_count", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time", "total_run_time"]
+  const statements = new Map<string, Sqlite.Statement>()
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql)
+    if (statement === undefined) statements.set(sql, statement = db.prepare(sql))
+    return statement
+  }
+  const values = (width: number, rows: number) => Array.from({ length: rows }, () => `(${Array(width).fill("?").join(", ")})`).join(", ")
+  const rowsPerStatement = 64
+
+  /** Inserts rows (each an array in `columns`' order), in as few statements as `rowsPerStatement` allows. */
+  const insertRows = (table: string, columns: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>, suffix = "") => {
+    let last = 0
+    for (let i = 0; i < rows.length; i += rowsPerStatement) {
+      const chunk = rows.slice(i, i + rowsPerStatement)
+      const result = prepared(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values(columns.length, chunk.length)}${suffix}`).run(chunk.flat())
+      last = Number(result.lastInsertRowid)
+    }
+    return last
+  }
+
+  const runCols = ["state_id", "state_type", "state_name", "run_count", "expected_start_time", "next_scheduled_start_time", "start_time", "end_time", "total_run_time"] as const
   const common = ["id", "created", "updated", "name", "empirical_policy", "tags", ...runCols]
-  const insertRunStmt = {
-    flow_run: lazy(() => db.prepare(`INSERT INTO flow_run ${columns([...common, "flow_id", "deployment_id", "flow_version", "parameters", "idempotency_key", "context", "empirical_config", "parent_task_run_id", "auto_scheduled"])} ON CONFLICT DO NOTHING`)),
-    task_run: lazy(() => db.prepare(`INSERT INTO task_run ${columns([...common, "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration", "task_version", "task_inputs"])} ON CONFLICT DO NOTHING`))
+  const runInsertCols = {
+    flow_run: [...common, "flow_id", "deployment_id", "flow_version", "parameters", "idempotency_key", "context", "empirical_config", "parent_task_run_id", "auto_scheduled"],
+    task_run: [...common, "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration", "task_version", "task_inputs"]
   }
-  const updateStmt = {
-    flow_run: lazy(() => db.prepare(`UPDATE flow_run SET ${runCols.map((c) => `${c} = @${c}`).join(", ")}, updated = @updated WHERE id = @id AND state_id IS @expected`)),
-    task_run: lazy(() => db.prepare(`UPDATE task_run SET ${runCols.map((c) => `${c} = @${c}`).join(", ")}, updated = @updated WHERE id = @id AND state_id IS @expected`))
-  }
+  const updateSql = (kind: RunKind) => `UPDATE ${kind} SET ${runCols.map((c) => `${c} = ?`).join(", ")}, updated = ? WHERE id = ? AND state_id IS ?`
   const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details"]
-  const stateStmt = {
-    flow_run: lazy(() => db.prepare(`INSERT INTO flow_run_state ${columns(stateCols("flow_run"))}`)),
-    task_run: lazy(() => db.prepare(`INSERT INTO task_run_state ${columns(stateCols("task_run"))}`))
-  }
-  const eventStmt = lazy(() => db.prepare(`INSERT INTO event ${columns(["occurred", "event", "flow_run_id", "task_run_id", "payload"])}`))
-  const decisionStmt = lazy(() => db.prepare(`INSERT INTO decision ${columns(["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"])}`))
+  const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
+  const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
 
   /** The run writes as plain calls, for the orchestrator's synchronous steps (they throw on a database error). */
   const sync = {
-    insertRun: (kind: RunKind, row: Record<string, unknown>): boolean => insertRunStmt[kind]().run(rowToDb("sqlite", row)).changes > 0,
-    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean =>
-      updateStmt[run.kind]().run({ ...runColumns(run), updated: formatTimestamp(now), id: run.id, expected: expectedStateId }).changes > 0
+    insertRun: (kind: RunKind, row: Record<string, unknown>): boolean =>
+      prepared(`INSERT INTO ${kind} (${runInsertCols[kind].join(", ")}) VALUES ${values(runInsertCols[kind].length, 1)} ON CONFLICT DO NOTHING`)
+        .run(runInsertCols[kind].map((c) => toDb("sqlite", row[c]))).changes > 0,
+    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean => {
+      const c = runColumns(run)
+      return prepared(updateSql(run.kind)).run(
+        c.state_id, c.state_type, c.state_name, c.run_count, c.expected_start_time, c.next_scheduled_start_time, c.start_time, c.end_time,
+        c.total_run_time, formatTimestamp(now), run.id, expectedStateId
+      ).changes > 0
+    }
   }
 
   return {
@@ -229,10 +245,27 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => sync.insertRun(kind, row)),
     updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) => attempt(() => sync.updateRun(run, expectedStateId, now)),
     insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
-      attempt(() => { for (const row of rows) stateStmt[kind]().run(row) }),
+      attempt(() => {
+        const cols = stateCols(kind)
+        insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => r[c] ?? null)))
+      }),
     insertEvents: (events: ReadonlyArray<NewEvent>) =>
-      attempt(() => events.map((e) => Number(eventStmt().run(rowToDb("sqlite", { ...e, occurred: formatTimestamp(e.occurred) })).lastInsertRowid))),
+      attempt(() => {
+        // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
+        const ids: Array<number> = []
+        for (let i = 0; i < events.length; i += rowsPerStatement) {
+          const chunk = events.slice(i, i + rowsPerStatement)
+          const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(e.payload)]))
+          for (let k = chunk.length - 1; k >= 0; k--) ids.push(last - k)
+        }
+        return ids
+      }),
     insertDecisions: (decisions: ReadonlyArray<Decision>) =>
-      attempt(() => { for (const d of decisions) decisionStmt().run(rowToDb("sqlite", { ...d, timestamp: formatTimestamp(d.timestamp) })) })
+      attempt(() => {
+        insertRows("decision", decisionCols, decisions.map((d) => [
+          d.id, d.run_kind, d.run_id, formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name, d.forced ? 1 : 0,
+          d.status, d.rule ?? null, d.reason ?? null, d.state_id ?? null, d.state_type ?? null, d.state_name ?? null, JSON.stringify(d.rules)
+        ]))
+      })
   }
 }
