@@ -4,7 +4,7 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Schema } from "effect"
+import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
@@ -18,6 +18,7 @@ import { Database, describeCause } from "../src/storage/database.js"
 import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
 import type { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
+import * as Mailbox from "./mailbox.js"
 
 /** Applying a proposal failed for a reason other than the rules (e.g. the database); nothing was written. */
 export class OrchestrationFailed extends Schema.TaggedError<OrchestrationFailed>()("OrchestrationFailed", {
@@ -120,7 +121,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const store = yield* makeRunStore
   const sql = store.sql
   const bus = yield* EventBus
-  const mailbox = yield* Queue.unbounded<Request>()
+  const mailbox = Mailbox.make<Request>()
 
   /** Committed run states by run id, least recently used first. */
   const cache = new Map<string, OrchestratedRun>()
@@ -404,22 +405,25 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     })
 
   const writer = Effect.gen(function*() {
-    const first = yield* Queue.take(mailbox)
+    const requests = yield* mailbox.takeUpTo(maxBatch)
+    if (requests.length === 0) return
     // Where proposals arrive over sockets (the API server), let the I/O already waiting run first: the requests it
-    // carries join this transaction instead of each paying a commit of its own.
-    if (gatherIo) yield* nextTurn
-    else if ((yield* Queue.size(mailbox)) === 0) yield* nextTurn
-    const rest = yield* Queue.takeUpTo(mailbox, maxBatch - 1)
-    const requests = [first, ...rest]
+    // carries join this transaction instead of each paying a commit of its own. A lone request waits that one turn
+    // too: the fibers it just woke (a sequential flow's next task run) often have a request of their own to join it.
+    if (gatherIo || requests.length === 1) {
+      yield* nextTurn
+      requests.push(...mailbox.poll(maxBatch - requests.length))
+    }
     yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))
   }).pipe(Effect.forever)
   yield* Effect.forkScoped(writer)
-  yield* Effect.addFinalizer(() => Queue.shutdown(mailbox))
+  // Requests still waiting when the orchestrator stops are answered, not left hanging.
+  yield* Effect.addFinalizer(() => Effect.suspend(() => failAll(mailbox.close(), "The orchestrator stopped before applying this request")))
 
   const ask = <A>(make: (reply: Deferred.Deferred<A, Failure>) => Request) =>
     Effect.suspend(() => {
       const reply = Deferred.unsafeMake<A, Failure>(FiberId.none)
-      return mailbox.unsafeOffer(make(reply)) ? Deferred.await(reply) : Effect.interrupt
+      return mailbox.offer(make(reply)) ? Deferred.await(reply) : Effect.interrupt
     })
 
   return Orchestrator.of({

@@ -4,8 +4,9 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Deferred, Duration, Effect, Fiber, FiberRef, Option, Queue, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, FiberRef, Option, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
+import * as Mailbox from "./mailbox.js"
 import { BodyEnded } from "./run-actor.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
@@ -62,9 +63,9 @@ export const sequential = (): TaskRunnerSpec => ({
   name: "sequential",
   make: Effect.gen(function*() {
     const scope = yield* Effect.scope
-    const turns = yield* Queue.unbounded<{ readonly turn: Deferred.Deferred<void>; readonly done: Deferred.Deferred<void> }>()
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(Queue.take(turns), ({ turn, done }) =>
-      Effect.zipRight(Deferred.succeed(turn, undefined), Deferred.await(done)))), scope)
+    const turns = Mailbox.make<{ readonly turn: Deferred.Deferred<void>; readonly done: Deferred.Deferred<void> }>()
+    yield* Effect.forkIn(Effect.forever(Effect.flatMap(turns.takeUpTo(1), ([next]) =>
+      next === undefined ? Effect.void : Effect.zipRight(Deferred.succeed(next.turn, undefined), Deferred.await(next.done)))), scope)
     return {
       name: "sequential",
       parallel: false,
@@ -78,7 +79,7 @@ export const sequential = (): TaskRunnerSpec => ({
             Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, Effect.zipRight(FiberRef.set(BodyEnded, pass), run))).pipe(Effect.ensuring(pass)),
             scope
           )
-          yield* Queue.offer(turns, { turn, done })
+          turns.offer({ turn, done })
           yield* Deferred.await(done)
           return fiber
         })
