@@ -22,7 +22,7 @@ export interface FlowRunContext {
   /** Fibers started from async code, interrupted with the run. */
   readonly fibers: FiberSet.FiberSet<unknown, unknown>
   /** Every task run and subflow started in this run, for the final state when the body returns nothing. */
-  readonly children: Array<{ readonly wait: Effect.Effect<State> }>
+  readonly children: Array<{ readonly finalState: Effect.Effect<State> }>
   /** Per task key: how many runs of it this attempt has made (the next dynamic key). */
   readonly dynamicKeys: Map<string, number>
   /** Which task run produced a result object, so passing the result downstream records the edge (spec §11). */

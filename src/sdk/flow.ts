@@ -213,7 +213,7 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       parentTaskRunId = placeholder.id
       const finished = yield* Deferred.make<State>()
       done = finished
-      parentFlow.children.push({ wait: Deferred.await(finished) })
+      parentFlow.children.push({ finalState: Deferred.await(finished) })
     }
 
     const created = yield* client.createFlowRun({
@@ -265,7 +265,7 @@ const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: 
     if (Either.isLeft(result) && result.left._tag === "TimedOut") {
       return { proposal: States.TimedOut({ message: `Flow run exceeded its timeout of ${Duration.format(result.left.after)}.` }), value: Option.none() }
     }
-    const children = yield* Effect.forEach(ctx.children, (c) => c.wait)
+    const children = yield* Effect.forEach(ctx.children, (c) => c.finalState)
     if (Either.isLeft(result)) {
       const failure = result.left
       return { proposal: States.Failed({ message: `Flow run encountered an exception: ${failure._tag === "Failed" ? describeFailure(failure.cause) : ""}` }), value: Option.none() }

@@ -8,23 +8,45 @@ import { TaskRunFailed } from "./errors.js"
 import { flowOf, type RunContext } from "./context.js"
 
 export class TaskFuture<A> {
-  /** The task run's actor while it runs; once it has ended, only its exit is kept (a big map keeps no fibers). */
+  /**
+   * The task run's actor while it runs, and the Deferred that gets its id once created (idempotent creates may find
+   * an existing run). Once the run has ended only its exit and id are kept: a flow mapping a task over 10,000 items
+   * holds 10,000 futures, so none keeps a fiber or a Deferred it no longer needs.
+   */
   private fiber: Fiber.Fiber<RunOutcome, ActorError> | undefined
   private exit: Exit.Exit<RunOutcome, ActorError> | undefined
+  private idDeferred: Deferred.Deferred<Uuid, unknown> | undefined
+  private knownId: Uuid | undefined
 
   /** @internal */
   constructor(
     readonly taskName: string,
-    /** @internal the task run's id, once created (idempotent creates may find an existing run) */
-    readonly id: Deferred.Deferred<Uuid, unknown>,
+    id: Deferred.Deferred<Uuid, unknown>,
+    /** Where the run's creation notes its id (as it completes `id`), for the future to keep once the run has ended. */
+    created: { readonly id?: Uuid | undefined },
     fiber: Fiber.RuntimeFiber<RunOutcome, ActorError>,
     private readonly ctx: RunContext
   ) {
     this.fiber = fiber
+    this.idDeferred = id
     fiber.addObserver((exit) => {
       this.exit = exit
       this.fiber = undefined
+      if (created.id !== undefined) {
+        this.knownId = created.id
+        this.idDeferred = undefined
+      }
     })
+  }
+
+  /** @internal the task run's id, once created; fails as its creation failed. */
+  awaitId(): Effect.Effect<Uuid, unknown> {
+    return this.knownId !== undefined ? Effect.succeed(this.knownId) : Deferred.await(this.idDeferred!)
+  }
+
+  /** @internal the id if the run has been created (None if not yet, or never). */
+  private get idNow(): Effect.Effect<Option.Option<Uuid>> {
+    return this.knownId !== undefined ? Effect.succeedSome(this.knownId) : Effect.option(Deferred.poll(this.idDeferred!).pipe(Effect.flatten, Effect.flatten))
   }
 
   /** @internal the actor's exit, when it has ended. */
@@ -34,7 +56,7 @@ export class TaskFuture<A> {
 
   /** The task run's id (waits until it has been created). */
   get taskRunId(): Call<Uuid, unknown> {
-    return call(() => Deferred.await(this.id))
+    return call(() => this.awaitId())
   }
 
   /** @internal the outcome, never failing: a crashed or interrupted run reads its state back from Orion. */
@@ -48,12 +70,17 @@ export class TaskFuture<A> {
   /** @internal the current state from Orion, or a local Crashed stand-in when it cannot be read. */
   private get stateNow(): Effect.Effect<State> {
     return Effect.gen(this, function*() {
-      const id = yield* Effect.option(Deferred.poll(this.id).pipe(Effect.flatten, Effect.flatten))
+      const id = yield* this.idNow
       const client = Context_get(this.ctx)
       const run = Option.isSome(id) ? yield* Effect.option(client.readTaskRun(id.value)) : Option.none()
       const state = Option.flatMap(run, (r) => Option.fromNullable(r.state))
       return Option.getOrElse(state, () => crashedStandIn(this.taskName))
     })
+  }
+
+  /** @internal the final state, for the flow run's own final state. */
+  get finalState(): Effect.Effect<State> {
+    return Effect.map(this.outcome, (o) => o.state)
   }
 
   /** Waits for the final state of the task run. */
@@ -69,7 +96,7 @@ export class TaskFuture<A> {
   /** The task run's current state as Orion has it now. */
   state(): Call<State | null, unknown> {
     return call(() => Effect.gen(this, function*() {
-      const id = yield* Deferred.await(this.id)
+      const id = yield* this.awaitId()
       const run = yield* Context_get(this.ctx).readTaskRun(id)
       return run.state
     }))

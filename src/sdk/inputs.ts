@@ -41,7 +41,7 @@ export const taskInputs = (args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<
         const ids = new Set<Uuid>()
         const futures: Array<TaskFuture<unknown>> = []
         for (const v of values) visit(v, flow, (f) => futures.push(f), (id) => ids.add(id), 0)
-        for (const f of futures) ids.add(yield* Effect.orDie(Deferred.await(f.id)))
+        for (const f of futures) ids.add(yield* Effect.orDie(f.awaitId()))
         if (ids.size > 0) inputs[key] = [...ids].map((id) => ({ input_type: "task_run" as const, id }))
       })
     for (let i = 0; i < args.length; i++) yield* collect(String(i), [args[i]])

@@ -138,6 +138,7 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
   Effect.gen(function*() {
     const dynamicKey = nextDynamicKey(flow, def.taskKey)
     const id = yield* Deferred.make<Uuid, unknown>()
+    const createdId: { id?: Uuid } = {}
     const upstream = [...futuresIn(args, flow), ...waitFor]
     const services = flow.runtime.context
     const client = Context.get(services, OrionClient)
@@ -164,6 +165,7 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
           task_inputs,
           state: States.Pending()
         }, start === undefined ? undefined : { start })
+        createdId.id = created.id
         yield* Deferred.succeed(id, created.id)
         return created
       }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
@@ -172,7 +174,7 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
       yield* create()
       const blocked = yield* firstNotCompleted(upstream)
       if (blocked !== undefined) {
-        const upstreamId = yield* Deferred.await(blocked.future.id)
+        const upstreamId = yield* blocked.future.awaitId()
         notReady = States.NotReady({ message: `Upstream task run '${upstreamId}' did not reach a 'COMPLETED' state.` })
       } else {
         resolved = (yield* resolveFutures(args)) as ReadonlyArray<unknown>
@@ -208,8 +210,9 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     // in an async flow body) gets them from the flow.
     const inherits = Option.isSome(yield* Effect.serviceOption(OrionClient))
     const fiber = yield* flow.taskRunner.submit(createWhenStarting ? Effect.void : Effect.orDie(ready), (inherits ? run : Effect.provide(run, services)) as Effect.Effect<any, any>)
-    const future = new TaskFuture<unknown>(def.name, id, fiber, flow)
-    flow.children.push({ wait: Effect.map(future.outcome, (o) => o.state) })
+    const future = new TaskFuture<unknown>(def.name, id, createdId, fiber, flow)
+    // The future itself: a flow mapping 10,000 tasks keeps 10,000 of these until it ends, so nothing more per child.
+    flow.children.push(future)
     return future
   })
 
