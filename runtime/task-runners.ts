@@ -88,12 +88,18 @@ export const sequential = (): TaskRunnerSpec => ({
 })
 
 /**
- * Task runs proceed side by side, at most `limit` in progress at once (default 1,000): a submit beyond that waits
+ * Task runs in progress at once by default: ample for I/O-bound fan-out, and a run in progress holds memory until it
+ * ends — with 1,000 in flight, a 10,000-task flow peaked ~30 MB higher, for no more throughput (bench/RESULTS.md).
+ */
+const defaultLimit = 256
+
+/**
+ * Task runs proceed side by side, at most `limit` in progress at once (default 256): a submit beyond that waits
  * until one ends, so a flow mapping a task over 100,000 items holds `limit` runs in memory, not 100,000. A run in
  * progress only ever waits for runs submitted before it, so the oldest can always finish: no deadlock.
  */
 export const concurrent = (options: { readonly limit?: number } = {}): TaskRunnerSpec => {
-  const limit = count("concurrent", "limit", options.limit, 1000)
+  const limit = count("concurrent", "limit", options.limit, defaultLimit)
   return {
     name: `concurrent(limit=${limit})`,
     make: Effect.gen(function*() {
@@ -114,7 +120,7 @@ export const concurrent = (options: { readonly limit?: number } = {}): TaskRunne
 export interface ParallelOptions {
   /** Worker threads (default: one per core, `os.availableParallelism()`). */
   readonly workers?: number
-  /** Task runs in progress at once, as for `concurrent` (default 1,000); bodies beyond `workers` wait for a free worker. */
+  /** Task runs in progress at once, as for `concurrent` (default 256); bodies beyond `workers` wait for a free worker. */
   readonly limit?: number
   /** How long a cancelled or timed-out body may take to end before its worker is terminated and replaced (default 1 s). */
   readonly abortGrace?: WorkerPool.WorkerPoolOptions["abortGrace"]
@@ -126,7 +132,7 @@ export interface ParallelOptions {
  * not run flows when imported: a worker imports that module to find it. Arguments and results cross by structured clone.
  */
 export const parallel = (options: ParallelOptions = {}): TaskRunnerSpec => {
-  const limit = count("parallel", "limit", options.limit, 1000)
+  const limit = count("parallel", "limit", options.limit, defaultLimit)
   const workers = count("parallel", "workers", options.workers, os.availableParallelism())
   if (options.abortGrace !== undefined && Option.isNone(Duration.decodeUnknown(options.abortGrace))) {
     throw new TypeError(`parallel({ abortGrace }): abortGrace must be a duration (milliseconds, or e.g. "2 seconds"), got ${JSON.stringify(options.abortGrace)}`)
