@@ -4,7 +4,7 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Schema } from "effect"
+import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Runtime, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
@@ -16,7 +16,7 @@ import {
 } from "../src/orchestration/index.js"
 import { Database, describeCause } from "../src/storage/database.js"
 import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
 import * as Mailbox from "./mailbox.js"
 
@@ -316,55 +316,79 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   /**
    * Each request's steps, one after the other: a request's own failure (not found, not applicable) is its answer;
-   * anything else fails the batch. On SQLite the steps run synchronously (every query answers at once), elsewhere by Effect.
+   * anything else fails the batch. Driven by Effect (PostgreSQL).
    */
   const handleAll = (batch: Batch, requests: ReadonlyArray<Request>) =>
-    store.sync !== null
-      ? Effect.flatMap(Effect.runtime<OrchestrationStore>(), (runtime) => {
-        const out: Array<Outcome> = []
-        for (const r of requests) {
-          const exit = runStepsSync(handle(batch, r), runtime)
-          if (Exit.isSuccess(exit)) out.push({ ok: true, value: exit.value })
-          else {
-            const failure = Cause.failureOption(exit.cause)
-            if (Option.isSome(failure) && isFailure(failure.value)) out.push({ ok: false, error: failure.value })
-            else return Effect.failCause(exit.cause as Cause.Cause<StaleRun | SqlError>)
-          }
-        }
-        return Effect.succeed(out)
-      })
-      : Effect.gen(function*() {
-        const out: Array<Outcome> = []
-        for (const r of requests) {
-          const result = yield* Effect.either(toEffect(() => handle(batch, r)))
-          if (result._tag === "Right") out.push({ ok: true, value: result.right })
-          else if (isFailure(result.left)) out.push({ ok: false, error: result.left })
-          else return yield* result.left
-        }
-        return out
-      })
+    Effect.gen(function*() {
+      const out: Array<Outcome> = []
+      for (const r of requests) {
+        const result = yield* Effect.either(toEffect(() => handle(batch, r)))
+        if (result._tag === "Right") out.push({ ok: true, value: result.right })
+        else if (isFailure(result.left)) out.push({ ok: false, error: result.left })
+        else return yield* result.left
+      }
+      return out
+    })
+
+  /**
+   * The same on SQLite, where every query answers at once: the whole transaction's work — each request's steps, then
+   * the states, events and decisions — runs as one synchronous call, on `runtime` for the few steps that yield.
+   */
+  const batchSync = (sync: NonNullable<typeof store.sync>, batch: Batch, requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<OrchestrationStore>): Exit.Exit<BatchResults, StaleRun | SqlError> => {
+    const out: Array<Outcome> = []
+    for (const r of requests) {
+      const exit = runStepsSync(handle(batch, r), runtime)
+      if (Exit.isSuccess(exit)) out.push({ ok: true, value: exit.value })
+      else {
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && isFailure(failure.value)) out.push({ ok: false, error: failure.value })
+        else return Exit.failCause(exit.cause as Cause.Cause<StaleRun | SqlError>)
+      }
+    }
+    try {
+      sync.insertStates("flow_run", batch.states.flow_run)
+      sync.insertStates("task_run", batch.states.task_run)
+      const ids = sync.insertEvents(batch.events)
+      sync.insertDecisions(batch.decisions)
+      return Exit.succeed({ out, ids })
+    } catch (cause) {
+      return Exit.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+    }
+  }
+
+  interface BatchResults { readonly out: Array<Outcome>; readonly ids: ReadonlyArray<number> }
 
   /**
    * Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart.
    * Sequenced on the bus, so this process commits and publishes events in id order (see `EventSink`).
    */
   const runBatch = (requests: ReadonlyArray<Request>) =>
-    bus.sequenced(Effect.gen(function*() {
-      const now = new Date(yield* Clock.currentTimeMillis)
-      const batch = new Batch(now)
-      const results = yield* store.withTransaction(Effect.gen(function*() {
-        const out = yield* handleAll(batch, requests)
-        yield* store.insertStates("flow_run", batch.states.flow_run)
-        yield* store.insertStates("task_run", batch.states.task_run)
-        const ids = yield* store.insertEvents(batch.events)
-        yield* store.insertDecisions(batch.decisions)
-        return { out, ids }
-      }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore)))
-      for (const run of batch.staged.values()) remember(run)
-      const events: Array<OrionEvent> = batch.events.map((e, i) => ({ ...e, id: results.ids[i]! }))
-      yield* bus.publish(events)
-      return results.out
+    bus.sequenced(Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+      const batch = new Batch(new Date(millis))
+      const sync = store.sync
+      const work: Effect.Effect<BatchResults, StaleRun | SqlError> = sync !== null
+        ? Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+          batchSync(sync, batch, requests, Runtime.make({
+            context: Context.add(runtime.context, OrchestrationStore, batch.orchestrationStore),
+            runtimeFlags: runtime.runtimeFlags,
+            fiberRefs: runtime.fiberRefs
+          })))
+        : Effect.gen(function*() {
+          const out = yield* handleAll(batch, requests)
+          yield* store.insertStates("flow_run", batch.states.flow_run)
+          yield* store.insertStates("task_run", batch.states.task_run)
+          const ids = yield* store.insertEvents(batch.events)
+          yield* store.insertDecisions(batch.decisions)
+          return { out, ids }
+        }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
+      return Effect.flatMap(store.withTransaction(work), (results) => {
+        for (const run of batch.staged.values()) remember(run)
+        return Effect.as(bus.publish(batch.events.map((e, i): OrionEvent => ({ ...e, id: results.ids[i]! }))), results.out)
+      })
     }))
+
+  const replyNow = (r: Request, result: Outcome) =>
+    Deferred.unsafeDone(r.reply as Deferred.Deferred<unknown, Failure>, result.ok ? Exit.succeed(result.value) : Exit.fail(result.error))
 
   const reply = (r: Request, result: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }) =>
     result.ok
@@ -381,7 +405,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     Effect.gen(function*() {
       for (let attempt = 0; attempt < 10; attempt++) {
         const exit = yield* Effect.exit(runBatch(requests))
-        if (exit._tag === "Success") return yield* Effect.forEach(requests, (r, i) => reply(r, exit.value[i]!), { discard: true })
+        if (exit._tag === "Success") return yield* Effect.sync(() => requests.forEach((r, i) => replyNow(r, exit.value[i]!)))
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "StaleRun") {
           cache.delete((failure.value as StaleRun).id)

@@ -240,32 +240,34 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     }
   }
 
+  const insertStates = (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>): void => {
+    const cols = stateCols(kind)
+    insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => r[c] ?? null)))
+  }
+  const insertEvents = (events: ReadonlyArray<NewEvent>): Array<number> => {
+    // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
+    const ids: Array<number> = []
+    for (let i = 0; i < events.length; i += rowsPerStatement) {
+      const chunk = events.slice(i, i + rowsPerStatement)
+      const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(e.payload)]))
+      for (let k = chunk.length - 1; k >= 0; k--) ids.push(last - k)
+    }
+    return ids
+  }
+  const insertDecisions = (decisions: ReadonlyArray<Decision>): void => {
+    insertRows("decision", decisionCols, decisions.map((d) => [
+      d.id, d.run_kind, d.run_id, formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name, d.forced ? 1 : 0,
+      d.status, d.rule ?? null, d.reason ?? null, d.state_id ?? null, d.state_type ?? null, d.state_name ?? null, JSON.stringify(d.rules)
+    ]))
+  }
+  const syncAll = { ...sync, insertStates, insertEvents, insertDecisions }
+
   return {
-    sync,
+    sync: syncAll,
     insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => sync.insertRun(kind, row)),
     updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) => attempt(() => sync.updateRun(run, expectedStateId, now)),
-    insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
-      attempt(() => {
-        const cols = stateCols(kind)
-        insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => r[c] ?? null)))
-      }),
-    insertEvents: (events: ReadonlyArray<NewEvent>) =>
-      attempt(() => {
-        // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
-        const ids: Array<number> = []
-        for (let i = 0; i < events.length; i += rowsPerStatement) {
-          const chunk = events.slice(i, i + rowsPerStatement)
-          const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(e.payload)]))
-          for (let k = chunk.length - 1; k >= 0; k--) ids.push(last - k)
-        }
-        return ids
-      }),
-    insertDecisions: (decisions: ReadonlyArray<Decision>) =>
-      attempt(() => {
-        insertRows("decision", decisionCols, decisions.map((d) => [
-          d.id, d.run_kind, d.run_id, formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name, d.forced ? 1 : 0,
-          d.status, d.rule ?? null, d.reason ?? null, d.state_id ?? null, d.state_type ?? null, d.state_name ?? null, JSON.stringify(d.rules)
-        ]))
-      })
+    insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) => attempt(() => insertStates(kind, rows)),
+    insertEvents: (events: ReadonlyArray<NewEvent>) => attempt(() => insertEvents(events)),
+    insertDecisions: (decisions: ReadonlyArray<Decision>) => attempt(() => insertDecisions(decisions))
   }
 }
