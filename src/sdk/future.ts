@@ -61,6 +61,7 @@ export class TaskFuture<A> {
 
   /** @internal the outcome, never failing: a crashed or interrupted run reads its state back from Orion. */
   get outcome(): Effect.Effect<RunOutcome> {
+    if (this.exit !== undefined && Exit.isSuccess(this.exit)) return Effect.succeed(this.exit.value)
     return Effect.flatMap(this.ended, (exit) =>
     Exit.isSuccess(exit)
       ? Effect.succeed(exit.value)

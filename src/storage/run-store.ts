@@ -195,6 +195,10 @@ export type RunStore = Effect.Effect.Success<typeof makeRunStore>
  */
 const sqliteFastPath = (db: Sqlite.Database) => {
   const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" }) })
+  const lazy = <A>(make: () => A) => {
+    let value: A | undefined
+    return () => (value ??= make())
+  }
   const statements = new Map<string, Sqlite.Statement>()
   const prepared = (sql: string) => {
     let statement = statements.get(sql)
@@ -204,13 +208,20 @@ const sqliteFastPath = (db: Sqlite.Database) => {
   const values = (width: number, rows: number) => Array.from({ length: rows }, () => `(${Array(width).fill("?").join(", ")})`).join(", ")
   const rowsPerStatement = 64
 
+  /** The statement inserting `rows` rows into `table`, by row count (prepared once per table and count). */
+  const insertStatements = new Map<string, Array<Sqlite.Statement | undefined>>()
+  const insertStatement = (table: string, columns: ReadonlyArray<string>, rows: number, suffix: string) => {
+    let byCount = insertStatements.get(table)
+    if (byCount === undefined) insertStatements.set(table, byCount = [])
+    return byCount[rows] ??= prepared(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values(columns.length, rows)}${suffix}`)
+  }
+
   /** Inserts rows (each an array in `columns`' order), in as few statements as `rowsPerStatement` allows. */
   const insertRows = (table: string, columns: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>, suffix = "") => {
     let last = 0
     for (let i = 0; i < rows.length; i += rowsPerStatement) {
       const chunk = rows.slice(i, i + rowsPerStatement)
-      const result = prepared(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${values(columns.length, chunk.length)}${suffix}`).run(chunk.flat())
-      last = Number(result.lastInsertRowid)
+      last = Number(insertStatement(table, columns, chunk.length, suffix).run(chunk.flat()).lastInsertRowid)
     }
     return last
   }
@@ -222,6 +233,11 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     task_run: [...common, "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration", "task_version", "task_inputs"]
   }
   const updateSql = (kind: RunKind) => `UPDATE ${kind} SET ${runCols.map((c) => `${c} = ?`).join(", ")}, updated = ? WHERE id = ? AND state_id IS ?`
+  const updateStatement = { flow_run: lazy(() => prepared(updateSql("flow_run"))), task_run: lazy(() => prepared(updateSql("task_run"))) }
+  const insertRunStatement = {
+    flow_run: lazy(() => prepared(`INSERT INTO flow_run (${runInsertCols.flow_run.join(", ")}) VALUES ${values(runInsertCols.flow_run.length, 1)} ON CONFLICT DO NOTHING`)),
+    task_run: lazy(() => prepared(`INSERT INTO task_run (${runInsertCols.task_run.join(", ")}) VALUES ${values(runInsertCols.task_run.length, 1)} ON CONFLICT DO NOTHING`))
+  }
   const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details"]
   const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
   const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
@@ -229,11 +245,10 @@ const sqliteFastPath = (db: Sqlite.Database) => {
   /** The run writes as plain calls, for the orchestrator's synchronous steps (they throw on a database error). */
   const sync = {
     insertRun: (kind: RunKind, row: Record<string, unknown>): boolean =>
-      prepared(`INSERT INTO ${kind} (${runInsertCols[kind].join(", ")}) VALUES ${values(runInsertCols[kind].length, 1)} ON CONFLICT DO NOTHING`)
-        .run(runInsertCols[kind].map((c) => toDb("sqlite", row[c]))).changes > 0,
+      insertRunStatement[kind]().run(runInsertCols[kind].map((c) => toDb("sqlite", row[c]))).changes > 0,
     updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean => {
       const c = runColumns(run)
-      return prepared(updateSql(run.kind)).run(
+      return updateStatement[run.kind]().run(
         c.state_id, c.state_type, c.state_name, c.run_count, c.expected_start_time, c.next_scheduled_start_time, c.start_time, c.end_time,
         c.total_run_time, formatTimestamp(now), run.id, expectedStateId
       ).changes > 0

@@ -8,10 +8,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { threadId } from "node:worker_threads"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, it as vitestIt, layer } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { describe, expect, it, it as vitestIt, layer } from "@effect/vitest"
+import { Deferred, Effect, Fiber } from "effect"
 import { OrionClient } from "../../src/client/orion-client.js"
-import { flow, parallel, sequential, task } from "../../src/index.js"
+import { concurrent, flow, parallel, sequential, task } from "../../src/index.js"
 import { ResultStore } from "../../runtime/results.js"
 import { RunLogs } from "../../runtime/run-logs.js"
 import { moduleOfStack, toModuleUrl } from "../../src/sdk/task-registry.js"
@@ -269,4 +269,25 @@ describe("parallel task runner from scripts", () => {
     expect(stdout).toContain("Flow 'flow-at-import' was started in a worker thread of a parallel() task runner")
     expect(stdout).toContain("move the tasks for parallel() to a module of their own that runs no flows")
   }, 60_000)
+})
+
+describe("concurrent task runner slots", () => {
+  it.effect("a submit beyond the limit waits for a slot; one interrupted while waiting leaves no slot taken", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const runner = yield* concurrent({ limit: 1 }).make
+      const gate = yield* Deferred.make<void>()
+      const ran: Array<string> = []
+      const first = yield* runner.submit(Effect.void, Effect.zipRight(Deferred.await(gate), Effect.sync(() => ran.push("first"))))
+      // The only slot is taken: this submit waits, then is interrupted while waiting.
+      const waiting = yield* Effect.fork(runner.submit(Effect.void, Effect.sync(() => ran.push("interrupted"))))
+      yield* Effect.sleep("20 millis")
+      expect(waiting.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(waiting)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.await(first)
+      // The slot came back: the next submit starts and runs.
+      const next = yield* runner.submit(Effect.void, Effect.sync(() => ran.push("next")))
+      yield* Fiber.await(next)
+      expect(ran).toEqual(["first", "next"])
+    })))
 })
