@@ -136,6 +136,23 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   /** One transaction's work: runs changed so far (visible to later requests of the batch), decisions, events. */
   class Batch {
     readonly staged = new Map<string, OrchestratedRun>()
+    /**
+     * On SQLite, runs created in this request and not yet inserted: the row is written once, when the request is done,
+     * with the run's state then — so a task run created and started together is one INSERT, not an INSERT and an UPDATE.
+     */
+    readonly pendingInserts = new Map<string, { readonly kind: RunKind; readonly row: Record<string, unknown> }>()
+
+    /** Writes the runs created by the request just handled (see `pendingInserts`). */
+    flushInserts(sync: NonNullable<typeof store.sync>) {
+      for (const [id, { kind, row }] of this.pendingInserts) {
+        const run = this.staged.get(id)
+        if (run === undefined) continue // its create did not complete: nothing of it is recorded, so nothing is written
+        if (!sync.insertRun(kind, { ...row, ...runColumns(run) })) {
+          throw new Error(`the ${kind.replace("_", " ")} ${id} could not be inserted: a run with the same identity appeared`)
+        }
+      }
+      this.pendingInserts.clear()
+    }
     readonly decisions: Array<Decision> = []
     readonly events: Array<NewEvent> = []
     readonly states = { flow_run: [] as Array<Record<string, unknown>>, task_run: [] as Array<Record<string, unknown>> }
@@ -181,10 +198,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const at = stampAfter(before.state, this.now)
       const proposed: State = "id" in proposal ? { ...proposal, timestamp: at } : materialize(proposal, at)
       const now = this.now
+      // Created in this request and not written yet: its row will be inserted with this state.
+      const pending = this.pendingInserts.has(id)
       const outcome = yield* orchestrateSteps(
         { policy: policies[kind], run: work, proposed, force, now },
         function*(state): Steps<void, StaleRun | SqlError> {
           work.state = state
+          if (pending) return
           const ok = store.sync !== null ? store.sync.updateRun(work, before.state?.id ?? null, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
           if (!ok) return yield* new StaleRun({ id })
         }
@@ -234,14 +254,28 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           task_inputs: p.task_inputs
         }
       const initial = materialize(p.state ?? States.Pending(), now)
+      const sync = store.sync
+      if (sync !== null) {
+        // SQLite: this transaction is the only writer, so look first, and insert (once) when the request is done.
+        const existingId = sync.findExisting(kind, p)
+        if (existingId !== null) {
+          const existing = yield* this.current(kind, existingId)
+          return { id: existingId as Uuid, created: false, state: Option.isSome(existing) ? existing.value.state : null }
+        }
+      }
+      const pendingInserts = this.pendingInserts
       let outcome: EngineOutcome
       try {
         outcome = yield* orchestrateSteps(
           { policy: policies[kind], run, proposed: initial, force: true, now },
           function*(state): Steps<void, SqlError> {
             run.state = state
+            if (sync !== null) {
+              pendingInserts.set(id, { kind, row })
+              return
+            }
             const values = { ...row, ...runColumns(run) }
-            const inserted = store.sync !== null ? store.sync.insertRun(kind, values) : yield* store.insertRun(kind, values)
+            const inserted = yield* store.insertRun(kind, values)
             // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch below.
             if (!inserted) throw new RunExists()
           }
@@ -343,6 +377,11 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && isFailure(failure.value)) out.push({ ok: false, error: failure.value })
         else return Exit.failCause(exit.cause as Cause.Cause<StaleRun | SqlError>)
+      }
+      try {
+        batch.flushInserts(sync)
+      } catch (cause) {
+        return Exit.die(cause)
       }
     }
     try {

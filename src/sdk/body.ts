@@ -3,7 +3,7 @@
  * Effect code (FiberRef) and async code (AsyncLocalStorage), `Effect.log*` lines carry the run's ids, and
  * interruption aborts the run's AbortSignal.
  */
-import { Cause, Duration, Effect, Exit, FiberRef, HashMap, Option } from "effect"
+import { Cause, Duration, Effect, Exit, FiberRef, FiberRefs, HashMap, Option } from "effect"
 import { CurrentRun, flowOf, type RunContext, withAsyncRun } from "./context.js"
 
 const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
@@ -40,12 +40,13 @@ export const runBody = (
   }
   const asRun = options.ownFiber
     ? Effect.zipRight(
-      FiberRef.update(FiberRef.currentLogAnnotations, (current) => {
-        let next = current
-        for (const [k, v] of Object.entries(annotations)) next = HashMap.set(next, k, v)
-        return next
+      Effect.updateFiberRefs((fiberId, refs) => {
+        let logAnnotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
+        for (const [k, v] of Object.entries(annotations)) logAnnotations = HashMap.set(logAnnotations, k, v)
+        const annotated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: logAnnotations })
+        return FiberRefs.updateAs(annotated, { fiberId, fiberRef: CurrentRun, value: ctx })
       }),
-      Effect.zipRight(FiberRef.set(CurrentRun, ctx), once)
+      once
     )
     : once.pipe(Effect.locally(CurrentRun, ctx), Effect.annotateLogs(annotations))
   const failed = asRun.pipe(

@@ -242,8 +242,20 @@ const sqliteFastPath = (db: Sqlite.Database) => {
   const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
   const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
 
+  const findStatement = {
+    flow_run: lazy(() => prepared("SELECT id FROM flow_run WHERE id = ? OR (flow_id = ? AND idempotency_key = ?) LIMIT 1")),
+    task_run: lazy(() => prepared("SELECT id FROM task_run WHERE id = ? OR (flow_run_id = ? AND task_key = ? AND dynamic_key = ?) LIMIT 1"))
+  }
+
   /** The run writes as plain calls, for the orchestrator's synchronous steps (they throw on a database error). */
   const sync = {
+    /** The id of the run a create would conflict with (same id, or same identity), if there is one. */
+    findExisting: (kind: RunKind, p: { readonly id?: string | undefined; readonly flow_id?: string; readonly idempotency_key?: string | null; readonly flow_run_id?: string; readonly task_key?: string; readonly dynamic_key?: string }): string | null => {
+      const row = (kind === "flow_run"
+        ? findStatement.flow_run().get(p.id ?? null, p.flow_id ?? null, p.idempotency_key ?? null)
+        : findStatement.task_run().get(p.id ?? null, p.flow_run_id ?? null, p.task_key ?? null, p.dynamic_key ?? null)) as { id: string } | undefined
+      return row?.id ?? null
+    },
     insertRun: (kind: RunKind, row: Record<string, unknown>): boolean =>
       insertRunStatement[kind]().run(runInsertCols[kind].map((c) => toDb("sqlite", row[c]))).changes > 0,
     updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean => {
