@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
+import { freePort } from "../test/support/ports.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
@@ -156,16 +156,6 @@ const remoteFlow = async (n: number) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The parent: a server per part, the measuring process beside it.
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env }
