@@ -50,6 +50,29 @@ describe.each(databases)("task runners on $name", (db) => {
         expect(maxRunning()).toBe(1)
       }))
 
+    it.effect("sequential: a failing body's retry runs before the next task run starts; the next starts once a body has completed", () =>
+      Effect.gen(function*() {
+        const events: Array<string> = []
+        let running = 0
+        let maxRunning = 0
+        const attempts = new Map<number, number>()
+        const flaky = task({ name: "seq-flaky", retries: 1, retryDelay: 0 }, async (i: number) => {
+          const attempt = (attempts.get(i) ?? 0) + 1
+          attempts.set(i, attempt)
+          maxRunning = Math.max(maxRunning, ++running)
+          events.push(`start ${i}.${attempt}`)
+          await new Promise((r) => setTimeout(r, 5))
+          events.push(`end ${i}.${attempt}`)
+          running--
+          if (i === 1 && attempt === 1) throw new Error("first attempt fails")
+          return i
+        })
+        const f = flow({ name: "sequential-retry-flow", taskRunner: sequential() }, () => flaky.map([0, 1, 2]))
+        expect(yield* f()).toEqual([0, 1, 2])
+        expect(events).toEqual(["start 0.1", "end 0.1", "start 1.1", "end 1.1", "start 1.2", "end 1.2", "start 2.1", "end 2.1"])
+        expect(maxRunning).toBe(1)
+      }))
+
     it.effect("concurrent with a limit: at most that many task bodies run at once, and they do overlap", () =>
       Effect.gen(function*() {
         const { t, spans, maxRunning } = timedTask("limited", 100)
