@@ -18,7 +18,7 @@ export const runBody = (
   body: (...args: Array<any>) => unknown,
   args: ReadonlyArray<unknown>,
   ctx: RunContext,
-  controller: AbortController,
+  controller: { readonly abort: (reason: Error) => void },
   timeout: Option.Option<Duration.Duration>,
   options: {
     /**
@@ -64,6 +64,30 @@ export const runBody = (
         Effect.zipRight(Effect.fail<BodyFailure>({ _tag: "TimedOut", after }))
       ))
   })
+}
+
+/**
+ * A run's AbortController, made only when something asks for its signal (most task bodies never do): an abort before
+ * that is remembered, so a signal asked for later is already aborted, with the same reason.
+ */
+export class LazyAbortController {
+  private controller: AbortController | undefined
+  private reason: Error | undefined
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.reason !== undefined) this.controller.abort(this.reason)
+    }
+    return this.controller.signal
+  }
+
+  /** Aborts with `reason`; only the first abort counts, as with AbortController. */
+  abort(reason: Error): void {
+    if (this.reason !== undefined) return
+    this.reason = reason
+    this.controller?.abort(reason)
+  }
 }
 
 /** A failure's message for a Failed state: the error's own message, without stack noise. */

@@ -11,7 +11,7 @@ import { ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import type { TaskBody } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
 import { currentRun, type FlowRunContext, type TaskRunContext } from "./context.js"
-import { describeFailure, runBody } from "./body.js"
+import { describeFailure, LazyAbortController, runBody } from "./body.js"
 import { MappingLengthMismatch, NotInFlow, type TaskRunFailed } from "./errors.js"
 import { outcomeValue, TaskFuture } from "./future.js"
 import { firstNotCompleted, futuresIn, resolveFutures, taskInputs } from "./inputs.js"
@@ -219,8 +219,13 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
 /** One execution of the task body, turned into the terminal state to propose. */
 const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, args: ReadonlyArray<unknown>, cacheKey: string | null) =>
   Effect.gen(function*() {
-    const controller = new AbortController()
-    const ctx: TaskRunContext = { _tag: "TaskRun", taskRunId, taskName: def.name, flow, signal: controller.signal }
+    const controller = new LazyAbortController()
+    const ctx: TaskRunContext = {
+      _tag: "TaskRun", taskRunId, taskName: def.name, flow,
+      get signal() {
+        return controller.signal
+      }
+    }
     const runner = flow.taskRunner
     const result = yield* Effect.either(runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout), { ownFiber: true }))
     const store = yield* ResultStore
