@@ -86,7 +86,7 @@ export class TaskFuture<A> {
 
   /** Waits for the final state of the task run. */
   wait(): Call<State, never> {
-    return call(() => Effect.map(this.outcome, (o) => o.state))
+    return call(() => this.finalState)
   }
 
   /** Waits for the task run and returns its result; fails with `TaskRunFailed` if it did not complete. */
