@@ -12,6 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
+import { cleanEnv } from "../test/support/env.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const self = fileURLToPath(import.meta.url)
@@ -156,12 +157,6 @@ const remoteFlow = async (n: number) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The parent: a server per part, the measuring process beside it.
-
-const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  for (const key of Object.keys(env)) if (key.startsWith("ORION_")) delete env[key]
-  return { ...env, ...extra }
-}
 
 interface Server {
   readonly origin: string

@@ -16,6 +16,7 @@ import type { FlowRun, TaskRun, Uuid } from "../../src/domain/index.js"
 import { databases, tempDir } from "../support/databases.js"
 import { apiServer, baseUrl } from "./harness.js"
 import { freePort } from "../support/ports.js"
+import { cleanEnv } from "../support/env.js"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
 
@@ -29,13 +30,6 @@ const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Process => 
   child.stderr!.on("data", (d) => (output += d))
   const exited = new Promise<Exited>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal, output })))
   return { child, output: () => output, exited }
-}
-
-/** The environment of a process of this test: none of the caller's Orion settings, then `env`. */
-const cleanEnv = (env: Record<string, string>): NodeJS.ProcessEnv => {
-  const base: NodeJS.ProcessEnv = { ...process.env }
-  for (const key of Object.keys(base)) if (key.startsWith("ORION_")) delete base[key]
-  return { ...base, ...env }
 }
 
 interface ScriptResult {
