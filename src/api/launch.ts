@@ -8,6 +8,7 @@ import * as Database from "../storage/database.js"
 import { describeCause } from "../storage/database.js"
 import { ApiSettings, uiDir } from "./config.js"
 import { hasUi, onDatabase, serverLayer } from "./server.js"
+import { withBatchedLogs } from "./log-output.js"
 import { orionVersion } from "./version.js"
 
 export interface LaunchOptions {
@@ -26,7 +27,7 @@ const baseUrl = (address: HttpServer.Address): string => {
 
 /** Serves until interrupted (SIGINT/SIGTERM through the runtime): open event streams end, then the server closes. */
 export const launch = (options: LaunchOptions) =>
-  Effect.scoped(Effect.gen(function*() {
+  withBatchedLogs(Effect.scoped(Effect.gen(function*() {
     const dir = options.ui ? yield* uiDir : undefined
     let started = false
     // Added first, so it runs last: after the server has closed.
@@ -57,7 +58,7 @@ export const launch = (options: LaunchOptions) =>
       "Press Ctrl+C to stop."
     ].join("\n"))
     return yield* Effect.onInterrupt(Effect.never, () => Console.log("Shutting down…"))
-  })).pipe(
+  }))).pipe(
     // A database that cannot be opened, a port already taken: one clear line and exit code 1, no stack dump.
     Effect.catchAll((e) =>
       Effect.zipRight(
