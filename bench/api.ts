@@ -3,7 +3,9 @@
  * (a) `set_state` from a separate load process, 200 concurrent keep-alive clients, each request moving a different run
  * (Pending → Running, then Running → Completed): requests/s, p50/p99 latency — beside the same load on a bare
  * `node:http` server, the floor on this machine; (b) one flow of 1,000 no-op tasks in remote mode with the concurrent
- * runner, from a script process: task runs/s and that process's peak RSS. `PARTS=raw,set_state,flow` picks parts.
+ * runner, from a script process: task runs/s and that process's peak RSS; (c) `set_state` latency under an offered load
+ * (`RATES`, default 500 and 1,000 requests/s) over the same 200 connections, open loop. `PARTS=raw,set_state,paced,flow`
+ * picks parts.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -80,6 +82,76 @@ const load = async (origin: string, runs: number, concurrency: number) => {
   latencies.sort((a, b) => a - b)
   const figures: LoadFigures = {
     requests: latencies.length, seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), statuses, cpuMs: (cpu.user + cpu.system) / 1000
+  }
+  console.log(JSON.stringify(figures))
+}
+
+/**
+ * Open-loop load: `rate` set_state requests per second for `seconds`, sent on schedule over `concurrency` connections
+ * whether or not earlier answers have come back (as independent clients do), each latency measured from the moment the
+ * request was due — so a server that falls behind is charged for the wait (no coordinated omission). Half the requests
+ * move fresh runs Pending → Running, the other half Running → Completed.
+ */
+const pacedLoad = async (origin: string, rate: number, seconds: number, concurrency: number) => {
+  const { Pool } = await import("@effect/platform-node/Undici")
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
+  const post = async (p: string, body: unknown) => {
+    const response = await pool.request({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    const text = await response.body.text()
+    if (response.statusCode >= 300) throw new Error(`POST ${p}: ${response.statusCode} ${text}`)
+    return JSON.parse(text) as Record<string, any>
+  }
+  const flow = await post("/api/flows/", { name: `bench-api-paced-${Date.now()}` })
+  /** Runs `work(i)` for i in [0, n) on `concurrency` workers. */
+  const onWorkers = async (n: number, work: (i: number) => Promise<void>) => {
+    let next = 0
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < n) await work(next++)
+    }))
+  }
+  const createRuns = async (n: number) => {
+    const ids: Array<string> = new Array(n)
+    await onWorkers(n, async (i) => { ids[i] = (await post("/api/flow_runs/", { flow_id: flow.id })).id as string })
+    return ids
+  }
+  // warm-up (code paths compiled): 2,000 runs moved as fast as the server answers
+  const warm = await createRuns(2000)
+  for (const type of ["RUNNING", "COMPLETED"]) await onWorkers(warm.length, (i) => post(`/api/flow_runs/${warm[i]}/set_state`, { state: { type } }).then(() => undefined))
+  const half = Math.ceil((rate * seconds) / 2)
+  const ids = await createRuns(half)
+  const total = 2 * half
+  const latencies: Array<number> = []
+  const statuses: Record<string, number> = {}
+  console.log(JSON.stringify({ phase: "start" }))
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  let sent = 0
+  const inFlight: Array<Promise<void>> = []
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now()
+      while (sent < total && t0 + (sent * 1000) / rate <= now) {
+        const due = t0 + (sent * 1000) / rate
+        const id = ids[sent % half]!
+        const type = sent < half ? "RUNNING" : "COMPLETED"
+        sent++
+        inFlight.push(post(`/api/flow_runs/${id}/set_state`, { state: { type } }).then((result) => {
+          latencies.push(performance.now() - due)
+          statuses[result.status] = (statuses[result.status] ?? 0) + 1
+        }))
+      }
+      if (sent < total) setTimeout(tick, 1)
+      else resolve()
+    }
+    tick()
+  })
+  await Promise.all(inFlight)
+  const elapsed = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  const figures: LoadFigures = {
+    requests: latencies.length, seconds: elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), statuses, cpuMs: (cpu.user + cpu.system) / 1000
   }
   console.log(JSON.stringify(figures))
 }
@@ -227,7 +299,7 @@ const parent = async () => {
   const n = Number(process.env.N ?? 1000)
   console.log(`# bench/api on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
 
-  const parts = (process.env.PARTS ?? "raw,set_state,flow").split(",")
+  const parts = (process.env.PARTS ?? "raw,set_state,paced,flow").split(",")
   let server: Server
   if (parts.includes("raw")) {
     const port = await freePort()
@@ -254,6 +326,20 @@ const parent = async () => {
     await stopServer(server)
   }
   }
+  if (parts.includes("paced")) {
+  server = await startServer()
+  try {
+    for (const rate of (process.env.RATES ?? "500,1000").split(",").map(Number)) {
+      const { figures: f, serverCpuMs } = await measure<LoadFigures>(server, ["--paced", server.origin, String(rate), String(process.env.SECONDS ?? 10), String(concurrency)])
+      const other = Object.entries(f.statuses).filter(([s]) => s !== "ACCEPT")
+      console.log(`api set_state paced ${rate} req/s over c=${concurrency}: p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms ` +
+        `(${f.requests} requests in ${f.seconds.toFixed(1)} s, latency from each request's due time; CPU per request: server ${(serverCpuMs / f.requests).toFixed(2)} ms` +
+        `${other.length > 0 ? `; not accepted: ${JSON.stringify(Object.fromEntries(other))}` : ""})`)
+    }
+  } finally {
+    await stopServer(server)
+  }
+  }
 
   if (parts.includes("flow")) {
   server = await startServer()
@@ -272,6 +358,7 @@ const parent = async () => {
 
 const args = process.argv.slice(2)
 if (args[0] === "--load") await load(args[1]!, Number(args[2]), Number(args[3]))
+else if (args[0] === "--paced") await pacedLoad(args[1]!, Number(args[2]), Number(args[3]), Number(args[4]))
 else if (args[0] === "--raw") await rawLoad(args[1]!, Number(args[2]), Number(args[3]))
 else if (args[0] === "--flow") await remoteFlow(Number(args[1]))
 else await parent()
