@@ -54,3 +54,12 @@ export const apiRetrySeconds = Config.number("ORION_API_RETRY_SECONDS").pipe(
   Config.withDefault(30),
   Config.validate({ message: "ORION_API_RETRY_SECONDS must be a number of seconds ≥ 0", validation: (s) => s >= 0 && Number.isFinite(s) })
 )
+
+/**
+ * `ORION_HEAP_GROWING_PERCENT`: how far V8's heap may grow past what survived its last full collection before the next
+ * one, in processes Orion runs (default 50, i.e. 1.5×; 0 keeps V8's own policy, which lets it reach ~4×).
+ */
+export const heapGrowingPercent = Config.integer("ORION_HEAP_GROWING_PERCENT").pipe(
+  Config.withDefault(50),
+  Config.validate({ message: "ORION_HEAP_GROWING_PERCENT must be an integer ≥ 0 (0: V8's own policy)", validation: (n) => n >= 0 })
+)

@@ -8,6 +8,7 @@ import * as Database from "../storage/database.js"
 import { describeCause } from "../storage/database.js"
 import { ApiSettings, uiDir } from "./config.js"
 import { hasUi, onDatabase, serverLayer } from "./server.js"
+import { tuneHeap } from "../../runtime/heap.js"
 import { withBatchedLogs } from "./log-output.js"
 import { orionVersion } from "./version.js"
 
@@ -28,6 +29,7 @@ const baseUrl = (address: HttpServer.Address): string => {
 /** Serves until interrupted (SIGINT/SIGTERM through the runtime): open event streams end, then the server closes. */
 export const launch = (options: LaunchOptions) =>
   withBatchedLogs(Effect.scoped(Effect.gen(function*() {
+    yield* tuneHeap
     const dir = options.ui ? yield* uiDir : undefined
     let started = false
     // Added first, so it runs last: after the server has closed.
