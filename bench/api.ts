@@ -33,7 +33,8 @@ interface LoadFigures {
   readonly cpuMs: number
 }
 
-const load = async (origin: string, runs: number, concurrency: number) => {
+/** A load client: `concurrency` keep-alive connections to `origin`, JSON POSTs, and runs of one fresh flow to move. */
+const loadClient = async (origin: string, concurrency: number, flowName: string) => {
   const { Pool } = await import("@effect/platform-node/Undici")
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
   const post = async (p: string, body: unknown) => {
@@ -49,12 +50,18 @@ const load = async (origin: string, runs: number, concurrency: number) => {
       while (next < n) await work(next++)
     }))
   }
-  const flow = await post("/api/flows/", { name: `bench-api-${Date.now()}` })
+  const flow = await post("/api/flows/", { name: `${flowName}-${Date.now()}` })
+  /** `n` new flow runs (Pending), their ids in order. */
   const createRuns = async (n: number) => {
     const ids: Array<string> = new Array(n)
     await onWorkers(n, async (i) => { ids[i] = (await post("/api/flow_runs/", { flow_id: flow.id })).id as string })
     return ids
   }
+  return { pool, post, onWorkers, createRuns }
+}
+
+const load = async (origin: string, runs: number, concurrency: number) => {
+  const { pool, post, onWorkers, createRuns } = await loadClient(origin, concurrency, "bench-api")
   const statuses: Record<string, number> = {}
   const latencies: Array<number> = []
   const move = async (ids: ReadonlyArray<string>, type: string, measure: boolean) =>
@@ -93,27 +100,7 @@ const load = async (origin: string, runs: number, concurrency: number) => {
  * move fresh runs Pending → Running, the other half Running → Completed.
  */
 const pacedLoad = async (origin: string, rate: number, seconds: number, concurrency: number) => {
-  const { Pool } = await import("@effect/platform-node/Undici")
-  const pool = new Pool(origin, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 })
-  const post = async (p: string, body: unknown) => {
-    const response = await pool.request({ method: "POST", path: p, headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-    const text = await response.body.text()
-    if (response.statusCode >= 300) throw new Error(`POST ${p}: ${response.statusCode} ${text}`)
-    return JSON.parse(text) as Record<string, any>
-  }
-  const flow = await post("/api/flows/", { name: `bench-api-paced-${Date.now()}` })
-  /** Runs `work(i)` for i in [0, n) on `concurrency` workers. */
-  const onWorkers = async (n: number, work: (i: number) => Promise<void>) => {
-    let next = 0
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < n) await work(next++)
-    }))
-  }
-  const createRuns = async (n: number) => {
-    const ids: Array<string> = new Array(n)
-    await onWorkers(n, async (i) => { ids[i] = (await post("/api/flow_runs/", { flow_id: flow.id })).id as string })
-    return ids
-  }
+  const { pool, post, onWorkers, createRuns } = await loadClient(origin, concurrency, "bench-api-paced")
   // warm-up (code paths compiled): 2,000 runs moved as fast as the server answers
   const warm = await createRuns(2000)
   for (const type of ["RUNNING", "COMPLETED"]) await onWorkers(warm.length, (i) => post(`/api/flow_runs/${warm[i]}/set_state`, { state: { type } }).then(() => undefined))
