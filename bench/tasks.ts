@@ -6,6 +6,7 @@
  * The children run Orion compiled to JavaScript under plain `node` (as a deployed flow runs), built first with `tsc`
  * into build/bench. For comparison, the 10,000-task configurations run once more under `tsx` (as `npx tsx flow.ts`
  * does in development): tsx's loader runs in a thread of its own, ~75 MB of RSS that is tsx's, not Orion's.
+ * Each child warms up on a flow of WARMUP task runs first (default 200); `N`, `RUNNERS` and `TSX=0` pick the rest.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -34,8 +35,9 @@ const child = async (runner: Runner, n: number) => {
   const many = flow({ name: `bench-${runner}`, taskRunner: runner === "sequential" ? sequential() : concurrent() }, ({ n }: { n: number }) =>
     Effect.asVoid(noop.map(Array.from({ length: n }, (_, i) => i))))
 
-  // warm-up: the database opened and migrated, the flow registered, the code paths compiled
-  await many.run({ n: 200 })
+  // warm-up: the database opened and migrated, the flow registered, the code paths compiled (V8 keeps optimising them
+  // for a few thousand task runs more: WARMUP=5000 measures the steady state)
+  await many.run({ n: Number(process.env.WARMUP ?? 200) })
   const t0 = performance.now()
   const state = await many.run({ n })
   const seconds = (performance.now() - t0) / 1000
