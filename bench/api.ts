@@ -5,7 +5,7 @@
  * `node:http` server, the floor on this machine; (b) one flow of 1,000 no-op tasks in remote mode with the concurrent
  * runner, from a script process: task runs/s and that process's peak RSS; (c) `set_state` latency under an offered load
  * (`RATES`, default 500 and 1,000 requests/s) over the same 200 connections, open loop. `PARTS=raw,set_state,paced,flow`
- * picks parts.
+ * picks parts. The flow's script runs Orion compiled (tsc, as bench:tasks) under plain node, then again under tsx.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -15,6 +15,7 @@ import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { cleanEnv } from "../test/support/env.js"
+import { compiledBench } from "./build.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const self = fileURLToPath(import.meta.url)
@@ -264,9 +265,9 @@ const stopServer = async (server: Server) => {
  * Runs this file in a child process with `args`; answers its figures and the server's CPU time between the child's
  * `{"phase":"start"}` line and its figures line.
  */
-const measure = <A>(server: Server, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+const measure = <A>(server: Server, args: ReadonlyArray<string>, env: Record<string, string> = {}, script: ReadonlyArray<string> = ["--import", "tsx", self]) =>
   new Promise<{ readonly figures: A; readonly serverCpuMs: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", self, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...script, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
     let stderr = ""
     let started = 0
     let result: { figures: A; serverCpuMs: number } | undefined
@@ -328,13 +329,14 @@ const parent = async () => {
   }
   }
 
-  if (parts.includes("flow")) {
+  // The flow's script runs compiled under plain node (as a deployed flow runs, like bench:tasks), then under tsx.
+  if (parts.includes("flow")) for (const [how, script] of [["", [compiledBench(root, "bench/api.ts")]], [" under tsx", ["--import", "tsx", self]]] as const) {
   server = await startServer()
   try {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-client-"))
-    const { figures: f, serverCpuMs } = await measure<FlowFigures>(server, ["--flow", String(n)], { ORION_API_URL: `${server.origin}/api`, ORION_HOME: home })
+    const { figures: f, serverCpuMs } = await measure<FlowFigures>(server, ["--flow", String(n)], { ORION_API_URL: `${server.origin}/api`, ORION_HOME: home }, script)
     fs.rmSync(home, { recursive: true, force: true })
-    console.log(`api remote flow n=${f.n} concurrent: ${Math.round(f.n / f.seconds)} task runs/s, rss ${Math.round(f.peakRss / 1e6)} MB ` +
+    console.log(`api remote flow n=${f.n} concurrent${how}: ${Math.round(f.n / f.seconds)} task runs/s, rss ${Math.round(f.peakRss / 1e6)} MB ` +
       `(flow run ${f.state}, ${f.seconds.toFixed(2)} s; CPU per task run: server ${(serverCpuMs / f.n).toFixed(2)} ms, client ${(f.cpuMs / f.n).toFixed(2)} ms; ` +
       `server rss ${Math.round(server.peakRss() / 1e6)} MB)`)
   } finally {

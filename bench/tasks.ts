@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { compiledBench } from "./build.js"
 
 type Runner = "sequential" | "concurrent"
 interface Figures {
@@ -54,22 +55,12 @@ const line = (how: string, f: Figures) =>
   `sqlite ${f.runner} n=${f.n}${how}: ${Math.round(f.n / f.seconds)} task runs/s, ${(f.seconds * 1000 / f.n).toFixed(2)} ms/task, ` +
   `rss ${Math.round(f.peakRss / 1e6)} MB (flow run ${f.state}, ${f.seconds.toFixed(2)} s)`
 
-/** Compiles the project with tsc into build/bench; returns the compiled path of this file. */
-const build = (root: string): string => {
-  const out = path.join(root, "build", "bench")
-  fs.rmSync(out, { recursive: true, force: true })
-  const tsc = spawnSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(root, "tsconfig.json"),
-    "--noEmit", "false", "--outDir", out, "--rootDir", root, "--declaration", "false", "--sourceMap", "false"], { encoding: "utf8" })
-  if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`)
-  return path.join(out, "bench", "tasks.js")
-}
-
 /** The parent: one child process per configuration, each on a fresh ORION_HOME. */
 const parent = () => {
   const sizes = (process.env.N ?? "1000,10000").split(",").map(Number)
   const runners = (process.env.RUNNERS ?? "sequential,concurrent").split(",") as Array<Runner>
   const self = fileURLToPath(import.meta.url)
-  const compiled = build(path.resolve(path.dirname(self), ".."))
+  const compiled = compiledBench(path.resolve(path.dirname(self), ".."), "bench/tasks.ts")
   console.log(`# bench/tasks on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`)
   let failed = false
   const run = (how: string, args: ReadonlyArray<string>, runner: Runner, n: number) => {
