@@ -2,7 +2,8 @@
  * `OrionApi`: the one HttpApi definition of Orion's REST API (spec §4, §11). The server implements it
  * (`handlers/`), the typed client and the UI type-check against it, and OpenAPI is generated from it.
  */
-import { HttpApi, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Conflict } from "../domain/errors.js"
 import { BadRequest, InternalError, PayloadTooLarge, ServiceUnavailable, ValidationError } from "./errors.js"
 import { AdminGroup } from "./groups/admin.js"

@@ -2,7 +2,7 @@
  * The API's own error bodies (beside the domain's ObjectNotFound / Conflict / InvalidRequest), each with its HTTP
  * status; every body carries a human-readable `detail`, as Orion's wire format does.
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 
 /** One reason a request was refused: where (`loc`, the path into the request) and what (`msg`). */

@@ -2,7 +2,7 @@
  * The live event stream served as Server-Sent Events: missed events replayed from the `event` table after a
  * `Last-Event-ID`, then live events from the bus, keep-alive pings, and an end on shutdown or when a client lags.
  */
-import { HttpServer } from "@effect/platform"
+import * as HttpServer from "@effect/platform/HttpServer"
 import type { SqlClient } from "@effect/sql"
 import { Chunk, Config, Deferred, Effect, Fiber, Layer, Option, Schedule, Schema, Stream } from "effect"
 import { EventBus } from "../../runtime/event-bus.js"

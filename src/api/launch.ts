@@ -2,7 +2,7 @@
  * What `orion start` runs (loaded on demand, so other commands start fast): the API server on the local database
  * with the orchestrator and event bus, its start-up report (spec §5.5), and a graceful stop on SIGINT/SIGTERM.
  */
-import { HttpServer } from "@effect/platform"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { Cause, Console, Context, Effect, Layer } from "effect"
 import * as Database from "../storage/database.js"
 import { describeCause } from "../storage/database.js"

@@ -2,7 +2,12 @@
  * The server's safety net: request bodies capped in size (413), and every failure of a request — a typed error, a
  * body that does not decode, an unknown path, a defect — answered as JSON with its status; nothing takes the server down.
  */
-import { Headers, HttpApiError, HttpIncomingMessage, type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpApiError from "@effect/platform/HttpApiError"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Cause, Effect, Option, Predicate } from "effect"
 import type { IncomingMessage } from "node:http"

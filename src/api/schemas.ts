@@ -2,7 +2,7 @@
  * Request and response shapes that exist only at the API's edge, built from the domain Schemas: strict payloads,
  * path and query parameters, and the few bodies with no domain object behind them (spec §4.4).
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 import { JsonObject, nullable, strictParse, Tags, Timestamp, Uuid, withDefault } from "../domain/primitives.js"
 import { StateCreate } from "../domain/state.js"

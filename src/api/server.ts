@@ -3,9 +3,11 @@
  * built UI at `/`, body limits, JSON errors and optional CORS (STACK §4, §12). `appLayer` runs on any HttpServer;
  * `serverLayer` listens on a host and port; `onDatabase` adds the orchestrator, repositories and event bus.
  */
-import { HttpApiBuilder, HttpApiSwagger, HttpMiddleware } from "@effect/platform"
-import type { HttpApp } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiSwagger from "@effect/platform/HttpApiSwagger"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"

@@ -2,7 +2,10 @@
  * The built dashboard at `/`: files under the UI directory, and `index.html` for every other path (client-side
  * routes). Paths are resolved inside the directory only, so `..` never escapes it; `/api/*` paths never get the page.
  */
-import { FileSystem, HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import * as path from "node:path"
 

@@ -1,6 +1,7 @@
 /** The `orion` command line: `orion start`, `orion demo`, `orion database upgrade | reset`. */
 import { Command, Options, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer } from "effect"
 import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"

@@ -2,8 +2,10 @@
  * The HTTP side of the remote client: `OrionApi`'s typed `HttpApiClient` on a keep-alive connection pool, and `call`,
  * which retries connection failures and 5xx answers with bounded exponential back-off, then gives up as `OrionUnavailable`.
  */
-import { HttpApiClient, HttpClient, HttpClientError } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Agent } from "@effect/platform-node/Undici"
 import { Clock, type ConfigError, Context, Duration, Effect, Layer, ParseResult, Predicate, Schedule } from "effect"
 import { OrionApi } from "../api/api.js"

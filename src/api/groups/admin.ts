@@ -1,5 +1,7 @@
 /** `/api/admin` and `/api/health`: greeting, version, settings, health, and guarded database maintenance (spec §4.4 "Admin"). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { BadRequest } from "../errors.js"
 import { ConfirmRequest, ServerSettings, strict } from "../schemas.js"

@@ -1,5 +1,7 @@
 /** `/api/concurrency_limits`: tag concurrency limits, upserted by tag (spec §11 "Tag concurrency limits"). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { ConcurrencyLimit, ConcurrencyLimitCreate } from "../../domain/concurrency-limit.js"
 import { ObjectNotFound } from "../../domain/errors.js"

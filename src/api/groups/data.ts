@@ -1,5 +1,7 @@
 /** `/api/data`: results stored by the server as files and handed back by reference (spec §4.4 "Data", §7.13). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { DataDocument } from "../../domain/data.js"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { Bytes, strict } from "../schemas.js"

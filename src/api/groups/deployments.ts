@@ -1,5 +1,7 @@
 /** `/api/deployments`: upsert, reads, filters, schedules and runs made from a deployment (spec §4.4 "Deployments"). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { Deployment, DeploymentCreate } from "../../domain/deployment.js"

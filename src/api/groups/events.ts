@@ -1,5 +1,7 @@
 /** `GET /api/events`: the live event stream (Server-Sent Events), resumable with `Last-Event-ID`. */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Uuid } from "../../domain/primitives.js"
 import { EventStreamBody } from "../schemas.js"

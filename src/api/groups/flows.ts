@@ -1,5 +1,7 @@
 /** `/api/flows`: graceful create by name, reads, filters, counts, tag updates and deletes (spec §4.4 "Flows"). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { ObjectNotFound } from "../../domain/errors.js"
 import { CountRequest, FlowFilterRequest } from "../../domain/filters.js"

@@ -1,5 +1,8 @@
 /** `/api/logs`: batches of run log lines in, filtered and sorted log lines out (spec §11 "Logs API"). */
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { LogFilterRequest } from "../../domain/filters.js"
 import { Log, LogCreate } from "../../domain/log.js"

@@ -3,7 +3,9 @@
  * counts, history, the task graph, deletes, `set_state` proposals, the orchestrator's recorded decisions (spec §4.4),
  * heartbeats of running runs, and batches of proposals and task-run creates (one request for many, as remote clients send them).
  */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { CountRequest, FlowRunFilterRequest, TaskRunFilterRequest } from "../../domain/filters.js"

@@ -1,5 +1,7 @@
 /** `/api/saved_searches`: named UI filter sets, upserted by name (spec §4.4 "Saved searches"). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { ObjectNotFound } from "../../domain/errors.js"
 import { SavedSearchFilterRequest } from "../../domain/filters.js"

@@ -1,5 +1,7 @@
 /** `/api/flow_run_states` and `/api/task_run_states`: one state by id, or a run's whole history oldest first (spec §4.4). */
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { ObjectNotFound } from "../../domain/errors.js"
 import { Uuid } from "../../domain/primitives.js"

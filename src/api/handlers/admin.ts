@@ -2,7 +2,7 @@
  * Handlers of `/api/admin` and `/api/health`. The database routes act only on `{"confirm": true}`; each runs in
  * one transaction (clear) or through the migrator (create), and makes the orchestrator forget the runs it remembers.
  */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Migrator, SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { orionHome } from "../../settings.js"

@@ -2,7 +2,9 @@
  * Handlers of `/api/data` (spec §4.4 "Data"): `persist` writes the request body to `<data dir>/<uuid hex>` and answers
  * an `orion` document wrapping a `file` document; `retrieve` reads it back, refusing paths outside the data directory.
  */
-import { FileSystem, HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, Schema } from "effect"
 import * as path from "node:path"
 import { DataDocument } from "../../domain/data.js"

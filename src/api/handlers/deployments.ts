@@ -1,5 +1,5 @@
 /** Handlers of `/api/deployments`: the DeploymentRepository, plus scheduled and manual runs made through the orchestrator. */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { Deployment } from "../../domain/deployment.js"
 import { defaultRunPolicy } from "../../domain/policy.js"

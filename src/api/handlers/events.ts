@@ -1,5 +1,6 @@
 /** Handler of `GET /api/events`: the SSE byte stream of `event-stream.ts`, resumable from `Last-Event-ID`. */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Option } from "effect"
 import { OrionApi } from "../api.js"
 import { eventStream, type EventStreamContext } from "../event-stream.js"

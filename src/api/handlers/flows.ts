@@ -1,5 +1,5 @@
 /** Handlers of `/api/flows` over the FlowRepository. */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { Flow } from "../../domain/flow.js"
 import { FlowRepository } from "../../storage/repositories/flows.js"

@@ -1,5 +1,5 @@
 /** Every handler group of `OrionApi`, as the layer that implements it. */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Layer } from "effect"
 import { OrionApi } from "../api.js"
 import { AdminLive } from "./admin.js"

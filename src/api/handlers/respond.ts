@@ -1,5 +1,5 @@
 /** What every handler shares: JSON responses with a chosen status, and infrastructure failures turned into API errors. */
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Predicate, Schema } from "effect"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Conflict } from "../../domain/errors.js"

@@ -3,7 +3,7 @@
  * orchestrator (the only writer of run states), batches of them all at once; reads, history, graph, decisions and
  * heartbeats through the RunRepository.
  */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import { Conflict } from "../../domain/errors.js"

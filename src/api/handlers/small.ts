@@ -1,5 +1,5 @@
 /** Handlers of `/api/saved_searches`, `/api/logs` and `/api/concurrency_limits`: thin layers over their repositories. */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import { ConcurrencyLimit } from "../../domain/concurrency-limit.js"
 import { SavedSearch } from "../../domain/saved-search.js"
