@@ -6,7 +6,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Option } from "effect"
 import { Conflict } from "../domain/errors.js"
-import { fastUnions } from "../domain/fast-unions.js"
+import { fastParsers } from "../domain/fast-parsers.js"
 import { BadRequest, InternalError, PayloadTooLarge, ServiceUnavailable, ValidationError } from "./errors.js"
 import { AdminGroup } from "./groups/admin.js"
 import { ConcurrencyLimitsGroup } from "./groups/concurrency-limits.js"
@@ -44,8 +44,8 @@ export class OrionApi extends HttpApi.make("orion")
   .annotate(OpenApi.Description, "Orion's REST API: flows, runs and their states, deployments, logs, concurrency limits and live events.")
 {}
 
-// Every schema of every route parses its unions the faster way (the server's handlers and the typed client alike).
-fastUnions([OrionApi.errorSchema, ...Object.values(OrionApi.groups).flatMap((group) => [
+// Every schema of every route parses through its compiled parser (the server's handlers and the typed client alike).
+fastParsers([OrionApi.errorSchema, ...Object.values(OrionApi.groups).flatMap((group) => [
   group.errorSchema,
   ...Object.values(group.endpoints).flatMap((e) => [
     e.successSchema, e.errorSchema, ...[e.pathSchema, e.urlParamsSchema, e.payloadSchema, e.headersSchema].flatMap(Option.toArray)

@@ -14,7 +14,11 @@ const isKnownTimeZone = (tz: string): boolean => {
 /** An IANA time-zone name such as "America/New_York". */
 export const TimeZone = Schema.String.pipe(
   Schema.filter((tz) => isKnownTimeZone(tz) || `Unknown time zone: ${JSON.stringify(tz)}`)
-).annotations({ identifier: "TimeZone" })
+).annotations({
+  identifier: "TimeZone",
+  // Random strings are hardly ever zone names: generated values (property tests) pick from real ones.
+  arbitrary: () => (fc) => fc.constantFrom("UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney")
+})
 
 export const IntervalSchedule = Schema.Struct({
   interval: Seconds.pipe(Schema.positive({ message: () => "interval must be greater than 0 seconds" })),
@@ -30,7 +34,7 @@ export const CronSchedule = Schema.Struct({
   cron: Schema.String.pipe(Schema.filter((c) => {
     const fields = c.trim().split(/\s+/)
     return (fields.length === 5 && fields.every((f) => cronField.test(f))) || `Invalid cron string: ${JSON.stringify(c)} (expected 5 fields)`
-  })),
+  }, { arbitrary: () => (fc) => fc.constantFrom("* * * * *", "0 9 * * 1-5", "*/15 0-6 1,15 * *", "0 0 1 JAN *") })),
   timezone: Schema.optionalWith(Schema.NullOr(TimeZone), { default: () => null }),
   day_or: Schema.optionalWith(Schema.Boolean, { default: () => true })
 }).annotations({ identifier: "CronSchedule" })
