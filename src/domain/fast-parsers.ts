@@ -238,18 +238,14 @@ const declaration = (ast: AST.Declaration, isDecoding: boolean): Raw => {
 const build = (ast: AST.AST, isDecoding: boolean): Raw => {
   if (Option.isSome(AST.getParseOptionsAnnotation(ast)) || Option.isSome(AST.getDecodingFallbackAnnotation(ast))) return viaEffect(ast, isDecoding)
   switch (ast._tag) {
-    case "Literal": {
-      const literal = ast.literal
-      return (u) => u === literal ? u : FAIL
-    }
+    case "Literal":
     case "StringKeyword":
-      return (u) => typeof u === "string" ? u : FAIL
     case "NumberKeyword":
-      return (u) => typeof u === "number" ? u : FAIL
     case "BooleanKeyword":
-      return (u) => typeof u === "boolean" ? u : FAIL
-    case "UndefinedKeyword":
-      return (u) => u === undefined ? u : FAIL
+    case "UndefinedKeyword": {
+      const is = kindOf(ast, isDecoding) // for these, the kind is the whole check
+      return (u) => is(u) ? u : FAIL
+    }
     case "UnknownKeyword":
     case "AnyKeyword":
     case "VoidKeyword":
