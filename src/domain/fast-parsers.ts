@@ -285,10 +285,10 @@ const install = (ast: AST.AST, isDecoding: boolean) => {
   const memo = effectMemo(isDecoding)
   const current = memo.get(ast)
   if (current !== undefined) return // already compiled by Effect (or by us): its parents may hold it
-  const raw = compile(ast, isDecoding)
+  let raw: Raw | undefined // compiled on first use: a process parses only some of the schemas it loads
   let slow: EffectParser | undefined
   const parser: EffectParser = (input, options) => {
-    const v = raw(input, options)
+    const v = (raw ??= compile(ast, isDecoding))(input, options)
     return v === FAIL ? (slow ??= effectParser(ast, isDecoding))(input, options) : Either.right(v)
   }
   installed.add(parser)
