@@ -2,9 +2,10 @@
  * Benchmark of the API and remote mode, each part against `orion start` in its own process on a fresh SQLite ORION_HOME:
  * (a) `set_state` from a separate load process, 200 concurrent keep-alive clients, each request moving a different run
  * (Pending → Running, then Running → Completed): requests/s, p50/p99 latency — beside the same load on a bare
- * `node:http` server, the floor on this machine; (b) one flow of 1,000 no-op tasks in remote mode with the concurrent
+ * `node:http` server, the floor on this machine, and on a one-endpoint `HttpApi` server answering a constant (the floor of
+ * the stack, `bench/httpapi-floor.ts`); (b) one flow of 1,000 no-op tasks in remote mode with the concurrent
  * runner, from a script process: task runs/s and that process's peak RSS; (c) `set_state` latency under an offered load
- * (`RATES`, default 500 and 1,000 requests/s) over the same 200 connections, open loop. `PARTS=raw,set_state,paced,flow`
+ * (`RATES`, default 500 and 1,000 requests/s) over the same 200 connections, open loop. `PARTS=raw,httpapi,set_state,paced,flow`
  * picks parts. The flow's script runs Orion compiled (tsc, as bench:tasks) under plain node, then again under tsx.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -285,20 +286,25 @@ const parent = async () => {
   const n = Number(process.env.N ?? 1000)
   console.log(`# bench/api on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
 
-  const parts = (process.env.PARTS ?? "raw,set_state,paced,flow").split(",")
+  const parts = (process.env.PARTS ?? "raw,httpapi,set_state,paced,flow").split(",")
   let server: Server
-  if (parts.includes("raw")) {
+  /** The same load on a server that is not Orion: `args` start it, with the port appended. */
+  const baseline = async (label: string, args: ReadonlyArray<string>, what: string) => {
     const port = await freePort()
-    const child = spawn(process.execPath, ["-e", rawServerSource, String(port)], { stdio: ["ignore", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [...args, String(port)], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
     await new Promise((r) => child.stdout!.once("data", r))
-    const raw: Server = { origin: `http://127.0.0.1:${port}`, child, home: "", peakRss: () => 0, cpuMs: () => 0 }
+    const floor: Server = { origin: `http://127.0.0.1:${port}`, child, home: "", peakRss: () => 0, cpuMs: () => 0 }
     try {
-      const { figures: f } = await measure<LoadFigures>(raw, ["--raw", raw.origin, String(2 * runs), String(concurrency)])
-      console.log(`baseline bare node:http c=${concurrency}: ${Math.round(f.requests / f.seconds)} req/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms ` +
-        `(the same load on a server that only answers a small JSON body)`)
+      const { figures: f } = await measure<LoadFigures>(floor, ["--raw", floor.origin, String(2 * runs), String(concurrency)])
+      console.log(`baseline ${label} c=${concurrency}: ${Math.round(f.requests / f.seconds)} req/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${what})`)
     } finally {
       child.kill("SIGKILL")
     }
+  }
+  if (parts.includes("raw")) await baseline("bare node:http", ["-e", rawServerSource], "the same load on a server that only answers a small JSON body")
+  if (parts.includes("httpapi")) {
+    await baseline("HttpApi floor", ["--import", "tsx", path.join(root, "bench", "httpapi-floor.ts")],
+      "the same load on a one-endpoint HttpApi server that decodes the payload and answers a constant: no database, no Orion code")
   }
   if (parts.includes("set_state")) {
   server = await startServer()
