@@ -4,7 +4,7 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import { SqlClient } from "@effect/sql"
-import { Cause, Clock, Context, Data, Deferred, Effect, Exit, FiberId, Layer, Option, Runtime, Schema } from "effect"
+import { Cause, Clock, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
@@ -64,9 +64,35 @@ export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator
 }>() {}
 
 type Failure = ObjectNotFound | OrchestrationFailed
+
+/**
+ * Where a request's answer goes: the asking fiber, resumed once with the answer. One is made per request, so it is a
+ * callback slot rather than a Deferred (whose construction copies Effect's whole prototype into each instance).
+ */
+class Reply<A> {
+  private resume: ((answer: Effect.Effect<A, Failure>) => void) | undefined = undefined
+  private answer: Exit.Exit<A, Failure> | undefined = undefined
+  /** Answers once; later answers are ignored. */
+  complete(answer: Exit.Exit<A, Failure>): void {
+    if (this.answer !== undefined) return
+    this.answer = answer
+    const resume = this.resume
+    this.resume = undefined
+    resume?.(answer)
+  }
+  /** Waits for the answer; an interrupted wait leaves the request to be applied and its answer unread. */
+  readonly await: Effect.Effect<A, Failure> = Effect.async<A, Failure>((resume) => {
+    if (this.answer !== undefined) return resume(this.answer)
+    this.resume = resume
+    return Effect.sync(() => {
+      this.resume = undefined
+    })
+  })
+}
+
 type Request =
-  | { readonly _tag: "Propose"; readonly kind: RunKind; readonly id: string; readonly state: StateCreate; readonly force: boolean; readonly reply: Deferred.Deferred<OrchestrationResult, Failure> }
-  | { readonly _tag: "Create"; readonly kind: RunKind; readonly payload: FlowRunCreate | TaskRunCreate; readonly start: StateCreate | undefined; readonly autoScheduled: boolean; readonly reply: Deferred.Deferred<Created, Failure> }
+  | { readonly _tag: "Propose"; readonly kind: RunKind; readonly id: string; readonly state: StateCreate; readonly force: boolean; readonly reply: Reply<OrchestrationResult> }
+  | { readonly _tag: "Create"; readonly kind: RunKind; readonly payload: FlowRunCreate | TaskRunCreate; readonly start: StateCreate | undefined; readonly autoScheduled: boolean; readonly reply: Reply<Created> }
 
 /** The run moved on under us (another process): roll back, reload, try again. */
 class StaleRun extends Data.TaggedError("StaleRun")<{ readonly id: string }> {}
@@ -427,15 +453,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     }))
 
   const replyNow = (r: Request, result: Outcome) =>
-    Deferred.unsafeDone(r.reply as Deferred.Deferred<unknown, Failure>, result.ok ? Exit.succeed(result.value) : Exit.fail(result.error))
-
-  const reply = (r: Request, result: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Failure }) =>
-    result.ok
-      ? Deferred.succeed(r.reply as Deferred.Deferred<unknown, Failure>, result.value)
-      : Deferred.fail(r.reply as Deferred.Deferred<unknown, Failure>, result.error)
+    (r.reply as Reply<unknown>).complete(result.ok ? Exit.succeed(result.value) : Exit.fail(result.error))
 
   const failAll = (requests: ReadonlyArray<Request>, message: string) =>
-    Effect.forEach(requests, (r) => Deferred.fail(r.reply as Deferred.Deferred<unknown, Failure>, new OrchestrationFailed({ message })), { discard: true })
+    Effect.sync(() => {
+      for (const r of requests) r.reply.complete(Exit.fail(new OrchestrationFailed({ message })))
+    })
 
 
 
@@ -460,7 +483,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         const r = requests[0]!
         if (r._tag === "Create") {
           const missing = yield* missingReference(r.kind, r.payload as FlowRunCreate & TaskRunCreate)
-          if (missing) return yield* Deferred.fail(r.reply, missing)
+          if (missing) return yield* Effect.sync(() => r.reply.complete(Exit.fail(missing)))
         }
         return yield* failAll(requests, `Could not apply the proposal: ${describeCause(exit.cause)}`)
       }
@@ -483,10 +506,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   // Requests still waiting when the orchestrator stops are answered, not left hanging.
   yield* Effect.addFinalizer(() => Effect.suspend(() => failAll(mailbox.close(), "The orchestrator stopped before applying this request")))
 
-  const ask = <A>(make: (reply: Deferred.Deferred<A, Failure>) => Request) =>
+  const ask = <A>(make: (reply: Reply<A>) => Request) =>
     Effect.suspend(() => {
-      const reply = Deferred.unsafeMake<A, Failure>(FiberId.none)
-      return mailbox.offer(make(reply)) ? Deferred.await(reply) : Effect.interrupt
+      const reply = new Reply<A>()
+      return mailbox.offer(make(reply)) ? reply.await : Effect.interrupt
     })
 
   return Orchestrator.of({

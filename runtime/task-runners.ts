@@ -4,9 +4,8 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Deferred, Duration, Effect, Fiber, FiberRef, Option, Scope } from "effect"
+import { Context, Duration, Effect, Fiber, FiberRef, Option, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
-import * as Mailbox from "./mailbox.js"
 import { BodyEnded } from "./run-actor.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
@@ -54,38 +53,99 @@ const count = (runner: string, option: string, value: number | undefined, fallba
 
 /**
  * Strictly one task run at a time, in the order they were submitted, whatever the caller does (`Promise.all`,
- * `Effect.all` with concurrency): each run waits for its turn in a FIFO queue served by one fiber, which hands the turn
- * on when the run has ended — or, sooner, once its body has returned and its Completed state is being proposed
+ * `Effect.all` with concurrency): each run waits for its turn in a FIFO line, and hands the turn on when it has ended
+ * — or, sooner, once its body has returned and its Completed state is being proposed
  * (`BodyEnded`): no body runs while another does, and the next run's start is committed with that Completed state.
  * `submit` returns when the turn has passed on.
  */
 export const sequential = (): TaskRunnerSpec => ({
   name: "sequential",
-  make: Effect.gen(function*() {
-    const scope = yield* Effect.scope
-    const turns = Mailbox.make<{ readonly turn: Deferred.Deferred<void>; readonly done: Deferred.Deferred<void> }>()
-    yield* Effect.forkIn(Effect.forever(Effect.flatMap(turns.takeUpTo(1), ([next]) =>
-      next === undefined ? Effect.void : Effect.zipRight(Deferred.succeed(next.turn, undefined), Deferred.await(next.done)))), scope)
+  make: Effect.map(Effect.scope, (scope) => {
+    const turns = makeTurns()
     return {
       name: "sequential",
       parallel: false,
       execute: inThisThread,
       submit: (ready, run) =>
-        Effect.gen(function*() {
-          const turn = yield* Deferred.make<void>()
-          const done = yield* Deferred.make<void>()
-          const pass = Deferred.succeed(done, undefined)
-          const fiber = yield* Effect.forkIn(
-            Effect.zipRight(Deferred.await(turn), Effect.zipRight(ready, Effect.zipRight(FiberRef.set(BodyEnded, pass), run))).pipe(Effect.ensuring(pass)),
-            scope
+        Effect.suspend(() => {
+          const turn = turns.enqueue()
+          return Effect.zipLeft(
+            Effect.forkIn(
+              Effect.zipRight(turn.started, Effect.zipRight(ready, Effect.zipRight(FiberRef.set(BodyEnded, turn.pass), run))).pipe(Effect.ensuring(turn.pass)),
+              scope
+            ),
+            turn.passed
           )
-          turns.offer({ turn, done })
-          yield* Deferred.await(done)
-          return fiber
         })
     } satisfies TaskRunner
   })
 })
+
+/** A run's place in the sequential runner's line. */
+interface Turn {
+  /** Waits until it is this run's turn. */
+  readonly started: Effect.Effect<void>
+  /** Hands the turn on (idempotent); a run that passes before its turn came is skipped when it comes. */
+  readonly pass: Effect.Effect<void>
+  /** Waits until this run has handed the turn on. */
+  readonly passed: Effect.Effect<void>
+}
+
+/**
+ * The line of runs for one sequential runner: plain callbacks, no fiber serving it — each run, as it passes, starts
+ * the next one still waiting. Two waits per run (its turn, and the submitter's wait for the hand-over).
+ */
+const makeTurns = () => {
+  const waiting: Array<{ readonly start: () => void; readonly skipped: () => boolean }> = []
+  let holder: object | undefined
+  const advance = () => {
+    holder = undefined
+    for (let next = waiting.shift(); next !== undefined; next = waiting.shift()) {
+      if (next.skipped()) continue
+      holder = next
+      next.start()
+      return
+    }
+  }
+  const signal = () => {
+    let fired = false
+    let resume: ((effect: Effect.Effect<void>) => void) | undefined
+    return {
+      fire: () => {
+        fired = true
+        const r = resume
+        resume = undefined
+        r?.(Effect.void)
+      },
+      isFired: () => fired,
+      wait: Effect.async<void>((k) => {
+        if (fired) return k(Effect.void)
+        resume = k
+        return Effect.sync(() => {
+          resume = undefined
+        })
+      })
+    }
+  }
+  return {
+    enqueue: (): Turn => {
+      const start = signal()
+      const handedOn = signal()
+      const place = { start: start.fire, skipped: handedOn.isFired }
+      waiting.push(place)
+      if (holder === undefined) advance()
+      return {
+        started: start.wait,
+        passed: handedOn.wait,
+        pass: Effect.sync(() => {
+          if (handedOn.isFired()) return
+          handedOn.fire()
+          if (holder === place) advance()
+        })
+      }
+    }
+  }
+}
 
 /**
  * Task runs in progress at once by default: ample for I/O-bound fan-out, and a run in progress holds memory until it

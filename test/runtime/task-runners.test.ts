@@ -9,7 +9,7 @@ import * as path from "node:path"
 import { threadId } from "node:worker_threads"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, it as vitestIt, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
 import { OrionClient } from "../../src/client/orion-client.js"
 import { concurrent, flow, parallel, sequential, task } from "../../src/index.js"
 import { ResultStore } from "../../runtime/results.js"
@@ -290,4 +290,45 @@ describe("concurrent task runner slots", () => {
       yield* Fiber.await(next)
       expect(ran).toEqual(["first", "next"])
     })))
+})
+
+describe("sequential task runner line", () => {
+  it.effect("runs in submission order, one at a time; each submit returns once its run has handed the turn on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const runner = yield* sequential().make
+      const gates = yield* Effect.all([Deferred.make<void>(), Deferred.make<void>(), Deferred.make<void>()])
+      const log: Array<string> = []
+      const submits = yield* Effect.forEach([0, 1, 2], (i) =>
+        Effect.fork(runner.submit(Effect.sync(() => log.push(`ready ${i}`)), Effect.zipRight(Deferred.await(gates[i]!), Effect.sync(() => log.push(`ran ${i}`))))))
+      yield* Effect.sleep("20 millis")
+      expect(log).toEqual(["ready 0"])
+      expect(submits.map((s) => s.unsafePoll())).toEqual([null, null, null])
+      yield* Deferred.succeed(gates[2]!, undefined) // the last one may go, but only in its turn
+      yield* Effect.sleep("10 millis")
+      expect(log).toEqual(["ready 0"])
+      yield* Deferred.succeed(gates[0]!, undefined)
+      const first = yield* Fiber.join(submits[0]!)
+      yield* Fiber.await(first)
+      yield* Effect.sleep("10 millis")
+      expect(log).toEqual(["ready 0", "ran 0", "ready 1"])
+      yield* Deferred.succeed(gates[1]!, undefined)
+      yield* Fiber.await(yield* Fiber.join(submits[2]!))
+      expect(log).toEqual(["ready 0", "ran 0", "ready 1", "ran 1", "ready 2", "ran 2"])
+    })))
+
+  it.effect("closing the runner's scope while runs wait: no waiting run starts, and every submit returns", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const runner = yield* Effect.provideService(sequential().make, Scope.Scope, scope)
+      const gate = yield* Deferred.make<void>()
+      const ran: Array<string> = []
+      const holder = yield* Effect.fork(runner.submit(Effect.void, Effect.zipRight(Deferred.await(gate), Effect.sync(() => ran.push("holder")))))
+      const waiting = yield* Effect.forEach(["b", "c"], (name) => Effect.fork(runner.submit(Effect.sync(() => ran.push(`ready ${name}`)), Effect.sync(() => ran.push(name)))))
+      yield* Effect.sleep("20 millis")
+      yield* Scope.close(scope, Exit.void)
+      for (const submit of [holder, ...waiting]) expect(Exit.isSuccess(yield* Fiber.await(submit))).toBe(true)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Effect.sleep("10 millis")
+      expect(ran).toEqual([])
+    }))
 })
