@@ -19,6 +19,7 @@ import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
 import { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
 import * as Mailbox from "./mailbox.js"
+import { Once } from "./once.js"
 
 /** Applying a proposal failed for a reason other than the rules (e.g. the database); nothing was written. */
 export class OrchestrationFailed extends Schema.TaggedError<OrchestrationFailed>()("OrchestrationFailed", {
@@ -65,30 +66,8 @@ export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator
 
 type Failure = ObjectNotFound | OrchestrationFailed
 
-/**
- * Where a request's answer goes: the asking fiber, resumed once with the answer. One is made per request, so it is a
- * callback slot rather than a Deferred (whose construction copies Effect's whole prototype into each instance).
- */
-class Reply<A> {
-  private resume: ((answer: Effect.Effect<A, Failure>) => void) | undefined = undefined
-  private answer: Exit.Exit<A, Failure> | undefined = undefined
-  /** Answers once; later answers are ignored. */
-  complete(answer: Exit.Exit<A, Failure>): void {
-    if (this.answer !== undefined) return
-    this.answer = answer
-    const resume = this.resume
-    this.resume = undefined
-    resume?.(answer)
-  }
-  /** Waits for the answer; an interrupted wait leaves the request to be applied and its answer unread. */
-  readonly await: Effect.Effect<A, Failure> = Effect.async<A, Failure>((resume) => {
-    if (this.answer !== undefined) return resume(this.answer)
-    this.resume = resume
-    return Effect.sync(() => {
-      this.resume = undefined
-    })
-  })
-}
+/** Where a request's answer goes: the asking fiber waits on it. */
+type Reply<A> = Once<A, Failure>
 
 type Request =
   | { readonly _tag: "Propose"; readonly kind: RunKind; readonly id: string; readonly state: StateCreate; readonly force: boolean; readonly reply: Reply<OrchestrationResult> }
@@ -508,7 +487,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   const ask = <A>(make: (reply: Reply<A>) => Request) =>
     Effect.suspend(() => {
-      const reply = new Reply<A>()
+      const reply = new Once<A, Failure>()
       return mailbox.offer(make(reply)) ? reply.await : Effect.interrupt
     })
 

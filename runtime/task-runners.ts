@@ -4,9 +4,10 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Duration, Effect, Fiber, FiberRef, Option, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
 import { BodyEnded } from "./run-actor.js"
+import { Once } from "./once.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
 
@@ -96,7 +97,7 @@ interface Turn {
  * the next one still waiting. Two waits per run (its turn, and the submitter's wait for the hand-over).
  */
 const makeTurns = () => {
-  const waiting: Array<{ readonly start: () => void; readonly skipped: () => boolean }> = []
+  const waiting: Array<{ readonly start: () => unknown; readonly skipped: () => boolean }> = []
   let holder: object | undefined
   const advance = () => {
     holder = undefined
@@ -107,40 +108,18 @@ const makeTurns = () => {
       return
     }
   }
-  const signal = () => {
-    let fired = false
-    let resume: ((effect: Effect.Effect<void>) => void) | undefined
-    return {
-      fire: () => {
-        fired = true
-        const r = resume
-        resume = undefined
-        r?.(Effect.void)
-      },
-      isFired: () => fired,
-      wait: Effect.async<void>((k) => {
-        if (fired) return k(Effect.void)
-        resume = k
-        return Effect.sync(() => {
-          resume = undefined
-        })
-      })
-    }
-  }
   return {
     enqueue: (): Turn => {
-      const start = signal()
-      const handedOn = signal()
-      const place = { start: start.fire, skipped: handedOn.isFired }
+      const start = new Once<void>()
+      const handedOn = new Once<void>()
+      const place = { start: () => start.complete(Exit.void), skipped: () => handedOn.poll() !== undefined }
       waiting.push(place)
       if (holder === undefined) advance()
       return {
-        started: start.wait,
-        passed: handedOn.wait,
+        started: start.await,
+        passed: handedOn.await,
         pass: Effect.sync(() => {
-          if (handedOn.isFired()) return
-          handedOn.fire()
-          if (holder === place) advance()
+          if (handedOn.complete(Exit.void) && holder === place) advance()
         })
       }
     }

@@ -1,7 +1,8 @@
 /** A submitted task run: wait for its final state, take its result, or read its current state from Orion. */
-import { Context, Deferred, Effect, Exit, Fiber, Option } from "effect"
+import { Context, Effect, Exit, Fiber, Option } from "effect"
 import type { State, Uuid } from "../domain/index.js"
 import { OrionClient } from "../client/orion-client.js"
+import type { Once } from "../../runtime/once.js"
 import type { ActorError, RunOutcome } from "../../runtime/run-actor.js"
 import { type Call, call } from "./call.js"
 import { TaskRunFailed } from "./errors.js"
@@ -9,44 +10,46 @@ import { flowOf, type RunContext } from "./context.js"
 
 export class TaskFuture<A> {
   /**
-   * The task run's actor while it runs, and the Deferred that gets its id once created (idempotent creates may find
-   * an existing run). Once the run has ended only its exit and id are kept: a flow mapping a task over 10,000 items
-   * holds 10,000 futures, so none keeps a fiber or a Deferred it no longer needs.
+   * The task run's actor while it runs, and where its id is given once created (idempotent creates may find an
+   * existing run). Once the run has ended only its exit and id are kept: a flow mapping a task over 10,000 items
+   * holds 10,000 futures, so none keeps a fiber or a waiting place it no longer needs.
    */
   private fiber: Fiber.Fiber<RunOutcome, ActorError> | undefined
   private exit: Exit.Exit<RunOutcome, ActorError> | undefined
-  private idDeferred: Deferred.Deferred<Uuid, unknown> | undefined
+  private idOnce: Once<Uuid, unknown> | undefined
   private knownId: Uuid | undefined
 
   /** @internal */
   constructor(
     readonly taskName: string,
-    id: Deferred.Deferred<Uuid, unknown>,
+    id: Once<Uuid, unknown>,
     /** Where the run's creation notes its id (as it completes `id`), for the future to keep once the run has ended. */
     created: { readonly id?: Uuid | undefined },
     fiber: Fiber.RuntimeFiber<RunOutcome, ActorError>,
     private readonly ctx: RunContext
   ) {
     this.fiber = fiber
-    this.idDeferred = id
+    this.idOnce = id
     fiber.addObserver((exit) => {
       this.exit = exit
       this.fiber = undefined
       if (created.id !== undefined) {
         this.knownId = created.id
-        this.idDeferred = undefined
+        this.idOnce = undefined
       }
     })
   }
 
   /** @internal the task run's id, once created; fails as its creation failed. */
   awaitId(): Effect.Effect<Uuid, unknown> {
-    return this.knownId !== undefined ? Effect.succeed(this.knownId) : Deferred.await(this.idDeferred!)
+    return this.knownId !== undefined ? Effect.succeed(this.knownId) : this.idOnce!.await
   }
 
   /** @internal the id if the run has been created (None if not yet, or never). */
   private get idNow(): Effect.Effect<Option.Option<Uuid>> {
-    return this.knownId !== undefined ? Effect.succeedSome(this.knownId) : Effect.option(Deferred.poll(this.idDeferred!).pipe(Effect.flatten, Effect.flatten))
+    if (this.knownId !== undefined) return Effect.succeedSome(this.knownId)
+    const given = this.idOnce!.poll()
+    return Effect.succeed(given !== undefined && Exit.isSuccess(given) ? Option.some(given.value) : Option.none())
   }
 
   /** @internal the actor's exit, when it has ended. */

@@ -3,9 +3,10 @@
  * stored — and returns its result (`yield* t(x)` / `await t(x)`), a future (`t.submit(x)`) or a fan-out (`t.map(xs)`).
  */
 import { createHash } from "node:crypto"
-import { Clock, Context, Deferred, Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Either, Exit, Option, ParseResult, Schema } from "effect"
 import { RunPolicy, States, type StateCreate, type Uuid } from "../domain/index.js"
 import { OrionClient } from "../client/orion-client.js"
+import { Once } from "../../runtime/once.js"
 import { type Attempt, runActor } from "../../runtime/run-actor.js"
 import { ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import type { TaskBody } from "../../runtime/task-runners.js"
@@ -137,7 +138,7 @@ const nextDynamicKey = (flow: FlowRunContext, taskKey: string): string => {
 const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<TaskFuture<unknown>>) =>
   Effect.gen(function*() {
     const dynamicKey = nextDynamicKey(flow, def.taskKey)
-    const id = yield* Deferred.make<Uuid, unknown>()
+    const id = new Once<Uuid, unknown>()
     const createdId: { id?: Uuid } = {}
     const upstream = [...futuresIn(args, flow), ...waitFor]
     const services = flow.runtime.context
@@ -166,9 +167,9 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
           state: States.Pending()
         }, start === undefined ? undefined : { start })
         createdId.id = created.id
-        yield* Deferred.succeed(id, created.id)
+        id.complete(Exit.succeed(created.id))
         return created
-      }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
+      }).pipe(Effect.tapErrorCause((cause) => Effect.sync(() => id.complete(Exit.failCause(cause)))))
 
     const ready = createWhenStarting ? Effect.void : Effect.gen(function*() {
       yield* create()
@@ -179,14 +180,14 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
       } else {
         resolved = (yield* resolveFutures(args)) as ReadonlyArray<unknown>
       }
-    }).pipe(Effect.tapErrorCause((cause) => Deferred.failCause(id, cause)))
+    }).pipe(Effect.tapErrorCause((cause) => Effect.sync(() => id.complete(Exit.failCause(cause)))))
 
     const run = Effect.gen(function*() {
       const cacheKey = notReady === undefined ? def.options.cacheKey?.(...resolved) ?? null : null
       const running = States.Running({ details: { cache_key: cacheKey } })
       const created = createWhenStarting ? yield* create(running) : undefined
       const started = created?.started
-      const taskRunId = created?.id ?? (yield* Deferred.await(id))
+      const taskRunId = created?.id ?? (yield* id.await)
       const ref = { kind: "task_run" as const, id: taskRunId }
       if (notReady !== undefined) {
         const answer = yield* client.proposeState(ref, notReady)
