@@ -36,9 +36,18 @@ export const newUuid = (): Uuid => {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0")
 
-/** Formats a Date as the fixed-width UTC ISO-8601 form used on the wire and in SQLite: `2021-11-19T10:00:00.123000+00:00`. */
-export const formatTimestamp = (d: Date): string =>
-  `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+00:00`
+let lastFormatted = { time: Number.NaN, text: "" }
+/**
+ * Formats a Date as the fixed-width UTC ISO-8601 form used on the wire and in SQLite: `2021-11-19T10:00:00.123000+00:00`.
+ * The last answer is kept: an orchestrator batch formats the same instant for every state, decision and event in it.
+ */
+export const formatTimestamp = (d: Date): string => {
+  const time = d.getTime()
+  if (time === lastFormatted.time) return lastFormatted.text
+  const text = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+00:00`
+  lastFormatted = { time, text }
+  return text
+}
 
 const isoWithZone = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
 
