@@ -469,15 +469,22 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return yield* failAll(requests, "Could not apply the proposal: the run kept changing under concurrent writers")
     })
 
+  const lonePatience = 8
   const writer = Effect.gen(function*() {
     const requests = yield* mailbox.takeUpTo(maxBatch)
     if (requests.length === 0) return
     // Where proposals arrive over sockets (the API server), let the I/O already waiting run first: the requests it
-    // carries join this transaction instead of each paying a commit of its own. A lone request waits that one turn
-    // too: the fibers it just woke (a sequential flow's next task run) often have a request of their own to join it.
-    if (gatherIo || requests.length === 1) {
+    // carries join this transaction instead of each paying a commit of its own. In-process, a lone request lets the
+    // fibers already scheduled run first (one turn of Effect's scheduler, not of the event loop): the fiber it just
+    // woke — a sequential flow's next task run — has a request of its own to join it.
+    if (gatherIo) {
       yield* nextTurn
       requests.push(...mailbox.poll(maxBatch - requests.length))
+    } else if (requests.length === 1) {
+      for (let turn = 0; turn < lonePatience && requests.length === 1; turn++) {
+        yield* Effect.yieldNow()
+        requests.push(...mailbox.poll(maxBatch - requests.length))
+      }
     }
     yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))
   }).pipe(Effect.forever)
