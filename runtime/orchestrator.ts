@@ -469,14 +469,15 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return yield* failAll(requests, "Could not apply the proposal: the run kept changing under concurrent writers")
     })
 
+  /** Scheduler turns a lone in-process request waits for company (a sequential flow's next task run needs two). */
   const lonePatience = 8
   const writer = Effect.gen(function*() {
     const requests = yield* mailbox.takeUpTo(maxBatch)
     if (requests.length === 0) return
     // Where proposals arrive over sockets (the API server), let the I/O already waiting run first: the requests it
     // carries join this transaction instead of each paying a commit of its own. In-process, a lone request lets the
-    // fibers already scheduled run first (one turn of Effect's scheduler, not of the event loop): the fiber it just
-    // woke — a sequential flow's next task run — has a request of its own to join it.
+    // fibers already scheduled run first (a few turns of Effect's scheduler, not a turn of the event loop): the fiber
+    // it just woke — a sequential flow's next task run — has a request of its own to join it.
     if (gatherIo) {
       yield* nextTurn
       requests.push(...mailbox.poll(maxBatch - requests.length))
