@@ -471,6 +471,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   /** Scheduler turns a lone in-process request waits for company (a sequential flow's next task run needs two). */
   const lonePatience = 8
+  /**
+   * Longest the writer goes, while requests keep coming, without letting the event loop turn. In-process, flows of
+   * quick tasks keep Effect's scheduler busy on microtasks alone: without this, timers, I/O and signals (Ctrl-C)
+   * waited for the whole flow — over a second for 5,000 no-op tasks.
+   */
+  const loopTurnEveryMs = 10
+  let lastLoopTurn = performance.now()
   const writer = Effect.gen(function*() {
     const requests = yield* mailbox.takeUpTo(maxBatch)
     if (requests.length === 0) return
@@ -478,8 +485,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     // carries join this transaction instead of each paying a commit of its own. In-process, a lone request lets the
     // fibers already scheduled run first (a few turns of Effect's scheduler, not a turn of the event loop): the fiber
     // it just woke — a sequential flow's next task run — has a request of its own to join it.
-    if (gatherIo) {
+    if (gatherIo || performance.now() - lastLoopTurn > loopTurnEveryMs) {
       yield* nextTurn
+      lastLoopTurn = performance.now()
       requests.push(...mailbox.poll(maxBatch - requests.length))
     } else if (requests.length === 1) {
       for (let turn = 0; turn < lonePatience && requests.length === 1; turn++) {

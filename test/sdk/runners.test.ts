@@ -114,5 +114,22 @@ describe.each(databases)("task runners on $name", (db) => {
         expect(yield* flow({ name: "default-runner" }, () => t.map([0, 1, 2, 3]))()).toEqual([0, 1, 2, 3])
         expect(maxRunning()).toBe(4)
       }))
+
+    it.effect.each(["sequential", "concurrent"] as const)("a %s flow of quick tasks leaves the event loop turning: timers fire while it runs", (runner) =>
+      Effect.gen(function*() {
+        // Nothing to store, no I/O of its own: only the orchestrator's work between one task run and the next.
+        const quick = task({ name: `quick-${runner}` }, (_i: number) => Effect.void)
+        const many = flow({ name: `quick-tasks-${runner}`, taskRunner: runner === "sequential" ? sequential() : concurrent() }, ({ n }: { n: number }) =>
+          Effect.asVoid(quick.map(Array.from({ length: n }, (_, i) => i))))
+        yield* many({ n: 50 })
+        let ticks = 0
+        const timer = setInterval(() => ticks++, 5)
+        const started = performance.now()
+        yield* many({ n: 1500 }).pipe(Effect.ensuring(Effect.sync(() => clearInterval(timer))))
+        const elapsed = performance.now() - started
+        // Without the orchestrator's turns of the event loop, a flow of in-process tasks ran on microtasks alone and
+        // a 5 ms timer fired about twice in a whole second-long flow.
+        expect(ticks, `${ticks} ticks in ${elapsed.toFixed(0)} ms`).toBeGreaterThanOrEqual(Math.floor(elapsed / 250))
+      }))
   })
 })
