@@ -3,7 +3,8 @@
  * whatever has queued (within `maxItems` and `maxWeight`) and sends it as one batch. An idle client sends a lone
  * call at once, so batching costs no latency; under load, each request carries many calls.
  */
-import { Deferred, Effect, type Either, Queue, type Scope } from "effect"
+import { Effect, type Either, Exit, FiberId, Queue, type Scope } from "effect"
+import { Once } from "../../runtime/once.js"
 
 export interface BatcherOptions<I, O, E> {
   /** Sends a batch; answers one outcome per item, in order. A failure fails every item of the batch. */
@@ -19,7 +20,7 @@ export interface BatcherOptions<I, O, E> {
 interface Pending<I, O, E> {
   readonly item: I
   readonly weight: number
-  readonly reply: Deferred.Deferred<O, E>
+  readonly reply: Once<O, E>
 }
 
 /** A function that makes one call through the batcher; the batcher stops with the scope. */
@@ -54,14 +55,16 @@ export const make = <I, O, E>(options: BatcherOptions<I, O, E>): Effect.Effect<(
 
     const sendBatch = (batch: ReadonlyArray<Pending<I, O, E>>) =>
       Effect.exit(options.send(batch.map((p) => p.item))).pipe(
-        Effect.onInterrupt(() => Effect.forEach(batch, (p) => Deferred.interrupt(p.reply), { discard: true })),
+        Effect.onInterrupt(() => Effect.sync(() => batch.forEach((p) => p.reply.complete(Exit.interrupt(FiberId.none))))),
         Effect.flatMap((exit) =>
-          Effect.forEach(batch, (p, i) => {
-            if (exit._tag === "Failure") return Deferred.failCause(p.reply, exit.cause)
-            const outcome = exit.value[i]
-            if (outcome === undefined) return Deferred.die(p.reply, new Error(`the batch was answered with ${exit.value.length} outcomes for ${batch.length} items`))
-            return outcome._tag === "Right" ? Deferred.succeed(p.reply, outcome.right) : Deferred.fail(p.reply, outcome.left)
-          }, { discard: true }))
+          Effect.sync(() =>
+            batch.forEach((p, i) => {
+              if (exit._tag === "Failure") return p.reply.complete(Exit.failCause(exit.cause))
+              const outcome = exit.value[i]
+              if (outcome === undefined) return p.reply.complete(Exit.die(new Error(`the batch was answered with ${exit.value.length} outcomes for ${batch.length} items`)))
+              return p.reply.complete(outcome._tag === "Right" ? Exit.succeed(outcome.right) : Exit.fail(outcome.left))
+            })
+          ))
       )
 
     for (let i = 0; i < options.senders; i++) {
@@ -69,6 +72,8 @@ export const make = <I, O, E>(options: BatcherOptions<I, O, E>): Effect.Effect<(
     }
 
     return (item: I) =>
-      Effect.flatMap(Deferred.make<O, E>(), (reply) =>
-        Effect.zipRight(Queue.offer(queue, { item, weight: options.weight(item), reply }), Deferred.await(reply)))
+      Effect.suspend(() => {
+        const reply = new Once<O, E>()
+        return Effect.zipRight(Queue.offer(queue, { item, weight: options.weight(item), reply }), reply.await)
+      })
   })
