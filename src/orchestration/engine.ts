@@ -51,6 +51,87 @@ export const orchestrate = <E, R>(
   validate: (state: State) => Steps<void, E, R>
 ): Effect.Effect<EngineOutcome, E | StoreError, R | OrchestrationStore> => Effect.gen(() => orchestrateSteps(input, validate))
 
+/** A rule entered for one transition: the state type it expected the proposal to move to, and whether it took part. */
+interface Entered {
+  readonly rule: Rule
+  to: From
+  readonly valid: boolean
+  scope?: RuleScope
+}
+
+/**
+ * One transition being orchestrated: the proposal as the rules leave it and what they decided. It is the transforms'
+ * context itself (they run only while there is a proposal, so `proposed` is then a state); each rule with a hook to call gets a `RuleScope` over it. Classes rather than closures: this runs
+ * three times per task run, and a context of closures cost ~5 KB of short-lived objects per transition.
+ */
+class Transition {
+  proposed: State | null
+  validated: State | null = null
+  status: SetStateStatus = "ACCEPT"
+  details: ResponseDetails = acceptDetails
+  decidedBy: string | null = null
+  reason: string | null = null
+  validating = false
+  readonly kind: OrchestratedRun["kind"]
+  readonly run: OrchestratedRun
+  readonly initial: State | null
+  readonly now: Date
+  readonly forced: boolean
+
+  constructor(input: EngineInput) {
+    this.run = input.run
+    this.kind = input.run.kind
+    this.initial = input.run.state
+    this.proposed = input.proposed
+    this.now = input.now
+    this.forced = input.force
+  }
+
+  decide(entry: Entered, status: SetStateStatus, details: ResponseDetails, why: string) {
+    if (this.validating) throw new Error(`Rule ${entry.rule.name} tried to change a transition after it was stored`)
+    this.status = status
+    this.details = details
+    this.decidedBy = entry.rule.name
+    this.reason = why
+  }
+}
+
+const acceptDetails: ResponseDetails = { type: "accept_details" }
+
+/** What a rule's hooks see: the transition, and the decisions it may take on it as this rule. */
+class RuleScope implements RuleContext {
+  constructor(private readonly t: Transition, private readonly entry: Entered) {}
+  get kind() { return this.t.kind }
+  get run() { return this.t.run }
+  get initial() { return this.t.initial }
+  get proposed() { return this.t.proposed }
+  get validated() { return this.t.validated }
+  get now() { return this.t.now }
+  get forced() { return this.t.forced }
+  reject(state: StateCreate | State, why: string) {
+    const at = stampAfter(this.t.initial, this.t.now)
+    this.t.proposed = isState(state) ? { ...state, timestamp: at } : materialize(state, at)
+    this.entry.to = this.t.proposed.type
+    this.t.decide(this.entry, "REJECT", { type: "reject_details", reason: why }, why)
+  }
+  delay(seconds: number, why: string) {
+    this.t.proposed = null
+    this.entry.to = null
+    this.t.decide(this.entry, "WAIT", { type: "wait_details", delay_seconds: Math.max(0, Math.round(seconds * 1000) / 1000), reason: why }, why)
+  }
+  abort(why: string) {
+    this.t.proposed = null
+    this.entry.to = null
+    this.t.decide(this.entry, "ABORT", { type: "abort_details", reason: why }, why)
+  }
+  rename(name: string) {
+    if (this.t.validating) throw new Error(`Rule ${this.entry.rule.name} tried to rename a state after it was stored`)
+    if (this.t.proposed) this.t.proposed = { ...this.t.proposed, name }
+  }
+}
+
+const scopeOf = (t: Transition, entry: Entered): RuleScope => (entry.scope ??= new RuleScope(t, entry))
+
 /**
  * `orchestrate` as steps (see `steps.ts`): the caller may drive them by Effect or, when its store answers at once,
  * synchronously. Only hooks that return an Effect (e.g. a cache lookup) and `validate` yield; the rest is plain code.
@@ -59,107 +140,49 @@ export function* orchestrateSteps<E, R>(
   input: EngineInput,
   validate: (state: State) => Steps<void, E, R>
 ): Steps<EngineOutcome, E | StoreError, R | OrchestrationStore> {
-    const { policy, now, force } = input
-    const initial = input.run.state
-    const from: From = initial?.type ?? null
-    const to: From = input.proposed.type
-    const rules = rulesFor(policy, force, from, to)
+  const { policy } = input
+  const t = new Transition(input)
+  const to: From = input.proposed.type
+  const rules = rulesFor(policy, input.force, t.initial?.type ?? null, to)
+  const signature: Array<string> = []
+  const entered: Array<Entered> = []
 
-    let proposed: State | null = input.proposed
-    let validated: State | null = null
-    let status: SetStateStatus = "ACCEPT"
-    let details: ResponseDetails = { type: "accept_details" }
-    let decidedBy: string | null = null
-    let reason: string | null = null
-    let validating = false
-    const signature: Array<string> = []
+  for (const r of rules) {
+    const entry: Entered = { rule: r, to, valid: (t.proposed?.type ?? null) === to }
+    entered.push(entry)
+    if (!entry.valid) continue
+    signature.push(r.name)
+    if (r.before === undefined) continue
+    const effect = r.before(scopeOf(t, entry))
+    if (effect) yield* effect
+  }
 
-    interface Entered { readonly rule: Rule; to: From; readonly valid: boolean; context?: RuleContext }
-    const entered: Array<Entered> = []
-
-    const contextFor = (entry: Entered): RuleContext => (entry.context ??= makeContext(entry))
-    const makeContext = (entry: Entered): RuleContext => {
-      const decide = (s: SetStateStatus, d: ResponseDetails, why: string) => {
-        if (validating) throw new Error(`Rule ${entry.rule.name} tried to change a transition after it was stored`)
-        status = s
-        details = d
-        decidedBy = entry.rule.name
-        reason = why
-      }
-      return {
-        kind: input.run.kind,
-        run: input.run,
-        initial,
-        get proposed() { return proposed },
-        get validated() { return validated },
-        now,
-        forced: force,
-        reject: (state, why) => {
-          const at = stampAfter(initial, now)
-          proposed = isState(state) ? { ...state, timestamp: at } : materialize(state, at)
-          entry.to = proposed.type
-          decide("REJECT", { type: "reject_details", reason: why }, why)
-        },
-        delay: (seconds, why) => {
-          proposed = null
-          entry.to = null
-          decide("WAIT", { type: "wait_details", delay_seconds: Math.max(0, Math.round(seconds * 1000) / 1000), reason: why }, why)
-        },
-        abort: (why) => {
-          proposed = null
-          entry.to = null
-          decide("ABORT", { type: "abort_details", reason: why }, why)
-        },
-        rename: (name) => {
-          if (validating) throw new Error(`Rule ${entry.rule.name} tried to rename a state after it was stored`)
-          if (proposed) proposed = { ...proposed, name }
-        }
-      }
-    }
-
-    for (const r of rules) {
-      const entry: Entered = { rule: r, to, valid: (proposed?.type ?? null) === to }
-      entered.push(entry)
-      if (!entry.valid) continue
-      signature.push(r.name)
-      const effect = r.before?.(contextFor(entry))
+  if (t.proposed !== null) {
+    const tctx = t as TransformContext
+    for (const transform of policy.transforms) {
+      const effect = transform.before?.(tctx)
       if (effect) yield* effect
     }
+  }
 
-    const transformContext = (): TransformContext => ({
-      kind: input.run.kind,
-      run: input.run,
-      initial,
-      get proposed() { return proposed! },
-      set proposed(s: State) { proposed = s },
-      get validated() { return validated },
-      now,
-      forced: force
-    })
-    const tctx = transformContext()
-    if (proposed !== null) {
-      for (const t of policy.transforms) {
-        const effect = t.before?.(tctx)
-        if (effect) yield* effect
-      }
-    }
-
-    validating = true
-    if (proposed !== null) {
-      yield* validate(proposed)
-      validated = proposed
-      for (let i = policy.transforms.length - 1; i >= 0; i--) {
-        const effect = policy.transforms[i]!.after?.(tctx)
-        if (effect) yield* effect
-      }
-    }
-
-    for (const entry of entered.reverse()) {
-      if (!entry.valid) continue
-      const hook = (proposed?.type ?? null) !== entry.to ? entry.rule.cleanup : entry.rule.after
-      const effect = hook?.(contextFor(entry))
+  t.validating = true
+  if (t.proposed !== null) {
+    yield* validate(t.proposed)
+    t.validated = t.proposed
+    for (let i = policy.transforms.length - 1; i >= 0; i--) {
+      const effect = policy.transforms[i]!.after?.(t as TransformContext)
       if (effect) yield* effect
     }
+  }
 
-    return { state: validated, status, details, decidedBy, reason, rules: signature }
+  for (let i = entered.length - 1; i >= 0; i--) {
+    const entry = entered[i]!
+    if (!entry.valid) continue
+    const hook = (t.proposed?.type ?? null) !== entry.to ? entry.rule.cleanup : entry.rule.after
+    if (hook === undefined) continue
+    const effect = hook(scopeOf(t, entry))
+    if (effect) yield* effect
+  }
+
+  return { state: t.validated, status: t.status, details: t.details, decidedBy: t.decidedBy, reason: t.reason, rules: signature }
 }
