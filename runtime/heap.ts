@@ -1,29 +1,43 @@
 /**
- * Keeps the V8 heap of a process that runs flows (or `orion start`) near its live set. V8 lets the old generation
- * grow to up to ~4× what survived its last full collection; most of that is garbage of finished runs held as RSS.
- * At 1.5× a flow of 10,000 task runs peaks ~30 % lower at the same speed (bench/RESULTS.md).
+ * Tunes V8's heap in a process that runs flows (or `orion start`): it keeps the heap near its live set, and it keeps
+ * V8 from allocating short-lived objects straight into the old generation.
+ *
+ * * Growth: V8 lets the old generation grow to up to ~4× what survived its last full collection; most of that is
+ *   garbage of finished runs held as RSS. At 1.5× a flow of 10,000 task runs peaks ~30 % lower at the same speed.
+ * * Pretenuring: V8 watches how many objects of each allocation site survive a scavenge and, past a threshold,
+ *   allocates that site's objects in the old generation directly. Effect's fibers trip it (a fiber's objects are
+ *   alive while it waits, which is when scavenges happen to look), and then every pretenured object that dies keeps
+ *   the young objects it points to alive through every scavenge until the next full collection: they are copied,
+ *   then promoted, and collected late. Off, a scavenge copies a third less in a sequential flow and pauses 25–30 %
+ *   shorter; a fork-and-await loop of plain Effect runs 1.6–2× faster (bench/RESULTS.md, 2026-12-06).
+ *
+ * A flag the process was started with (`node --allocation-site-pretenuring …`, NODE_OPTIONS) wins over either.
  */
 import * as v8 from "node:v8"
 import { Effect } from "effect"
 import { heapGrowingPercent } from "../src/settings.js"
 
-/** The V8 flag to set for `percent`, or undefined: 0 keeps V8's policy, and a flag the process was started with wins. */
-export const heapFlag = (percent: number, execArgv: ReadonlyArray<string>, nodeOptions: string | undefined): string | undefined => {
-  const own = [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => /^--heap[-_]growing[-_]percent\b/.test(arg))
-  return percent > 0 && !own ? `--heap-growing-percent=${percent}` : undefined
+const startedWith = (pattern: RegExp, execArgv: ReadonlyArray<string>, nodeOptions: string | undefined) =>
+  [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => pattern.test(arg))
+
+/** The V8 flags to set for a growing `percent`: 0 keeps V8's growth policy; a flag the process was started with wins. */
+export const heapFlags = (percent: number, execArgv: ReadonlyArray<string>, nodeOptions: string | undefined): Array<string> => {
+  const flags: Array<string> = []
+  if (percent > 0 && !startedWith(/^--heap[-_]growing[-_]percent\b/, execArgv, nodeOptions)) flags.push(`--heap-growing-percent=${percent}`)
+  if (!startedWith(/^--(no[-_])?allocation[-_]site[-_]pretenuring\b/, execArgv, nodeOptions)) flags.push("--no-allocation-site-pretenuring")
+  return flags
 }
 
 let tuned = false
 
-/** Applies `ORION_HEAP_GROWING_PERCENT` once per process (an invalid value warns and keeps the default). */
+/** Applies the flags once per process (an invalid `ORION_HEAP_GROWING_PERCENT` warns and keeps the default). */
 export const tuneHeap: Effect.Effect<void> = Effect.suspend(() => {
   if (tuned) return Effect.void
   tuned = true
   return Effect.flatMap(
     Effect.catchAll(heapGrowingPercent, (e) => Effect.as(Effect.logWarning(`${String(e)}; using 50`), 50)),
     (percent) => Effect.sync(() => {
-      const flag = heapFlag(percent, process.execArgv, process.env.NODE_OPTIONS)
-      if (flag !== undefined) v8.setFlagsFromString(flag)
+      for (const flag of heapFlags(percent, process.execArgv, process.env.NODE_OPTIONS)) v8.setFlagsFromString(flag)
     })
   )
 })

@@ -1,20 +1,23 @@
-/** The heap tuning of Orion's processes: which V8 flag is set, and when the process's own choice wins. */
+/** The heap tuning of Orion's processes: which V8 flags are set, and when the process's own choice wins. */
 import { ConfigProvider, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { heapFlag } from "../../runtime/heap.js"
+import { heapFlags } from "../../runtime/heap.js"
 import { heapGrowingPercent } from "../../src/settings.js"
 
-describe("heapFlag", () => {
-  const cases: ReadonlyArray<[string, number, ReadonlyArray<string>, string | undefined, string | undefined]> = [
-    ["default 50", 50, [], undefined, "--heap-growing-percent=50"],
-    ["another value", 120, ["--enable-source-maps"], "--max-old-space-size=512", "--heap-growing-percent=120"],
-    ["0 keeps V8's own policy", 0, [], undefined, undefined],
-    ["node started with its own flag", 50, ["--heap-growing-percent=200"], undefined, undefined],
-    ["its own flag, underscores", 50, ["--heap_growing_percent=10"], undefined, undefined],
-    ["its own flag in NODE_OPTIONS", 50, [], "--enable-source-maps --heap-growing-percent=300", undefined]
+describe("heapFlags", () => {
+  const off = "--no-allocation-site-pretenuring"
+  const cases: ReadonlyArray<[string, number, ReadonlyArray<string>, string | undefined, ReadonlyArray<string>]> = [
+    ["default 50", 50, [], undefined, ["--heap-growing-percent=50", off]],
+    ["another value", 120, ["--enable-source-maps"], "--max-old-space-size=512", ["--heap-growing-percent=120", off]],
+    ["0 keeps V8's own growth policy", 0, [], undefined, [off]],
+    ["node started with its own growth flag", 50, ["--heap-growing-percent=200"], undefined, [off]],
+    ["its own growth flag, underscores", 50, ["--heap_growing_percent=10"], undefined, [off]],
+    ["its own growth flag in NODE_OPTIONS", 50, [], "--enable-source-maps --heap-growing-percent=300", [off]],
+    ["node started with pretenuring on", 50, ["--allocation-site-pretenuring"], undefined, ["--heap-growing-percent=50"]],
+    ["pretenuring off in NODE_OPTIONS, underscores", 0, [], "--no_allocation_site_pretenuring", []]
   ]
   it.each(cases)("%s", (_name, percent, execArgv, nodeOptions, expected) => {
-    expect(heapFlag(percent, execArgv, nodeOptions)).toBe(expected)
+    expect(heapFlags(percent, execArgv, nodeOptions)).toEqual(expected)
   })
 })
 
