@@ -12,6 +12,7 @@ import {
 import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
 import { Database } from "./database.js"
+import { storedPayload } from "./event-log.js"
 import { SqliteConnection, SqliteTransactions } from "./sqlite-client.js"
 import type Sqlite from "better-sqlite3"
 
@@ -123,7 +124,7 @@ export const makeRunStore = Effect.gen(function*() {
   const insertEvents = (events: ReadonlyArray<NewEvent>) =>
     Effect.map(
       Effect.forEach(chunks(events, 500), (chunk) =>
-        sql`INSERT INTO event ${sql.insert(chunk.map((e) => rowToDb(dialect, { ...e, occurred: formatTimestamp(e.occurred) })))} RETURNING id`),
+        sql`INSERT INTO event ${sql.insert(chunk.map((e) => rowToDb(dialect, { ...e, occurred: formatTimestamp(e.occurred), payload: storedPayload(e.payload) })))} RETURNING id`),
       (results) => results.flatMap((rows) => rows.map((r) => Number((r as { id: unknown }).id)).sort((a, b) => a - b))
     )
 
@@ -276,7 +277,7 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     const ids: Array<number> = []
     for (let i = 0; i < events.length; i += rowsPerStatement) {
       const chunk = events.slice(i, i + rowsPerStatement)
-      const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(e.payload)]))
+      const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(storedPayload(e.payload))]))
       for (let k = chunk.length - 1; k >= 0; k--) ids.push(last - k)
     }
     return ids
