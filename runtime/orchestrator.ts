@@ -169,17 +169,15 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return yield* store.loadRun(kind, id)
     }
 
-    /** Records the decision and the stored state; returns the state's wire encoding. */
+    /** Records the decision — on the stored state's row, or on its own when it stored none; returns the state's wire encoding. */
     record(run: OrchestratedRun, from: State | null, proposed: State, force: boolean, outcome: EngineOutcome, announce = true) {
       const encoded = outcome.state === null ? null : encodeState(outcome.state)
-      if (encoded !== null) this.states[run.kind].push(stateRow(run.kind, run.id, encoded))
-      this.decisions.push({
-        id: newUuid(), run_kind: run.kind, run_id: run.id as Uuid, timestamp: this.now,
-        from_type: from?.type ?? null, proposed_type: proposed.type, proposed_name: proposed.name, forced: force,
-        status: outcome.status, rule: outcome.decidedBy, reason: outcome.reason,
-        state_id: outcome.state?.id ?? null, state_type: outcome.state?.type ?? null, state_name: outcome.state?.name ?? null,
-        rules: outcome.rules
-      })
+      const decided = {
+        timestamp: this.now, from_type: from?.type ?? null, proposed_type: proposed.type, proposed_name: proposed.name, forced: force,
+        status: outcome.status, rule: outcome.decidedBy, reason: outcome.reason, rules: outcome.rules
+      }
+      if (encoded !== null) this.states[run.kind].push(stateRow(run.kind, run.id, encoded, decided))
+      else this.decisions.push({ ...decided, id: newUuid(), run_kind: run.kind, run_id: run.id as Uuid, state_id: null, state_type: null, state_name: null })
       if (encoded === null || !announce) return encoded
       this.events.push({
         occurred: this.now,

@@ -95,7 +95,7 @@ export const layer = Layer.unwrapEffect(Effect.map(databaseUrl, (url) => layerFr
 
 /** Orion's tables, dependents first, and the migrator's own. */
 const orionTables = [
-  "event", "decision", "log", "concurrency_limit", "saved_search", "task_run_state_cache", "task_run_state",
+  "event", "decision_without_state", "log", "concurrency_limit", "saved_search", "task_run_state_cache", "task_run_state",
   "flow_run_state", "task_run", "flow_run", "deployment", "flow", "effect_sql_migrations"
 ] as const
 
@@ -107,6 +107,8 @@ export const dropAll = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const { dialect } = yield* Database
   if (dialect === "sqlite") yield* sql`PRAGMA foreign_keys = OFF`
+  // The view over the decisions (migration 0003) goes first: SQLite would keep it, dangling, past its tables.
+  yield* sql`DROP VIEW IF EXISTS decision`
   for (const table of orionTables) {
     yield* dialect === "pg" ? sql`DROP TABLE IF EXISTS ${sql(table)} CASCADE` : sql`DROP TABLE IF EXISTS ${sql(table)}`
   }

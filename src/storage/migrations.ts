@@ -203,8 +203,41 @@ const m0002_run_heartbeats = Effect.gen(function*() {
   }
 })
 
+/** The decision columns a state row carries: the orchestrator's decision that stored it. */
+export const decisionColumns = ["decided_at", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "rules"] as const
+
+/**
+ * A decision that stored a state is kept on that state's row (one row and one B-tree fewer per transition); the
+ * `decision` table, renamed `decision_without_state`, keeps the others (WAIT, ABORT) and every decision made before.
+ * The view `decision` shows them all, as the table did.
+ */
+const m0003_decisions_on_states = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const t = types(sql)
+  yield* sql`ALTER TABLE decision RENAME TO decision_without_state`
+  for (const kind of ["flow_run", "task_run"] as const) {
+    const table = sql(`${kind}_state`)
+    yield* sql`ALTER TABLE ${table} ADD COLUMN decided_at ${t.ts}`
+    for (const col of ["from_type", "proposed_type", "proposed_name"]) yield* sql`ALTER TABLE ${table} ADD COLUMN ${sql(col)} TEXT`
+    yield* sql`ALTER TABLE ${table} ADD COLUMN forced ${t.bool}`
+    for (const col of ["status", "rule", "reason"]) yield* sql`ALTER TABLE ${table} ADD COLUMN ${sql(col)} TEXT`
+    yield* sql`ALTER TABLE ${table} ADD COLUMN rules ${t.json}`
+  }
+  const fromStates = (kind: "flow_run" | "task_run") => sql`
+    SELECT id, ${sql.literal(`'${kind}'`)} AS run_kind, ${sql(`${kind}_id`)} AS run_id, decided_at AS timestamp, from_type, proposed_type,
+      proposed_name, forced, status, rule, reason, id AS state_id, type AS state_type, name AS state_name, rules
+    FROM ${sql(`${kind}_state`)} WHERE status IS NOT NULL`
+  yield* sql`CREATE VIEW decision AS
+    SELECT id, run_kind, run_id, timestamp, from_type, proposed_type, proposed_name, forced, status, rule, reason, state_id,
+      state_type, state_name, rules
+    FROM decision_without_state
+    UNION ALL ${fromStates("flow_run")}
+    UNION ALL ${fromStates("task_run")}`
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
-  "0002_run_heartbeats": m0002_run_heartbeats
+  "0002_run_heartbeats": m0002_run_heartbeats,
+  "0003_decisions_on_states": m0003_decisions_on_states
 } as const

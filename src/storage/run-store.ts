@@ -13,6 +13,7 @@ import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
 import { Database } from "./database.js"
 import { storedPayload } from "./event-log.js"
+import { decisionColumns } from "./migrations.js"
 import { SqliteConnection, SqliteTransactions } from "./sqlite-client.js"
 import type Sqlite from "better-sqlite3"
 
@@ -21,8 +22,14 @@ const decodeLimit = decodeRow(ConcurrencyLimit, Columns.concurrency_limit)
 const parseDate = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)))
 const parseJson = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v)
 
-/** A state, encoded once through its Schema, as a row of `<kind>_state` (columns in a fixed order). */
-export const stateRow = (kind: RunKind, runId: string, s: typeof State.Encoded): Record<string, unknown> => ({
+/** The orchestrator's decision that stored a state, kept on the state's row (see migration 0003). */
+export type StoredDecision = Pick<Decision, "timestamp" | "from_type" | "proposed_type" | "proposed_name" | "forced" | "status" | "rule" | "reason" | "rules">
+
+/**
+ * A state, encoded once through its Schema, and the decision that stored it, as a row of `<kind>_state` (columns in
+ * a fixed order; `forced` as a boolean, which the SQLite path binds as 0/1).
+ */
+export const stateRow = (kind: RunKind, runId: string, s: typeof State.Encoded, d: StoredDecision): Record<string, unknown> => ({
   id: s.id,
   [`${kind}_id`]: runId,
   type: s.type,
@@ -30,7 +37,16 @@ export const stateRow = (kind: RunKind, runId: string, s: typeof State.Encoded):
   timestamp: s.timestamp,
   message: s.message ?? null,
   data: s.data == null ? null : JSON.stringify(s.data),
-  state_details: JSON.stringify(s.state_details ?? {})
+  state_details: JSON.stringify(s.state_details ?? {}),
+  decided_at: formatTimestamp(d.timestamp),
+  from_type: d.from_type ?? null,
+  proposed_type: d.proposed_type,
+  proposed_name: d.proposed_name,
+  forced: d.forced,
+  status: d.status,
+  rule: d.rule ?? null,
+  reason: d.reason ?? null,
+  rules: JSON.stringify(d.rules)
 })
 
 /** The orchestrated columns of a run, as bound values. */
@@ -118,7 +134,7 @@ export const makeRunStore = Effect.gen(function*() {
 
   const insertDecisions = (decisions: ReadonlyArray<Decision>) =>
     Effect.forEach(chunks(decisions, 500), (chunk) =>
-      sql`INSERT INTO decision ${sql.insert(chunk.map((d) => rowToDb(dialect, { ...d, timestamp: formatTimestamp(d.timestamp) })))}`, { discard: true })
+      sql`INSERT INTO decision_without_state ${sql.insert(chunk.map((d) => rowToDb(dialect, { ...d, timestamp: formatTimestamp(d.timestamp) })))}`, { discard: true })
 
   /** Appends events; returns their ids in the order given (ids are assigned in insertion order). */
   const insertEvents = (events: ReadonlyArray<NewEvent>) =>
@@ -239,7 +255,7 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     flow_run: lazy(() => prepared(`INSERT INTO flow_run (${runInsertCols.flow_run.join(", ")}) VALUES ${values(runInsertCols.flow_run.length, 1)} ON CONFLICT DO NOTHING`)),
     task_run: lazy(() => prepared(`INSERT INTO task_run (${runInsertCols.task_run.join(", ")}) VALUES ${values(runInsertCols.task_run.length, 1)} ON CONFLICT DO NOTHING`))
   }
-  const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details"]
+  const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details", ...decisionColumns]
   const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
   const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
 
@@ -270,7 +286,10 @@ const sqliteFastPath = (db: Sqlite.Database) => {
 
   const insertStates = (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>): void => {
     const cols = stateCols(kind)
-    insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => r[c] ?? null)))
+    insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => {
+      const v = r[c]
+      return typeof v === "boolean" ? (v ? 1 : 0) : v ?? null
+    })))
   }
   const insertEvents = (events: ReadonlyArray<NewEvent>): Array<number> => {
     // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
@@ -283,7 +302,7 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     return ids
   }
   const insertDecisions = (decisions: ReadonlyArray<Decision>): void => {
-    insertRows("decision", decisionCols, decisions.map((d) => [
+    insertRows("decision_without_state", decisionCols, decisions.map((d) => [
       d.id, d.run_kind, d.run_id, formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name, d.forced ? 1 : 0,
       d.status, d.rule ?? null, d.reason ?? null, d.state_id ?? null, d.state_type ?? null, d.state_name ?? null, JSON.stringify(d.rules)
     ]))

@@ -15,8 +15,8 @@ describe.each(databases)("migrations on $name", (db) => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
-      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats"])
-      for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "event"]) {
+      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states"])
+      for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "decision_without_state", "event"]) {
         const count = yield* sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM ${sql(table)}`
         expect(Number(count[0]?.n)).toBe(0)
       }
@@ -43,6 +43,35 @@ describe.each(databases)("upgrading from 0001 on $name", (db) => {
       const run = yield* Effect.flatMap(RunRepository, (runs) => runs.getFlowRun("00000000-0000-4000-8000-000000000002")).pipe(
         Effect.provide(RunRepository.Default.pipe(Layer.provideMerge(Database.layerFromUrl(url)))))
       expect(run).toMatchObject({ name: "kept-run", heartbeat_time: null })
+    })))
+})
+
+describe.each(databases)("upgrading from 0002 on $name", (db) => {
+  it.live("0003 keeps the decisions made before it, readable with the new ones through the `decision` view", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { url, lifecycle } = db.fresh()
+      yield* Layer.build(lifecycle)
+      const old: Layer.Layer<SqlClient.SqlClient, unknown> = db.name === "pg"
+        ? PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })
+        : SqliteClient.layer({ filename: url })
+      const runId = "00000000-0000-4000-8000-000000000002"
+      const t = "2021-01-01T00:00:00.000000+00:00"
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* Migrator.make({})({ loader: Migrator.fromRecord({ "0001_initial": allMigrations["0001_initial"], "0002_run_heartbeats": allMigrations["0002_run_heartbeats"] }) })
+        yield* sql`INSERT INTO flow (id, created, updated, name, tags) VALUES ('00000000-0000-4000-8000-000000000001', ${t}, ${t}, 'old', '[]')`
+        yield* sql`INSERT INTO flow_run (id, created, updated, name, flow_id, parameters, context, empirical_policy, empirical_config, tags, auto_scheduled)
+          VALUES (${runId}, ${t}, ${t}, 'kept-run', '00000000-0000-4000-8000-000000000001', '{}', '{}',
+            '{"max_retries":0,"retry_delay_seconds":0}', '{}', '[]', ${db.name === "pg" ? false : 0})`
+        yield* sql`INSERT INTO flow_run_state (id, flow_run_id, type, name, timestamp, state_details)
+          VALUES ('00000000-0000-7000-8000-000000000003', ${runId}, 'PENDING', 'Pending', ${t}, '{}')`
+        yield* sql`INSERT INTO decision (id, run_kind, run_id, timestamp, from_type, proposed_type, proposed_name, forced, status, rule, reason, state_id, state_type, state_name, rules)
+          VALUES ('00000000-0000-7000-8000-000000000004', 'flow_run', ${runId}, ${t}, NULL, 'PENDING', 'Pending', ${db.name === "pg" ? true : 1},
+            'ACCEPT', NULL, NULL, '00000000-0000-7000-8000-000000000003', 'PENDING', 'Pending', '[]')`
+      }).pipe(Effect.provide(old))
+      const decisions = yield* Effect.flatMap(RunRepository, (runs) => runs.readDecisions("flow_run", runId)).pipe(
+        Effect.provide(RunRepository.Default.pipe(Layer.provideMerge(Database.layerFromUrl(url)))))
+      expect(decisions).toMatchObject([{ id: "00000000-0000-7000-8000-000000000004", run_kind: "flow_run", run_id: runId, forced: true, status: "ACCEPT", state_id: "00000000-0000-7000-8000-000000000003", rules: [] }])
     })))
 })
 
@@ -94,6 +123,6 @@ describe.each(databases)("database reset on $name", (db) => {
       ])).pipe(Effect.provide(Database.layerFromUrl(url)))
       expect(Number(searches[0]!.n)).toBe(0)
       expect(Number(others[0]!.n)).toBe(0)
-      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats"])
+      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states"])
     })))
 })

@@ -167,7 +167,7 @@ export const insertTaskRun = (seed: TaskRunSeed) =>
 /** Empties every table, so each test starts from nothing while the suite shares one database. */
 export const clearDatabase = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  for (const table of ["flow", "log", "saved_search", "concurrency_limit", "task_run_state_cache", "decision", "event"]) {
+  for (const table of ["flow", "log", "saved_search", "concurrency_limit", "task_run_state_cache", "decision_without_state", "event"]) {
     yield* sql`DELETE FROM ${sql(table)}`
   }
 })

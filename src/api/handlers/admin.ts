@@ -17,7 +17,7 @@ import { lift } from "./respond.js"
 
 /** Orion's tables with data, dependents first (the migrator's own table is kept). */
 const dataTables = [
-  "event", "decision", "log", "concurrency_limit", "saved_search", "task_run_state_cache", "task_run_state",
+  "event", "decision_without_state", "log", "concurrency_limit", "saved_search", "task_run_state_cache", "task_run_state",
   "flow_run_state", "task_run", "flow_run", "deployment", "flow"
 ] as const
 
