@@ -15,7 +15,7 @@ import {
   type EngineOutcome, type OrchestratedRun, type Policies, type Steps
 } from "../src/orchestration/index.js"
 import { Database, describeCause } from "../src/storage/database.js"
-import { makeRunStore, runColumns, stateRow } from "../src/storage/run-store.js"
+import { makeRunStore, runColumns, stateRow, type StateRow } from "../src/storage/run-store.js"
 import { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
 import * as Mailbox from "./mailbox.js"
@@ -160,7 +160,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     }
     readonly decisions: Array<Decision> = []
     readonly events: Array<NewEvent> = []
-    readonly states = { flow_run: [] as Array<Record<string, unknown>>, task_run: [] as Array<Record<string, unknown>> }
+    readonly states = { flow_run: [] as Array<StateRow>, task_run: [] as Array<StateRow> }
     constructor(readonly now: Date) {}
 
     *current(kind: RunKind, id: string): Steps<Option.Option<OrchestratedRun>, SqlError> {
@@ -176,7 +176,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         timestamp: this.now, from_type: from?.type ?? null, proposed_type: proposed.type, proposed_name: proposed.name, forced: force,
         status: outcome.status, rule: outcome.decidedBy, reason: outcome.reason, rules: outcome.rules
       }
-      if (encoded !== null) this.states[run.kind].push(stateRow(run.kind, run.id, encoded, decided))
+      if (encoded !== null) this.states[run.kind].push(stateRow(run.id, encoded, decided))
       else this.decisions.push({ ...decided, id: newUuid(), run_kind: run.kind, run_id: run.id as Uuid, state_id: null, state_type: null, state_name: null })
       if (encoded === null || !announce) return encoded
       this.events.push({

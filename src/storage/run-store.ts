@@ -25,29 +25,31 @@ const parseJson = (v: unknown) => (typeof v === "string" ? JSON.parse(v) : v)
 /** The orchestrator's decision that stored a state, kept on the state's row (see migration 0003). */
 export type StoredDecision = Pick<Decision, "timestamp" | "from_type" | "proposed_type" | "proposed_name" | "forced" | "status" | "rule" | "reason" | "rules">
 
-/**
- * A state, encoded once through its Schema, and the decision that stored it, as a row of `<kind>_state` (columns in
- * a fixed order; `forced` as a boolean, which the SQLite path binds as 0/1).
- */
-export const stateRow = (kind: RunKind, runId: string, s: typeof State.Encoded, d: StoredDecision): Record<string, unknown> => ({
-  id: s.id,
-  [`${kind}_id`]: runId,
-  type: s.type,
-  name: s.name,
-  timestamp: s.timestamp,
-  message: s.message ?? null,
-  data: s.data == null ? null : JSON.stringify(s.data),
-  state_details: JSON.stringify(s.state_details ?? {}),
-  decided_at: formatTimestamp(d.timestamp),
-  from_type: d.from_type ?? null,
-  proposed_type: d.proposed_type,
-  proposed_name: d.proposed_name,
-  forced: d.forced,
-  status: d.status,
-  rule: d.rule ?? null,
-  reason: d.reason ?? null,
-  rules: JSON.stringify(d.rules)
-})
+/** The columns of `<kind>_state`, in the order of a `StateRow`. */
+export const stateColumns = (kind: RunKind) =>
+  ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details", ...decisionColumns] as const
+
+/** A row of `<kind>_state` as its values, in `stateColumns` order (`forced` as 0/1, SQLite's boolean). */
+export type StateRow = ReadonlyArray<unknown>
+
+/** JSON of a decision's rule list, by the list's names: a policy's few lists, serialised once each. */
+const rulesJson = new Map<string, string>()
+const rulesToJson = (rules: ReadonlyArray<string>): string => {
+  const key = rules.join("\u0000")
+  let json = rulesJson.get(key)
+  if (json === undefined) {
+    json = JSON.stringify(rules)
+    if (rulesJson.size < 1_000) rulesJson.set(key, json)
+  }
+  return json
+}
+
+/** A state, encoded once through its Schema, and the decision that stored it, as a row of `<kind>_state`. */
+export const stateRow = (runId: string, s: typeof State.Encoded, d: StoredDecision): StateRow => [
+  s.id, runId, s.type, s.name, s.timestamp, s.message ?? null, s.data == null ? null : JSON.stringify(s.data),
+  JSON.stringify(s.state_details ?? {}), formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name,
+  d.forced ? 1 : 0, d.status, d.rule ?? null, d.reason ?? null, rulesToJson(d.rules)
+]
 
 /** The orchestrated columns of a run, as bound values. */
 export const runColumns = (r: OrchestratedRun) => ({
@@ -129,8 +131,11 @@ export const makeRunStore = Effect.gen(function*() {
     )
 
   /** Inserts state rows (see `stateRow`) in multi-row statements. */
-  const insertStates = (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) =>
-    Effect.forEach(chunks(rows, 500), (chunk) => sql`INSERT INTO ${stateTable(kind)} ${sql.insert(chunk)}`, { discard: true })
+  const insertStates = (kind: RunKind, rows: ReadonlyArray<StateRow>) => {
+    const columns = stateColumns(kind)
+    const record = (row: StateRow) => Object.fromEntries(columns.map((c, i) => [c, c === "forced" ? toDb(dialect, row[i] === 1) : row[i]]))
+    return Effect.forEach(chunks(rows, 500), (chunk) => sql`INSERT INTO ${stateTable(kind)} ${sql.insert(chunk.map(record))}`, { discard: true })
+  }
 
   const insertDecisions = (decisions: ReadonlyArray<Decision>) =>
     Effect.forEach(chunks(decisions, 500), (chunk) =>
@@ -237,8 +242,10 @@ const sqliteFastPath = (db: Sqlite.Database) => {
   const insertRows = (table: string, columns: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>, suffix = "") => {
     let last = 0
     for (let i = 0; i < rows.length; i += rowsPerStatement) {
-      const chunk = rows.slice(i, i + rowsPerStatement)
-      last = Number(insertStatement(table, columns, chunk.length, suffix).run(chunk.flat()).lastInsertRowid)
+      const n = Math.min(rowsPerStatement, rows.length - i)
+      const values: Array<unknown> = []
+      for (let r = i; r < i + n; r++) for (const v of rows[r]!) values.push(v)
+      last = Number(insertStatement(table, columns, n, suffix).run(values).lastInsertRowid)
     }
     return last
   }
@@ -255,7 +262,6 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     flow_run: lazy(() => prepared(`INSERT INTO flow_run (${runInsertCols.flow_run.join(", ")}) VALUES ${values(runInsertCols.flow_run.length, 1)} ON CONFLICT DO NOTHING`)),
     task_run: lazy(() => prepared(`INSERT INTO task_run (${runInsertCols.task_run.join(", ")}) VALUES ${values(runInsertCols.task_run.length, 1)} ON CONFLICT DO NOTHING`))
   }
-  const stateCols = (kind: RunKind) => ["id", `${kind}_id`, "type", "name", "timestamp", "message", "data", "state_details", ...decisionColumns]
   const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
   const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
 
@@ -284,12 +290,8 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     }
   }
 
-  const insertStates = (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>): void => {
-    const cols = stateCols(kind)
-    insertRows(`${kind}_state`, cols, rows.map((r) => cols.map((c) => {
-      const v = r[c]
-      return typeof v === "boolean" ? (v ? 1 : 0) : v ?? null
-    })))
+  const insertStates = (kind: RunKind, rows: ReadonlyArray<StateRow>): void => {
+    insertRows(`${kind}_state`, stateColumns(kind), rows)
   }
   const insertEvents = (events: ReadonlyArray<NewEvent>): Array<number> => {
     // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
@@ -313,7 +315,7 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     sync: syncAll,
     insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => sync.insertRun(kind, row)),
     updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) => attempt(() => sync.updateRun(run, expectedStateId, now)),
-    insertStates: (kind: RunKind, rows: ReadonlyArray<Record<string, unknown>>) => attempt(() => insertStates(kind, rows)),
+    insertStates: (kind: RunKind, rows: ReadonlyArray<StateRow>) => attempt(() => insertStates(kind, rows)),
     insertEvents: (events: ReadonlyArray<NewEvent>) => attempt(() => insertEvents(events)),
     insertDecisions: (decisions: ReadonlyArray<Decision>) => attempt(() => insertDecisions(decisions))
   }
