@@ -31,23 +31,25 @@ export type ActorError = ClientError | RunAborted | ResultStoreError
 
 /** Proposes `state`; on WAIT sleeps the given delay and proposes again; ABORT becomes `RunAborted`. */
 export const proposeObeying = (ref: RunRef, state: StateCreate, options?: { readonly force?: boolean }) =>
-  Effect.gen(function*() {
-    const client = yield* OrionClient
-    while (true) {
-      const answer: OrchestrationResult = yield* client.proposeState(ref, state, options)
-      switch (answer.status) {
-        case "WAIT":
-          yield* Effect.sleep(Duration.seconds(answer.details.type === "wait_details" ? answer.details.delay_seconds : 1))
-          continue
-        case "ABORT":
-          return yield* new RunAborted({
-            run_id: ref.id,
-            message: `the orchestrator aborted ${ref.kind} ${ref.id}'s move to ${state.type}: ${answer.details.type === "abort_details" ? answer.details.reason ?? "no reason given" : "no reason given"}`
-          })
-        default:
-          return answer as OrchestrationResult & { readonly state: State }
+  Effect.flatMap(OrionClient, (client) => {
+    // Combinators rather than a generator: this runs for every transition of every run.
+    const ask: Effect.Effect<OrchestrationResult & { readonly state: State }, ClientError | RunAborted> = Effect.flatMap(
+      client.proposeState(ref, state, options),
+      (answer) => {
+        switch (answer.status) {
+          case "WAIT":
+            return Effect.zipRight(Effect.sleep(Duration.seconds(answer.details.type === "wait_details" ? answer.details.delay_seconds : 1)), ask)
+          case "ABORT":
+            return Effect.fail(new RunAborted({
+              run_id: ref.id,
+              message: `the orchestrator aborted ${ref.kind} ${ref.id}'s move to ${state.type}: ${answer.details.type === "abort_details" ? answer.details.reason ?? "no reason given" : "no reason given"}`
+            }))
+          default:
+            return Effect.succeed(answer as OrchestrationResult & { readonly state: State })
+        }
       }
-    }
+    )
+    return ask
   })
 
 /** Sleeps until a SCHEDULED state's time (now if it has none or it has passed). */

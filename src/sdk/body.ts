@@ -43,8 +43,10 @@ export const runBody = (
       Effect.updateFiberRefs((fiberId, refs) => {
         let logAnnotations = FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations)
         for (const [k, v] of Object.entries(annotations)) logAnnotations = HashMap.set(logAnnotations, k, v)
-        const annotated = FiberRefs.updateAs(refs, { fiberId, fiberRef: FiberRef.currentLogAnnotations, value: logAnnotations })
-        return FiberRefs.updateAs(annotated, { fiberId, fiberRef: CurrentRun, value: ctx })
+        // One copy of the fiber's refs for both (each `updateAs` copies them all).
+        return FiberRefs.updateManyAs(refs, {
+          entries: [[FiberRef.currentLogAnnotations, [[fiberId, logAnnotations]]], [CurrentRun, [[fiberId, ctx]]]]
+        })
       }),
       once
     )

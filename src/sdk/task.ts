@@ -151,9 +151,8 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     const createWhenStarting = upstream.length === 0
 
     const create = (start?: StateCreate) =>
-      Effect.gen(function*() {
-        const task_inputs = yield* taskInputs(args, waitFor, flow)
-        const created = yield* client.createTaskRun({
+      Effect.flatMap(taskInputs(args, waitFor, flow), (task_inputs) =>
+        client.createTaskRun({
           name: `${def.name}-${dynamicKey}`,
           flow_run_id: flow.flowRunId,
           task_key: def.taskKey,
@@ -162,14 +161,17 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
           cache_expiration: null,
           task_version: def.options.version ?? null,
           empirical_policy: def.policy,
-          tags: [...new Set([...def.tags, ...flow.tags])],
+          tags: flow.tags.length === 0 ? def.tags : [...new Set([...def.tags, ...flow.tags])],
           task_inputs,
           state: States.Pending()
-        }, start === undefined ? undefined : { start })
-        createdId.id = created.id
-        id.complete(Exit.succeed(created.id))
-        return created
-      }).pipe(Effect.tapErrorCause((cause) => Effect.sync(() => id.complete(Exit.failCause(cause)))))
+        }, start === undefined ? undefined : { start })).pipe(
+          Effect.map((created) => {
+            createdId.id = created.id
+            id.complete(Exit.succeed(created.id))
+            return created
+          }),
+          Effect.tapErrorCause((cause) => Effect.sync(() => id.complete(Exit.failCause(cause))))
+        )
 
     const ready = createWhenStarting ? Effect.void : Effect.gen(function*() {
       yield* create()
