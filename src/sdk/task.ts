@@ -219,9 +219,9 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
     return future
   })
 
-/** One execution of the task body, turned into the terminal state to propose. */
+/** One execution of the task body, turned into the terminal state to propose (combinators: this runs per task run). */
 const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, args: ReadonlyArray<unknown>, cacheKey: string | null) =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const controller = new LazyAbortController()
     const ctx: TaskRunContext = {
       _tag: "TaskRun", taskRunId, taskName: def.name, flow,
@@ -230,28 +230,33 @@ const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, arg
       }
     }
     const runner = flow.taskRunner
-    const result = yield* Effect.either(runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout), { ownFiber: true }))
-    const store = yield* ResultStore
-    if (Either.isLeft(result)) {
-      const failure = result.left
-      if (failure._tag === "TimedOut") {
-        return { proposal: States.TimedOut({ message: `Task run exceeded its timeout of ${Duration.format(failure.after)}.` }), value: Option.none() } satisfies Attempt
-      }
-      return { proposal: States.Failed({ message: `Task run encountered an exception: ${describeFailure(failure.cause)}` }), value: Option.none() } satisfies Attempt
-    }
-    const data = yield* Effect.either(store.persist(result.right, serializerOf(def.options.serializer)))
-    if (Either.isLeft(data)) {
-      const message = data.left instanceof ResultNotSerializable
-        ? `The result of task '${def.name}' cannot be stored: ${data.left.message}`
-        : `The result of task '${def.name}' could not be stored: ${data.left.message}`
-      return { proposal: States.Failed({ message }), value: Option.none() } satisfies Attempt
-    }
-    const expiration = def.options.cacheExpiration === undefined || cacheKey === null ? null
-      : new Date((yield* Clock.currentTimeMillis) + Duration.toMillis(typeof def.options.cacheExpiration === "number" ? Duration.seconds(def.options.cacheExpiration) : Duration.decode(def.options.cacheExpiration)))
-    return {
-      proposal: States.Completed({ data: data.right, details: { cache_key: cacheKey, cache_expiration: expiration } }),
-      value: Option.some(result.right)
-    } satisfies Attempt
+    const body = runBody((...a) => runner.execute(def, a, ctx), args, ctx, controller, timeoutOf(def.options.timeout), { ownFiber: true })
+    return Effect.matchEffect(body, {
+      onFailure: (failure): Effect.Effect<Attempt> => Effect.succeed(failure._tag === "TimedOut"
+        ? { proposal: States.TimedOut({ message: `Task run exceeded its timeout of ${Duration.format(failure.after)}.` }), value: Option.none() }
+        : { proposal: States.Failed({ message: `Task run encountered an exception: ${describeFailure(failure.cause)}` }), value: Option.none() }),
+      onSuccess: (value) => Effect.flatMap(ResultStore, (store) =>
+        Effect.matchEffect(store.persist(value, serializerOf(def.options.serializer)), {
+          onFailure: (e): Effect.Effect<Attempt> => Effect.succeed({
+            proposal: States.Failed({
+              message: e instanceof ResultNotSerializable
+                ? `The result of task '${def.name}' cannot be stored: ${e.message}`
+                : `The result of task '${def.name}' could not be stored: ${e.message}`
+            }),
+            value: Option.none()
+          }),
+          onSuccess: (data) => {
+            const completed = (expiration: Date | null): Attempt => ({
+              proposal: States.Completed({ data, details: { cache_key: cacheKey, cache_expiration: expiration } }),
+              value: Option.some(value)
+            })
+            const expiresIn = def.options.cacheExpiration
+            if (expiresIn === undefined || cacheKey === null) return Effect.succeed(completed(null))
+            return Effect.map(Clock.currentTimeMillis, (now) =>
+              completed(new Date(now + Duration.toMillis(typeof expiresIn === "number" ? Duration.seconds(expiresIn) : Duration.decode(expiresIn)))))
+          }
+        }))
+    })
   })
 
 /** `t.map(...)`: resolves mapped futures, checks lengths, submits one run per index, returns all results. */
