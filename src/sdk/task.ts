@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto"
 import { Clock, Context, Duration, Effect, Either, Exit, Option, ParseResult, Schema } from "effect"
-import { RunPolicy, States, type StateCreate, type Uuid } from "../domain/index.js"
+import { RunPolicy, States, type OrchestrationResult, type StateCreate, type Uuid } from "../domain/index.js"
 import { OrionClient } from "../client/orion-client.js"
 import { Once } from "../../runtime/once.js"
 import { type Attempt, runActor } from "../../runtime/run-actor.js"
@@ -136,7 +136,7 @@ const nextDynamicKey = (flow: FlowRunContext, taskKey: string): string => {
 
 /** Creates and starts one task run on the flow's task runner; returns its future. */
 const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArray<unknown>, waitFor: ReadonlyArray<TaskFuture<unknown>>) =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     const dynamicKey = nextDynamicKey(flow, def.taskKey)
     const id = new Once<Uuid, unknown>()
     const createdId: { id?: Uuid } = {}
@@ -184,39 +184,48 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
       }
     }).pipe(Effect.tapErrorCause((cause) => Effect.sync(() => id.complete(Exit.failCause(cause)))))
 
-    const run = Effect.gen(function*() {
-      const cacheKey = notReady === undefined ? def.options.cacheKey?.(...resolved) ?? null : null
-      const running = States.Running({ details: { cache_key: cacheKey } })
-      const created = createWhenStarting ? yield* create(running) : undefined
-      const started = created?.started
-      const taskRunId = created?.id ?? (yield* id.await)
+    // Combinators rather than a generator: this is every task run's path.
+    const runWithId = (taskRunId: Uuid, running: StateCreate, started: OrchestrationResult | undefined, cacheKey: string | null) => {
       const ref = { kind: "task_run" as const, id: taskRunId }
       if (notReady !== undefined) {
-        const answer = yield* client.proposeState(ref, notReady)
-        const state = answer.state ?? (yield* client.readTaskRun(taskRunId)).state
-        return { state: state!, value: Option.none<unknown>() }
+        return Effect.flatMap(client.proposeState(ref, notReady), (answer) =>
+          answer.state !== null
+            ? Effect.succeed({ state: answer.state, value: Option.none<unknown>() })
+            : Effect.map(client.readTaskRun(taskRunId), (r) => ({ state: r.state!, value: Option.none<unknown>() })))
       }
-      const outcome = yield* runActor({
+      return Effect.map(runActor({
         ref,
         running,
         started,
         execute: attempt(def, flow, taskRunId, resolved, cacheKey),
         heartbeats: flow.heartbeats === undefined ? undefined : { member: flow.heartbeats }
+      }), (outcome) => {
+        if (outcome.value._tag === "Some" && typeof outcome.value.value === "object" && outcome.value.value !== null) {
+          flow.producers.set(outcome.value.value, taskRunId)
+        }
+        return outcome
       })
-      if (outcome.value._tag === "Some" && typeof outcome.value.value === "object" && outcome.value.value !== null) {
-        flow.producers.set(outcome.value.value, taskRunId)
-      }
-      return outcome
+    }
+    const run = Effect.suspend(() => {
+      const cacheKey = notReady === undefined ? def.options.cacheKey?.(...resolved) ?? null : null
+      const running = States.Running({ details: { cache_key: cacheKey } })
+      return createWhenStarting
+        ? Effect.flatMap(create(running), (created) => runWithId(created.id, running, created.started, cacheKey))
+        : Effect.flatMap(id.await, (taskRunId) => runWithId(taskRunId, running, undefined, cacheKey))
     })
 
     // A task called from the flow's fibers inherits its services; one called from elsewhere (say, a promise started
     // in an async flow body) gets them from the flow.
-    const inherits = Option.isSome(yield* Effect.serviceOption(OrionClient))
-    const fiber = yield* flow.taskRunner.submit(createWhenStarting ? Effect.void : Effect.orDie(ready), (inherits ? run : Effect.provide(run, services)) as Effect.Effect<any, any>)
-    const future = new TaskFuture<unknown>(def.name, id, createdId, fiber, flow)
-    // The future itself: a flow mapping 10,000 tasks keeps 10,000 of these until it ends, so nothing more per child.
-    flow.children.push(future)
-    return future
+    return Effect.flatMap(Effect.serviceOption(OrionClient), (inherited) =>
+      Effect.map(
+        flow.taskRunner.submit(createWhenStarting ? Effect.void : Effect.orDie(ready), (Option.isSome(inherited) ? run : Effect.provide(run, services)) as Effect.Effect<any, any>),
+        (fiber) => {
+          const future = new TaskFuture<unknown>(def.name, id, createdId, fiber, flow)
+          // The future itself: a flow mapping 10,000 tasks keeps 10,000 of these until it ends, so nothing more per child.
+          flow.children.push(future)
+          return future
+        }
+      ))
   })
 
 /** One execution of the task body, turned into the terminal state to propose (combinators: this runs per task run). */
