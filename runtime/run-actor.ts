@@ -156,40 +156,36 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
   const { ref } = spec
   const group = spec.heartbeats !== undefined && "member" in spec.heartbeats ? spec.heartbeats.member : undefined
   const leaveGroup = () => void group?.members.delete(ref.id)
-  const attempt = Effect.gen(function*() {
-    let proposal = spec.running
-    let answered = spec.started
-    while (true) {
-      const started = answered !== undefined && (answered.status === "ACCEPT" || answered.status === "REJECT") && answered.state !== null
-        ? answered as OrchestrationResult & { readonly state: State }
-        : yield* proposeStart(ref, proposal)
-      answered = undefined
+  // Combinators rather than a generator: every task run goes through here. Each pass proposes Running (unless the
+  // answer came with the run's create), runs the body, proposes its terminal state, and starts over when told to retry.
+  const pass = (answered: OrchestrationResult | undefined): Effect.Effect<RunOutcome, ActorError, R | OrionClient | ResultStore> => {
+    const start = answered !== undefined && (answered.status === "ACCEPT" || answered.status === "REJECT") && answered.state !== null
+      ? Effect.succeed(answered as OrchestrationResult & { readonly state: State })
+      : proposeStart(ref, spec.running)
+    const again = Effect.suspend(() => pass(undefined))
+    return Effect.flatMap(start, (started) => {
       if (started.status === "REJECT") {
-        if (started.state.type === "SCHEDULED") {
-          yield* sleepUntilScheduled(started.state)
-          proposal = spec.running
-          continue
+        if (started.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(started.state), again)
+        if (started.state.type !== "RUNNING") return adopt(started.state)
+      }
+      return Effect.flatMap(whileHeartbeating(ref, spec.heartbeats, executeWatched(spec)), (result) => {
+        leaveGroup()
+        if (Option.isNone(result)) {
+          return Effect.map(proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true }),
+            (cancelled): RunOutcome => ({ state: cancelled.state, value: Option.none() }))
         }
-        if (started.state.type !== "RUNNING") return yield* adopt(started.state)
-      }
-      const result = yield* whileHeartbeating(ref, spec.heartbeats, executeWatched(spec))
-      leaveGroup()
-      if (Option.isNone(result)) {
-        const cancelled = yield* proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true })
-        return { state: cancelled.state, value: Option.none() }
-      }
-      if (result.value.proposal.type === "COMPLETED") yield* yield* FiberRef.get(BodyEnded)
-      const ended = yield* proposeObeying(ref, result.value.proposal)
-      if (ended.status === "ACCEPT") return { state: ended.state, value: result.value.value }
-      if (ended.state.type === "SCHEDULED") {
-        yield* sleepUntilScheduled(ended.state)
-        proposal = spec.running
-        continue
-      }
-      if (isTerminal(ended.state.type)) return yield* adopt(ended.state)
-      proposal = spec.running
-    }
-  })
+        const { proposal, value } = result.value
+        const propose = proposeObeying(ref, proposal)
+        return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (ended) => {
+          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value })
+          if (ended.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(ended.state), again)
+          if (isTerminal(ended.state.type)) return adopt(ended.state)
+          return again
+        })
+      })
+    })
+  }
+  const attempt = pass(spec.started)
   return attempt.pipe(
     Effect.onExit((exit) => {
       leaveGroup()
