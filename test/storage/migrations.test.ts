@@ -23,14 +23,21 @@ describe.each(databases)("migrations on $name", (db) => {
     }).pipe(Effect.provide(db.layer())))
 })
 
+/** A fresh database and a plain SQL client on it that applies no migrations: a database as an older Orion left it. */
+const freshWithPlainClient = (db: (typeof databases)[number]) =>
+  Effect.gen(function*() {
+    const { url, lifecycle } = db.fresh()
+    yield* Layer.build(lifecycle)
+    const old: Layer.Layer<SqlClient.SqlClient, unknown> = db.name === "pg"
+      ? PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })
+      : SqliteClient.layer({ filename: url })
+    return { url, old }
+  })
+
 describe.each(databases)("upgrading from 0001 on $name", (db) => {
   it.live("0002 adds a null heartbeat_time to existing runs, keeping them", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { url, lifecycle } = db.fresh()
-      yield* Layer.build(lifecycle)
-      const old: Layer.Layer<SqlClient.SqlClient, unknown> = db.name === "pg"
-        ? PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })
-        : SqliteClient.layer({ filename: url })
+      const { url, old } = yield* freshWithPlainClient(db)
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* Migrator.make({})({ loader: Migrator.fromRecord({ "0001_initial": allMigrations["0001_initial"] }) })
@@ -49,11 +56,7 @@ describe.each(databases)("upgrading from 0001 on $name", (db) => {
 describe.each(databases)("upgrading from 0002 on $name", (db) => {
   it.live("0003 keeps the decisions made before it, readable with the new ones through the `decision` view", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { url, lifecycle } = db.fresh()
-      yield* Layer.build(lifecycle)
-      const old: Layer.Layer<SqlClient.SqlClient, unknown> = db.name === "pg"
-        ? PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })
-        : SqliteClient.layer({ filename: url })
+      const { url, old } = yield* freshWithPlainClient(db)
       const runId = "00000000-0000-4000-8000-000000000002"
       const t = "2021-01-01T00:00:00.000000+00:00"
       yield* Effect.gen(function*() {
