@@ -4,7 +4,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option } from "effect"
 import {
   ConcurrencyLimit, formatTimestamp, newUuid, State,
   type Decision, type NewEvent, type RunKind
