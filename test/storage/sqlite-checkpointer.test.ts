@@ -62,8 +62,10 @@ describe("the SQLite checkpointer", () => {
         for (const until = performance.now() + 0.3; performance.now() < until;);
       }
     })))
-    // The log was written over from its start again and again: it never held more than a fraction of what was committed.
-    expect(largest).toBeLessThan(2_000 * 2 * 4096 / 4)
+    // The log was written over from its start again and again: it never held more than a fraction of what was committed
+    // (a writer left to checkpoint alone grows it past 25 MB here; with the worker it stays near 3 MB on a quiet machine
+    // and under 5 MB on a loaded one, so half of the committed bytes is a bound with room for a slow CI host).
+    expect(largest).toBeLessThan(2_000 * 2 * 4096 / 2)
     expect(db.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 2_000 })
     db.close()
   })
