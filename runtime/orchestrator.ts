@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql"
 import { Cause, Clock, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
-  type Decision, type FlowRunCreate, type NewEvent, type OrionEvent, type RunKind, type RunRef, type StateCreate,
+  type Decision, type FlowRunCreate, type OrionEvent, type RunKind, type RunRef, type StateCreate,
   type TaskRunCreate, type Uuid
 } from "../src/domain/index.js"
 import {
@@ -15,7 +15,7 @@ import {
   type EngineOutcome, type OrchestratedRun, type Policies, type Steps
 } from "../src/orchestration/index.js"
 import { Database, describeCause } from "../src/storage/database.js"
-import { makeRunStore, runColumns, stateRow, type StateRow } from "../src/storage/run-store.js"
+import { makeRunStore, runColumns, stateRow, type NewRunFields, type RunStore, type StateRow } from "../src/storage/run-store.js"
 import { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
 import * as Mailbox from "./mailbox.js"
@@ -112,6 +112,31 @@ export interface OrchestratorOptions {
   readonly gatherIo?: boolean
 }
 
+type SqliteWrites = NonNullable<RunStore["sync"]>
+
+/** A run created in the request being handled, to be inserted when the request is done (SQLite; see `Batch`). */
+interface PendingInsert {
+  readonly fields: NewRunFields
+  readonly name: string
+  readonly autoScheduled: boolean
+}
+
+/** A new run's row, but for its orchestrated columns (`runColumns`), as the Effect path inserts it (PostgreSQL). */
+const newRunRow = (id: Uuid, p: NewRunFields, name: string, now: Date, autoScheduled: boolean, isFlow: boolean): Record<string, unknown> => {
+  const base = { id, created: now, updated: now, name, empirical_policy: p.empirical_policy, tags: p.tags }
+  return isFlow
+    ? {
+      ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
+      parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
+      empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
+    }
+    : {
+      ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
+      cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
+      task_inputs: p.task_inputs
+    }
+}
+
 /** Resumes after the event loop's pending I/O callbacks have run (a `setImmediate` turn). */
 const nextTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
@@ -145,21 +170,22 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
      * On SQLite, runs created in this request and not yet inserted: the row is written once, when the request is done,
      * with the run's state then — so a task run created and started together is one INSERT, not an INSERT and an UPDATE.
      */
-    readonly pendingInserts = new Map<string, { readonly kind: RunKind; readonly row: Record<string, unknown> }>()
+    readonly pendingInserts = new Map<string, PendingInsert>()
 
     /** Writes the runs created by the request just handled (see `pendingInserts`). */
-    flushInserts(sync: NonNullable<typeof store.sync>) {
-      for (const [id, { kind, row }] of this.pendingInserts) {
+    flushInserts(sync: SqliteWrites) {
+      for (const [id, pending] of this.pendingInserts) {
         const run = this.staged.get(id)
         if (run === undefined) continue // its create did not complete: nothing of it is recorded, so nothing is written
-        if (!sync.insertRun(kind, { ...row, ...runColumns(run) })) {
-          throw new Error(`the ${kind.replace("_", " ")} ${id} could not be inserted: a run with the same identity appeared`)
+        if (!sync.insertRun(run, pending.fields, pending.name, this.now, pending.autoScheduled)) {
+          throw new Error(`the ${run.kind.replace("_", " ")} ${id} could not be inserted: a run with the same identity appeared`)
         }
       }
       this.pendingInserts.clear()
     }
     readonly decisions: Array<Decision> = []
-    readonly events: Array<NewEvent> = []
+    /** The batch's events; each gets its id when the events table assigns it (`id` last, as the wire has it). */
+    readonly events: Array<{ -readonly [K in keyof OrionEvent]: OrionEvent[K] }> = []
     readonly states = { flow_run: [] as Array<StateRow>, task_run: [] as Array<StateRow> }
     constructor(readonly now: Date) {}
 
@@ -187,7 +213,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         payload: {
           run_id: run.id, status: outcome.status, from_type: from?.type ?? null,
           state: encoded, rule: outcome.decidedBy, reason: outcome.reason
-        }
+        },
+        id: 0
       })
       return encoded
     }
@@ -203,12 +230,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const now = this.now
       // Created in this request and not written yet: its row will be inserted with this state.
       const pending = this.pendingInserts.has(id)
+      const sync = store.sync
       const outcome = yield* orchestrateSteps(
         { policy: policies[kind], run: work, proposed, force, now },
         function*(state): Steps<void, StaleRun | SqlError> {
           work.state = state
           if (pending) return
-          const ok = store.sync !== null ? store.sync.updateRun(work, before.state?.id ?? null, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
+          const ok = sync !== null ? sync.updateRun(work, before.state?.id ?? null, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
           if (!ok) return yield* new StaleRun({ id })
         }
       )
@@ -240,22 +268,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         state: null, state_type: null, state_name: null, run_count: 0,
         expected_start_time: null, next_scheduled_start_time: null, start_time: null, end_time: null, total_run_time: 0
       }
-      const base = {
-        id, created: now, updated: now,
-        name: p.name ?? randomSlug(),
-        empirical_policy: p.empirical_policy, tags: p.tags
-      }
-      const row: Record<string, unknown> = isFlow
-        ? {
-          ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
-          parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
-          empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
-        }
-        : {
-          ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
-          cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
-          task_inputs: p.task_inputs
-        }
+      const name = p.name ?? randomSlug()
       const initial = materialize(p.state ?? States.Pending(), now)
       const sync = store.sync
       if (sync !== null) {
@@ -274,11 +287,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           function*(state): Steps<void, SqlError> {
             run.state = state
             if (sync !== null) {
-              pendingInserts.set(id, { kind, row })
+              pendingInserts.set(id, { fields: p, name, autoScheduled })
               return
             }
-            const values = { ...row, ...runColumns(run) }
-            const inserted = yield* store.insertRun(kind, values)
+            const inserted = yield* store.insertRun(kind, { ...newRunRow(id, p, name, now, autoScheduled, isFlow), ...runColumns(run) })
             // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch below.
             if (!inserted) throw new RunExists()
           }
@@ -296,7 +308,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         event: isFlow ? "flow_run.created" : "task_run.created",
         flow_run_id: run.flow_run_id as Uuid,
         task_run_id: isFlow ? null : id,
-        payload: { run_id: id, name: base.name, ...(isFlow ? { flow_id: p.flow_id } : { task_key: p.task_key }), state: encoded }
+        payload: { run_id: id, name, ...(isFlow ? { flow_id: p.flow_id } : { task_key: p.task_key }), state: encoded },
+        id: 0
       })
       return { id, created: true, state: run.state }
     }
@@ -371,7 +384,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
    * The same on SQLite, where every query answers at once: the whole transaction's work — each request's steps, then
    * the states, events and decisions — runs as one synchronous call, on `runtime` for the few steps that yield.
    */
-  const batchSync = (sync: NonNullable<typeof store.sync>, batch: Batch, requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<OrchestrationStore>): Exit.Exit<BatchResults, StaleRun | SqlError> => {
+  const batchSync = (sync: SqliteWrites, batch: Batch, requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<OrchestrationStore>): Exit.Exit<BatchResults, StaleRun | SqlError> => {
     const out: Array<Outcome> = []
     for (const r of requests) {
       const exit = runStepsSync(handle(batch, r), runtime)
@@ -425,7 +438,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
       return Effect.flatMap(store.withTransaction(work), (results) => {
         for (const run of batch.staged.values()) remember(run)
-        return Effect.as(bus.publish(batch.events.map((e, i): OrionEvent => ({ ...e, id: results.ids[i]! }))), results.out)
+        const events = batch.events
+        for (let i = 0; i < events.length; i++) events[i]!.id = results.ids[i]!
+        return Effect.as(bus.publish(events), results.out)
       })
     }))
 

@@ -3,11 +3,10 @@
  * optimistic check on the run's current state, record decisions and events, and the queries rules ask for.
  */
 import { SqlClient } from "@effect/sql"
-import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Option } from "effect"
 import {
   ConcurrencyLimit, formatTimestamp, newUuid, State,
-  type Decision, type NewEvent, type RunKind
+  type Decision, type FlowRunCreate, type NewEvent, type RunKind, type TaskRunCreate
 } from "../domain/index.js"
 import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
@@ -145,7 +144,9 @@ export const makeRunStore = Effect.gen(function*() {
   const insertEvents = (events: ReadonlyArray<NewEvent>) =>
     Effect.map(
       Effect.forEach(chunks(events, 500), (chunk) =>
-        sql`INSERT INTO event ${sql.insert(chunk.map((e) => rowToDb(dialect, { ...e, occurred: formatTimestamp(e.occurred), payload: storedPayload(e.payload) })))} RETURNING id`),
+        sql`INSERT INTO event ${sql.insert(chunk.map((e) => rowToDb(dialect, {
+          occurred: formatTimestamp(e.occurred), event: e.event, flow_run_id: e.flow_run_id, task_run_id: e.task_run_id, payload: storedPayload(e.payload)
+        })))} RETURNING id`),
       (results) => results.flatMap((rows) => rows.map((r) => Number((r as { id: unknown }).id)).sort((a, b) => a - b))
     )
 
@@ -187,7 +188,6 @@ export const makeRunStore = Effect.gen(function*() {
     )
 
   const raw = Option.getOrNull(yield* Effect.serviceOption(SqliteConnection))
-  const fast = raw === null ? null : sqliteFastPath(raw)
   const transactions = Option.getOrNull(yield* Effect.serviceOption(SqliteTransactions))
 
   return {
@@ -195,28 +195,28 @@ export const makeRunStore = Effect.gen(function*() {
     /** One transaction around `effect`: the SQLite client's lean one when there is one, else `sql.withTransaction`. */
     withTransaction: transactions?.withTransaction ?? sql.withTransaction,
     /**
-     * On SQLite, run writes as plain calls and a database whose queries all answer at once: the orchestrator then
-     * drives its steps synchronously (`runStepsSync`). Null elsewhere (PostgreSQL answers asynchronously).
+     * On SQLite, the writes as plain calls on a database whose queries all answer at once: the orchestrator then
+     * drives its steps synchronously (`runStepsSync`) and writes through these. Null elsewhere (PostgreSQL answers
+     * asynchronously, and the orchestrator writes through the Effects below).
      */
-    sync: fast?.sync ?? null,
-    insertRun: fast?.insertRun ?? insertRun,
-    updateRun: fast?.updateRun ?? updateRun,
-    insertStates: fast?.insertStates ?? insertStates,
-    insertDecisions: fast?.insertDecisions ?? insertDecisions,
-    insertEvents: fast?.insertEvents ?? insertEvents,
+    sync: raw === null ? null : sqliteWrites(raw),
+    insertRun, updateRun, insertStates, insertDecisions, insertEvents,
     findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
   }
 })
 
 export type RunStore = Effect.Effect.Success<typeof makeRunStore>
 
+/** What a new run's row holds besides its orchestrated columns: the create request's fields. */
+export type NewRunFields = FlowRunCreate & TaskRunCreate
+
 /**
  * The orchestrator's writes on SQLite as statements prepared once and run directly on the connection that the
  * enclosing transaction holds: the same SQL as above, without a per-statement trip through the client. Values bind
  * by position, and a batch's states, events and decisions go in multi-row statements (up to `rowsPerStatement`).
+ * Each throws on a database error.
  */
-const sqliteFastPath = (db: Sqlite.Database) => {
-  const attempt = <A>(f: () => A) => Effect.try({ try: f, catch: (cause) => new SqlError({ cause, message: "Failed to execute statement" }) })
+const sqliteWrites = (db: Sqlite.Database) => {
   const lazy = <A>(make: () => A) => {
     let value: A | undefined
     return () => (value ??= make())
@@ -240,11 +240,15 @@ const sqliteFastPath = (db: Sqlite.Database) => {
 
   /** Inserts rows (each an array in `columns`' order), in as few statements as `rowsPerStatement` allows. */
   const insertRows = (table: string, columns: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<unknown>>, suffix = "") => {
+    const width = columns.length
     let last = 0
     for (let i = 0; i < rows.length; i += rowsPerStatement) {
       const n = Math.min(rowsPerStatement, rows.length - i)
-      const values: Array<unknown> = []
-      for (let r = i; r < i + n; r++) for (const v of rows[r]!) values.push(v)
+      const values = new Array<unknown>(n * width)
+      for (let r = 0, at = 0; r < n; r++) {
+        const row = rows[i + r]!
+        for (let c = 0; c < width; c++) values[at++] = row[c]
+      }
       last = Number(insertStatement(table, columns, n, suffix).run(values).lastInsertRowid)
     }
     return last
@@ -270,29 +274,6 @@ const sqliteFastPath = (db: Sqlite.Database) => {
     task_run: lazy(() => prepared("SELECT id FROM task_run WHERE id = ? OR (flow_run_id = ? AND task_key = ? AND dynamic_key = ?) LIMIT 1"))
   }
 
-  /** The run writes as plain calls, for the orchestrator's synchronous steps (they throw on a database error). */
-  const sync = {
-    /** The id of the run a create would conflict with (same id, or same identity), if there is one. */
-    findExisting: (kind: RunKind, p: { readonly id?: string | undefined; readonly flow_id?: string; readonly idempotency_key?: string | null; readonly flow_run_id?: string; readonly task_key?: string; readonly dynamic_key?: string }): string | null => {
-      const row = (kind === "flow_run"
-        ? findStatement.flow_run().get(p.id ?? null, p.flow_id ?? null, p.idempotency_key ?? null)
-        : findStatement.task_run().get(p.id ?? null, p.flow_run_id ?? null, p.task_key ?? null, p.dynamic_key ?? null)) as { id: string } | undefined
-      return row?.id ?? null
-    },
-    insertRun: (kind: RunKind, row: Record<string, unknown>): boolean =>
-      insertRunStatement[kind]().run(runInsertCols[kind].map((c) => toDb("sqlite", row[c]))).changes > 0,
-    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean => {
-      const c = runColumns(run)
-      return updateStatement[run.kind]().run(
-        c.state_id, c.state_type, c.state_name, c.run_count, c.expected_start_time, c.next_scheduled_start_time, c.start_time, c.end_time,
-        c.total_run_time, formatTimestamp(now), run.id, expectedStateId
-      ).changes > 0
-    }
-  }
-
-  const insertStates = (kind: RunKind, rows: ReadonlyArray<StateRow>): void => {
-    insertRows(`${kind}_state`, stateColumns(kind), rows)
-  }
   const insertEvents = (events: ReadonlyArray<NewEvent>): Array<number> => {
     // One statement assigns consecutive ids (this transaction is the only writer), so the last id gives them all.
     const ids: Array<number> = []
@@ -309,14 +290,51 @@ const sqliteFastPath = (db: Sqlite.Database) => {
       d.status, d.rule ?? null, d.reason ?? null, d.state_id ?? null, d.state_type ?? null, d.state_name ?? null, JSON.stringify(d.rules)
     ]))
   }
-  const syncAll = { ...sync, insertStates, insertEvents, insertDecisions }
+  const timestamp = (d: Date | null) => (d === null ? null : formatTimestamp(d))
+  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v))
 
   return {
-    sync: syncAll,
-    insertRun: (kind: RunKind, row: Record<string, unknown>) => attempt(() => sync.insertRun(kind, row)),
-    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date) => attempt(() => sync.updateRun(run, expectedStateId, now)),
-    insertStates: (kind: RunKind, rows: ReadonlyArray<StateRow>) => attempt(() => insertStates(kind, rows)),
-    insertEvents: (events: ReadonlyArray<NewEvent>) => attempt(() => insertEvents(events)),
-    insertDecisions: (decisions: ReadonlyArray<Decision>) => attempt(() => insertDecisions(decisions))
+    /** The id of the run a create would conflict with (same id, or same identity), if there is one. */
+    findExisting: (kind: RunKind, p: { readonly id?: string | undefined; readonly flow_id?: string; readonly idempotency_key?: string | null; readonly flow_run_id?: string; readonly task_key?: string; readonly dynamic_key?: string }): string | null => {
+      const row = (kind === "flow_run"
+        ? findStatement.flow_run().get(p.id ?? null, p.flow_id ?? null, p.idempotency_key ?? null)
+        : findStatement.task_run().get(p.id ?? null, p.flow_run_id ?? null, p.task_key ?? null, p.dynamic_key ?? null)) as { id: string } | undefined
+      return row?.id ?? null
+    },
+    /**
+     * Inserts a new run: `run` as orchestrated so far, with the create request's fields; false when a run with the same
+     * id or identity is there already. Its values are laid out straight in `runInsertCols` order.
+     */
+    insertRun: (run: OrchestratedRun, p: NewRunFields, name: string, now: Date, autoScheduled: boolean): boolean => {
+      const created = formatTimestamp(now)
+      const values = run.kind === "flow_run"
+        ? [
+          run.id, created, created, name, json(run.empirical_policy), json(run.tags), run.state?.id ?? null, run.state_type, run.state_name,
+          run.run_count, timestamp(run.expected_start_time), timestamp(run.next_scheduled_start_time), timestamp(run.start_time),
+          timestamp(run.end_time), run.total_run_time,
+          p.flow_id, p.deployment_id ?? null, p.flow_version ?? null, json(p.parameters ?? {}), p.idempotency_key ?? null,
+          json(p.context ?? {}), "{}", p.parent_task_run_id ?? null, autoScheduled ? 1 : 0
+        ]
+        : [
+          run.id, created, created, name, json(run.empirical_policy), json(run.tags), run.state?.id ?? null, run.state_type, run.state_name,
+          run.run_count, timestamp(run.expected_start_time), timestamp(run.next_scheduled_start_time), timestamp(run.start_time),
+          timestamp(run.end_time), run.total_run_time,
+          p.flow_run_id, p.task_key, p.dynamic_key, p.cache_key ?? null, timestamp(p.cache_expiration ?? null), p.task_version ?? null,
+          json(p.task_inputs ?? {})
+        ]
+      return insertRunStatement[run.kind]().run(values).changes > 0
+    },
+    /** Points the run at its new state if it is still at `expectedStateId`; false if it moved on. */
+    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean =>
+      updateStatement[run.kind]().run(
+        run.state?.id ?? null, run.state_type, run.state_name, run.run_count, timestamp(run.expected_start_time),
+        timestamp(run.next_scheduled_start_time), timestamp(run.start_time), timestamp(run.end_time), run.total_run_time,
+        formatTimestamp(now), run.id, expectedStateId
+      ).changes > 0,
+    insertStates: (kind: RunKind, rows: ReadonlyArray<StateRow>): void => {
+      insertRows(`${kind}_state`, stateColumns(kind), rows)
+    },
+    insertEvents,
+    insertDecisions
   }
 }
