@@ -236,7 +236,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         function*(state): Steps<void, StaleRun | SqlError> {
           work.state = state
           if (pending) return
-          const ok = sync !== null ? sync.updateRun(work, before.state?.id ?? null, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
+          const ok = sync !== null ? sync.updateRun(work, before, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
           if (!ok) return yield* new StaleRun({ id })
         }
       )

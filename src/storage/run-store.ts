@@ -260,8 +260,22 @@ const sqliteWrites = (db: Sqlite.Database) => {
     flow_run: [...common, "flow_id", "deployment_id", "flow_version", "parameters", "idempotency_key", "context", "empirical_config", "parent_task_run_id", "auto_scheduled"],
     task_run: [...common, "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration", "task_version", "task_inputs"]
   }
-  const updateSql = (kind: RunKind) => `UPDATE ${kind} SET ${runCols.map((c) => `${c} = ?`).join(", ")}, updated = ? WHERE id = ? AND state_id IS ?`
-  const updateStatement = { flow_run: lazy(() => prepared(updateSql("flow_run"))), task_run: lazy(() => prepared(updateSql("task_run"))) }
+  /**
+   * UPDATE statements by the columns they set: SQLite rewrites the entries of every index on a column named in SET,
+   * whether or not its value changed, so a transition sets only what it changed (Running → Completed leaves the
+   * expected, next scheduled and start times, and their indexes, alone).
+   */
+  const updateStatements = new Map<string, Sqlite.Statement>()
+  const updateStatement = (kind: RunKind, changed: number) => {
+    const key = `${kind}:${changed}`
+    let statement = updateStatements.get(key)
+    if (statement === undefined) {
+      const set = runCols.filter((_, i) => (changed & (1 << i)) !== 0).map((c) => `${c} = ?, `).join("")
+      updateStatements.set(key, statement = prepared(`UPDATE ${kind} SET ${set}updated = ? WHERE id = ? AND state_id IS ?`))
+    }
+    return statement
+  }
+  const sameTime = (a: Date | null, b: Date | null) => (a === null ? b === null : b !== null && a.getTime() === b.getTime())
   const insertRunStatement = {
     flow_run: lazy(() => prepared(`INSERT INTO flow_run (${runInsertCols.flow_run.join(", ")}) VALUES ${values(runInsertCols.flow_run.length, 1)} ON CONFLICT DO NOTHING`)),
     task_run: lazy(() => prepared(`INSERT INTO task_run (${runInsertCols.task_run.join(", ")}) VALUES ${values(runInsertCols.task_run.length, 1)} ON CONFLICT DO NOTHING`))
@@ -269,9 +283,10 @@ const sqliteWrites = (db: Sqlite.Database) => {
   const eventCols = ["occurred", "event", "flow_run_id", "task_run_id", "payload"]
   const decisionCols = ["id", "run_kind", "run_id", "timestamp", "from_type", "proposed_type", "proposed_name", "forced", "status", "rule", "reason", "state_id", "state_type", "state_name", "rules"]
 
-  const findStatement = {
-    flow_run: lazy(() => prepared("SELECT id FROM flow_run WHERE id = ? OR (flow_id = ? AND idempotency_key = ?) LIMIT 1")),
-    task_run: lazy(() => prepared("SELECT id FROM task_run WHERE id = ? OR (flow_run_id = ? AND task_key = ? AND dynamic_key = ?) LIMIT 1"))
+  const findById = { flow_run: lazy(() => prepared("SELECT id FROM flow_run WHERE id = ?")), task_run: lazy(() => prepared("SELECT id FROM task_run WHERE id = ?")) }
+  const findByIdentity = {
+    flow_run: lazy(() => prepared("SELECT id FROM flow_run WHERE flow_id = ? AND idempotency_key = ?")),
+    task_run: lazy(() => prepared("SELECT id FROM task_run WHERE flow_run_id = ? AND task_key = ? AND dynamic_key = ?"))
   }
 
   const insertEvents = (events: ReadonlyArray<NewEvent>): Array<number> => {
@@ -295,11 +310,15 @@ const sqliteWrites = (db: Sqlite.Database) => {
 
   return {
     /** The id of the run a create would conflict with (same id, or same identity), if there is one. */
-    findExisting: (kind: RunKind, p: { readonly id?: string | undefined; readonly flow_id?: string; readonly idempotency_key?: string | null; readonly flow_run_id?: string; readonly task_key?: string; readonly dynamic_key?: string }): string | null => {
-      const row = (kind === "flow_run"
-        ? findStatement.flow_run().get(p.id ?? null, p.flow_id ?? null, p.idempotency_key ?? null)
-        : findStatement.task_run().get(p.id ?? null, p.flow_run_id ?? null, p.task_key ?? null, p.dynamic_key ?? null)) as { id: string } | undefined
-      return row?.id ?? null
+    findExisting: (kind: RunKind, p: NewRunFields): string | null => {
+      // Two lookups, each on its own index: one statement with `id = ? OR (…)` searched both, ~3× slower.
+      const byId = p.id === undefined ? undefined : findById[kind]().get(p.id) as { id: string } | undefined
+      if (byId !== undefined) return byId.id
+      if (kind === "flow_run" && p.idempotency_key == null) return null
+      const byIdentity = (kind === "flow_run"
+        ? findByIdentity.flow_run().get(p.flow_id, p.idempotency_key)
+        : findByIdentity.task_run().get(p.flow_run_id, p.task_key, p.dynamic_key)) as { id: string } | undefined
+      return byIdentity?.id ?? null
     },
     /**
      * Inserts a new run: `run` as orchestrated so far, with the create request's fields; false when a run with the same
@@ -324,13 +343,29 @@ const sqliteWrites = (db: Sqlite.Database) => {
         ]
       return insertRunStatement[run.kind]().run(values).changes > 0
     },
-    /** Points the run at its new state if it is still at `expectedStateId`; false if it moved on. */
-    updateRun: (run: OrchestratedRun, expectedStateId: string | null, now: Date): boolean =>
-      updateStatement[run.kind]().run(
-        run.state?.id ?? null, run.state_type, run.state_name, run.run_count, timestamp(run.expected_start_time),
-        timestamp(run.next_scheduled_start_time), timestamp(run.start_time), timestamp(run.end_time), run.total_run_time,
-        formatTimestamp(now), run.id, expectedStateId
-      ).changes > 0,
+    /**
+     * Points the run at its new state, as orchestrated from `before`, if it is still at `before`'s state; false if it
+     * moved on (another writer). Only the columns whose values changed are set (see `updateStatement`).
+     */
+    updateRun: (run: OrchestratedRun, before: OrchestratedRun, now: Date): boolean => {
+      const values: Array<unknown> = [run.state?.id ?? null]
+      let changed = 1
+      const set = (bit: number, differs: boolean, value: unknown) => {
+        if (!differs) return
+        changed |= bit
+        values.push(value)
+      }
+      set(2, run.state_type !== before.state_type, run.state_type)
+      set(4, run.state_name !== before.state_name, run.state_name)
+      set(8, run.run_count !== before.run_count, run.run_count)
+      set(16, !sameTime(run.expected_start_time, before.expected_start_time), timestamp(run.expected_start_time))
+      set(32, !sameTime(run.next_scheduled_start_time, before.next_scheduled_start_time), timestamp(run.next_scheduled_start_time))
+      set(64, !sameTime(run.start_time, before.start_time), timestamp(run.start_time))
+      set(128, !sameTime(run.end_time, before.end_time), timestamp(run.end_time))
+      set(256, run.total_run_time !== before.total_run_time, run.total_run_time)
+      values.push(formatTimestamp(now), run.id, before.state?.id ?? null)
+      return updateStatement(run.kind, changed).run(values).changes > 0
+    },
     insertStates: (kind: RunKind, rows: ReadonlyArray<StateRow>): void => {
       insertRows(`${kind}_state`, stateColumns(kind), rows)
     },

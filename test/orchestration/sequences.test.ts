@@ -171,6 +171,38 @@ describe.each(databases)("worked sequences on $name", (db) => {
       expect(details.child_flow_run_id).toBe(child)
     })))
 
+  it.effect("the run's row follows every transition column by column, including columns set back to null", () =>
+    provide(Effect.gen(function*() {
+      const t0 = yield* Clock.currentTimeMillis
+      const id = yield* newFlowRun({ state: States.Scheduled({ scheduledTime: new Date(t0 + 30_000) }) })
+      const at = (seconds: number | null) => (seconds === null ? null : t0 + seconds * 1000)
+      const time = (v: unknown) => (v === null ? null : new Date(v as string).getTime())
+      const expectRow = (type: string, run_count: number, expected: number | null, next: number | null, start: number | null, end: number | null, total: number) =>
+        Effect.map(runRow("flow_run", id), (row) => {
+          const r = row as unknown as Record<string, unknown>
+          expect({
+            type: r.state_type, run_count: Number(r.run_count), expected: time(r.expected_start_time), next: time(r.next_scheduled_start_time),
+            start: time(r.start_time), end: time(r.end_time), total: Number(r.total_run_time)
+          }).toEqual({ type, run_count, expected: at(expected), next: at(next), start: at(start), end: at(end), total })
+        })
+      yield* expectRow("SCHEDULED", 0, 30, 30, null, null, 0)
+      yield* TestClock.adjust("30 seconds")
+      yield* propose("flow_run", id, States.Pending())
+      yield* expectRow("PENDING", 0, 30, null, null, null, 0)
+      yield* TestClock.adjust("2 seconds")
+      yield* propose("flow_run", id, States.Running())
+      yield* expectRow("RUNNING", 1, 30, null, 32, null, 0)
+      yield* TestClock.adjust("3 seconds")
+      yield* propose("flow_run", id, States.Completed())
+      yield* expectRow("COMPLETED", 1, 30, null, 32, 35, 3)
+      yield* TestClock.adjust("1 second")
+      yield* propose("flow_run", id, States.Running(), true)
+      yield* expectRow("RUNNING", 2, 30, null, 32, null, 3)
+      yield* TestClock.adjust("4 seconds")
+      yield* propose("flow_run", id, States.Failed())
+      yield* expectRow("FAILED", 2, 30, null, 32, 40, 7)
+    })))
+
   it.effect("force skips the core rules but keeps the bookkeeping", () =>
     provide(Effect.gen(function*() {
       const id = yield* newTaskRun()
