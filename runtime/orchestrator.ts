@@ -137,6 +137,11 @@ const newRunRow = (id: Uuid, p: NewRunFields, name: string, now: Date, autoSched
     }
 }
 
+/** Steps that fail at once with `error`. */
+function* failWith<E extends Cause.YieldableError>(error: E): Steps<never, E> {
+  return yield* error
+}
+
 /** Resumes after the event loop's pending I/O callbacks have run (a `setImmediate` turn). */
 const nextTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
@@ -161,6 +166,17 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     if (run.kind === "task_run" && run.state !== null && isTerminal(run.state.type)) return
     cache.set(run.id, run)
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+  }
+
+  /** Points the run at its new state (PostgreSQL), failing with `StaleRun` when another writer moved it on. */
+  function* updateOrStale(run: OrchestratedRun, before: OrchestratedRun, now: Date): Steps<void, StaleRun | SqlError> {
+    if (!(yield* store.updateRun(run, before.state?.id ?? null, now))) return yield* new StaleRun({ id: run.id })
+  }
+
+  /** Inserts a new run (PostgreSQL); finding one with its identity there already throws `RunExists` (see `create`). */
+  function* insertOrThrow(kind: RunKind, row: Record<string, unknown>): Steps<void, SqlError> {
+    // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch in `create`.
+    if (!(yield* store.insertRun(kind, row))) throw new RunExists()
   }
 
   /** One transaction's work: runs changed so far (visible to later requests of the batch), decisions, events. */
@@ -221,9 +237,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
     /** Applies the policy to one proposal against the run's latest state in this batch. */
     *transition(kind: RunKind, id: string, proposal: StateCreate | State, force: boolean, resetRunCount = false): Steps<OrchestrationResult, ObjectNotFound | StaleRun | SqlError, OrchestrationStore> {
-      const known = yield* this.current(kind, id)
-      if (Option.isNone(known)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
-      const before = known.value
+      let known = this.staged.get(id) ?? cache.get(id)
+      if (known === undefined) {
+        const loaded = yield* store.loadRun(kind, id)
+        if (Option.isNone(loaded)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
+        known = loaded.value
+      }
+      const before = known
       const work: OrchestratedRun = { ...before, run_count: resetRunCount ? 0 : before.run_count }
       const at = stampAfter(before.state, this.now)
       const proposed: State = "id" in proposal ? { ...proposal, timestamp: at } : materialize(proposal, at)
@@ -233,11 +253,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const sync = store.sync
       const outcome = yield* orchestrateSteps(
         { policy: policies[kind], run: work, proposed, force, now },
-        function*(state): Steps<void, StaleRun | SqlError> {
+        (state): Steps<void, StaleRun | SqlError> | void => {
           work.state = state
           if (pending) return
-          const ok = sync !== null ? sync.updateRun(work, before, now) : yield* store.updateRun(work, before.state?.id ?? null, now)
-          if (!ok) return yield* new StaleRun({ id })
+          // SQLite writes at once, with no steps to yield unless the run moved on under us
+          if (sync !== null) return sync.updateRun(work, before, now) ? undefined : failWith(new StaleRun({ id }))
+          return updateOrStale(work, before, now)
         }
       )
       this.staged.set(id, outcome.state === null ? before : work)
@@ -284,15 +305,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       try {
         outcome = yield* orchestrateSteps(
           { policy: policies[kind], run, proposed: initial, force: true, now },
-          function*(state): Steps<void, SqlError> {
+          (state): Steps<void, SqlError> | void => {
             run.state = state
             if (sync !== null) {
               pendingInserts.set(id, { fields: p, name, autoScheduled })
               return
             }
-            const inserted = yield* store.insertRun(kind, { ...newRunRow(id, p, name, now, autoScheduled, isFlow), ...runColumns(run) })
-            // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch below.
-            if (!inserted) throw new RunExists()
+            return insertOrThrow(kind, { ...newRunRow(id, p, name, now, autoScheduled, isFlow), ...runColumns(run) })
           }
         )
       } catch (e) {

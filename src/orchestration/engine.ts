@@ -33,22 +33,37 @@ export const stampAfter = (initial: State | null, now: Date): Date =>
 const isState = (s: StateCreate | State): s is State => "id" in s && "timestamp" in s
 
 
-/** The rules of a policy that apply from one state type to another, worked out once per pair. */
-const applicable = new WeakMap<ReadonlyArray<Rule>, Map<string, ReadonlyArray<Rule>>>()
-const rulesFor = (policy: Policy, force: boolean, from: From, to: From): ReadonlyArray<Rule> => {
-  const all = force ? policy.forcedRules : policy.rules
-  let byPair = applicable.get(all)
-  if (byPair === undefined) applicable.set(all, byPair = new Map())
-  const pair = `${from}>${to}`
-  let rules = byPair.get(pair)
-  if (rules === undefined) byPair.set(pair, rules = all.filter((r) => r.from.includes(from) && r.to.includes(to)))
-  return rules
+/** The rules of a policy that apply from one state type to another, and their names, worked out once per pair. */
+interface Applicable {
+  readonly rules: ReadonlyArray<Rule>
+  /** The rules' names: a transition's `rules` when every one of them took part (it then shares this array). */
+  readonly names: ReadonlyArray<string>
 }
+const applicable = new WeakMap<ReadonlyArray<Rule>, Map<From, Map<From, Applicable>>>()
+const rulesFor = (policy: Policy, force: boolean, from: From, to: From): Applicable => {
+  const all = force ? policy.forcedRules : policy.rules
+  let byFrom = applicable.get(all)
+  if (byFrom === undefined) applicable.set(all, byFrom = new Map())
+  let byTo = byFrom.get(from)
+  if (byTo === undefined) byFrom.set(from, byTo = new Map())
+  let found = byTo.get(to)
+  if (found === undefined) {
+    const rules = all.filter((r) => r.from.includes(from) && r.to.includes(to))
+    byTo.set(to, found = { rules, names: rules.map((r) => r.name) })
+  }
+  return found
+}
+
+/**
+ * Stores the proposal as it finally stands (the caller's transaction): as steps, or — when it stores at once, as the
+ * orchestrator does on SQLite — as a plain call that returns nothing.
+ */
+export type Validate<E, R> = (state: State) => Steps<void, E, R> | void
 
 /** Applies `policy` to one proposal; `validate` stores the final state (the caller's transaction). */
 export const orchestrate = <E, R>(
   input: EngineInput,
-  validate: (state: State) => Steps<void, E, R>
+  validate: Validate<E, R>
 ): Effect.Effect<EngineOutcome, E | StoreError, R | OrchestrationStore> => Effect.gen(() => orchestrateSteps(input, validate))
 
 /** A rule entered for one transition: the state type it expected the proposal to move to, and whether it took part. */
@@ -138,20 +153,24 @@ const scopeOf = (t: Transition, entry: Entered): RuleScope => (entry.scope ??= n
  */
 export function* orchestrateSteps<E, R>(
   input: EngineInput,
-  validate: (state: State) => Steps<void, E, R>
+  validate: Validate<E, R>
 ): Steps<EngineOutcome, E | StoreError, R | OrchestrationStore> {
   const { policy } = input
   const t = new Transition(input)
   const to: From = input.proposed.type
-  const rules = rulesFor(policy, input.force, t.initial?.type ?? null, to)
-  const signature: Array<string> = []
-  const entered: Array<Entered> = []
+  const { rules, names } = rulesFor(policy, input.force, t.initial?.type ?? null, to)
+  const entered: Array<Entered> = new Array(rules.length)
+  // Every rule takes part unless one before it changed the proposal's type: only then is the list of names built anew.
+  let allValid = true
 
-  for (const r of rules) {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!
     const entry: Entered = { rule: r, to, valid: (t.proposed?.type ?? null) === to }
-    entered.push(entry)
-    if (!entry.valid) continue
-    signature.push(r.name)
+    entered[i] = entry
+    if (!entry.valid) {
+      allValid = false
+      continue
+    }
     if (r.before === undefined) continue
     const effect = r.before(scopeOf(t, entry))
     if (effect) yield* effect
@@ -167,7 +186,8 @@ export function* orchestrateSteps<E, R>(
 
   t.validating = true
   if (t.proposed !== null) {
-    yield* validate(t.proposed)
+    const storing = validate(t.proposed)
+    if (storing) yield* storing
     t.validated = t.proposed
     for (let i = policy.transforms.length - 1; i >= 0; i--) {
       const effect = policy.transforms[i]!.after?.(t as TransformContext)
@@ -184,5 +204,6 @@ export function* orchestrateSteps<E, R>(
     if (effect) yield* effect
   }
 
+  const signature = allValid ? names : entered.filter((e) => e.valid).map((e) => e.rule.name)
   return { state: t.validated, status: t.status, details: t.details, decidedBy: t.decidedBy, reason: t.reason, rules: signature }
 }

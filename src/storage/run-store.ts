@@ -31,15 +31,22 @@ export const stateColumns = (kind: RunKind) =>
 /** A row of `<kind>_state` as its values, in `stateColumns` order (`forced` as 0/1, SQLite's boolean). */
 export type StateRow = ReadonlyArray<unknown>
 
-/** JSON of a decision's rule list, by the list's names: a policy's few lists, serialised once each. */
+/**
+ * JSON of a decision's rule list: by the list itself — the engine hands out one shared list per policy and pair of
+ * state types — and else by its names, a policy's few lists serialised once each.
+ */
+const rulesJsonByList = new WeakMap<ReadonlyArray<string>, string>()
 const rulesJson = new Map<string, string>()
 const rulesToJson = (rules: ReadonlyArray<string>): string => {
+  let json = rulesJsonByList.get(rules)
+  if (json !== undefined) return json
   const key = rules.join("\u0000")
-  let json = rulesJson.get(key)
+  json = rulesJson.get(key)
   if (json === undefined) {
     json = JSON.stringify(rules)
     if (rulesJson.size < 1_000) rulesJson.set(key, json)
   }
+  rulesJsonByList.set(rules, json)
   return json
 }
 
@@ -350,19 +357,14 @@ const sqliteWrites = (db: Sqlite.Database) => {
     updateRun: (run: OrchestratedRun, before: OrchestratedRun, now: Date): boolean => {
       const values: Array<unknown> = [run.state?.id ?? null]
       let changed = 1
-      const set = (bit: number, differs: boolean, value: unknown) => {
-        if (!differs) return
-        changed |= bit
-        values.push(value)
-      }
-      set(2, run.state_type !== before.state_type, run.state_type)
-      set(4, run.state_name !== before.state_name, run.state_name)
-      set(8, run.run_count !== before.run_count, run.run_count)
-      set(16, !sameTime(run.expected_start_time, before.expected_start_time), timestamp(run.expected_start_time))
-      set(32, !sameTime(run.next_scheduled_start_time, before.next_scheduled_start_time), timestamp(run.next_scheduled_start_time))
-      set(64, !sameTime(run.start_time, before.start_time), timestamp(run.start_time))
-      set(128, !sameTime(run.end_time, before.end_time), timestamp(run.end_time))
-      set(256, run.total_run_time !== before.total_run_time, run.total_run_time)
+      if (run.state_type !== before.state_type) { changed |= 2; values.push(run.state_type) }
+      if (run.state_name !== before.state_name) { changed |= 4; values.push(run.state_name) }
+      if (run.run_count !== before.run_count) { changed |= 8; values.push(run.run_count) }
+      if (!sameTime(run.expected_start_time, before.expected_start_time)) { changed |= 16; values.push(timestamp(run.expected_start_time)) }
+      if (!sameTime(run.next_scheduled_start_time, before.next_scheduled_start_time)) { changed |= 32; values.push(timestamp(run.next_scheduled_start_time)) }
+      if (!sameTime(run.start_time, before.start_time)) { changed |= 64; values.push(timestamp(run.start_time)) }
+      if (!sameTime(run.end_time, before.end_time)) { changed |= 128; values.push(timestamp(run.end_time)) }
+      if (run.total_run_time !== before.total_run_time) { changed |= 256; values.push(run.total_run_time) }
       values.push(formatTimestamp(now), run.id, before.state?.id ?? null)
       return updateStatement(run.kind, changed).run(values).changes > 0
     },
