@@ -2,6 +2,7 @@
 import { Context, Data, Effect, Layer, Queue, type Scope } from "effect"
 import type { OrionEvent } from "../src/domain/index.js"
 import { EventSink } from "../src/storage/event-log.js"
+import { Lock } from "../src/storage/lock.js"
 
 /** A bounded subscriber fell too far behind: events after the ones it was handed were not kept for it. */
 export class SubscriberOverflow extends Data.TaggedError("SubscriberOverflow")<{}> {}
@@ -26,18 +27,26 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
   readonly subscribeBounded: (capacity: number) => Effect.Effect<Subscription, never, Scope.Scope>
   /** Runs a transaction that appends events together with their publication, in one order for the whole process. */
   readonly sequenced: <A, E, R>(appendAndPublish: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * `sequenced` for work that runs synchronously, publishing with `publishNow`: run in this call when no sequenced
+   * work is in progress, `{ value }`; undefined, without running it, when some is.
+   */
+  readonly sequencedNow: <A>(appendAndPublish: () => A) => { readonly value: A } | undefined
+  /** `publish`, as a plain call. */
+  readonly publishNow: (events: ReadonlyArray<OrionEvent>) => void
 }>() {
   /** The bus; it also serves as the storage layer's `EventSink`. */
   static readonly layer: Layer.Layer<EventBus | EventSink> = Layer.scopedContext(Effect.gen(function*() {
     /** Each subscriber's delivery, and how to end its queue (when it leaves, or when the bus is released). */
     const subscribers = new Map<Deliver, Effect.Effect<void>>()
-    const order = yield* Effect.makeSemaphore(1)
+    const order = new Lock()
     yield* Effect.addFinalizer(() => Effect.forEach(subscribers.values(), (end) => end, { discard: true }))
 
-    const publish = (events: ReadonlyArray<OrionEvent>) =>
-      events.length === 0 ? Effect.void : Effect.sync(() => {
-        for (const deliver of subscribers.keys()) if (!deliver(events)) subscribers.delete(deliver)
-      })
+    const publishNow = (events: ReadonlyArray<OrionEvent>) => {
+      if (events.length === 0) return
+      for (const deliver of subscribers.keys()) if (!deliver(events)) subscribers.delete(deliver)
+    }
+    const publish = (events: ReadonlyArray<OrionEvent>) => events.length === 0 ? Effect.void : Effect.sync(() => publishNow(events))
 
     /** Registers `deliver` for the current scope; the queue is shut down with it, ending any waiting reader. */
     const attach = <A>(queue: Queue.Queue<A>, deliver: Deliver) =>
@@ -78,8 +87,16 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
         return { next }
       })
 
-    const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withPermits(1)(effect)
-    const bus = EventBus.of({ publish, subscribe, subscribeBounded, sequenced })
+    const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withLock(effect)
+    const sequencedNow = <A>(work: () => A): { readonly value: A } | undefined => {
+      if (!order.tryTake()) return undefined
+      try {
+        return { value: work() }
+      } finally {
+        order.release()
+      }
+    }
+    const bus = EventBus.of({ publish, subscribe, subscribeBounded, sequenced, sequencedNow, publishNow })
     return Context.make(EventBus, bus).pipe(Context.add(EventSink, { publish, sequenced }))
   }))
 }

@@ -3,7 +3,7 @@
  * (`Effect.gen(() => steps)`), or synchronously (`runStepsSync`) when every Effect it yields completes at once, as the
  * orchestrator's SQLite queries do. Driven synchronously, the plain-JS parts between yields cost no Effect operations.
  */
-import { Effect, Exit, Runtime, type Utils } from "effect"
+import { Cause, Effect, Exit, FiberId, Runtime, type Utils } from "effect"
 import { yieldWrapGet } from "effect/Utils"
 
 /** A generator as `Effect.gen` takes it: it yields Effects (wrapped) and returns `A`. */
@@ -30,6 +30,9 @@ export const runStepsSync = <A, E, R>(steps: Steps<A, E, R>, runtime: Runtime.Ru
     if (next.done) return Exit.succeed(next.value)
     const exit = run(yieldWrapGet(next.value))
     if (Exit.isFailure(exit)) {
+      // An Effect that had to wait goes on in a fiber of its own: stop it, lest it act after the steps' caller moved on
+      // (say, write outside the transaction these steps ran in).
+      for (const defect of Cause.defects(exit.cause)) if (Runtime.isAsyncFiberException(defect)) defect.fiber.unsafeInterruptAsFork(FiberId.none)
       steps.return(undefined as never)
       return exit
     }

@@ -207,6 +207,8 @@ export const makeRunStore = Effect.gen(function*() {
      * asynchronously, and the orchestrator writes through the Effects below).
      */
     sync: raw === null ? null : sqliteWrites(raw),
+    /** On SQLite, a transaction begun, run and committed in one synchronous call, when the connection is free. */
+    transactNow: transactions?.transactNow ?? null,
     insertRun, updateRun, insertStates, insertDecisions, insertEvents,
     findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
   }

@@ -11,7 +11,8 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Lock } from "./lock.js"
 import * as Checkpointer from "./sqlite-checkpointer.js"
 
 /** The raw connection. Use it only inside `sql.withTransaction`, which holds it for the calling fiber. */
@@ -24,6 +25,16 @@ export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<Sqli
  */
 export class SqliteTransactions extends Context.Tag("orion/SqliteTransactions")<SqliteTransactions, {
   readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  /**
+   * The same, for work that runs synchronously on the connection (`SqliteConnection`): begun, run and committed in
+   * this call, without an Effect step — when the connection is free. Undefined when it is not: a fiber holds it, or
+   * another process holds the database's write lock (BEGIN found it busy); nothing was run. `work` failing (its Exit),
+   * or COMMIT failing, rolls back. `work` gets the context in which SQL client queries run inside this transaction
+   * (as `withTransaction` provides it): each answers at once, with no wait for the connection it holds.
+   */
+  readonly transactNow: <A, E>(
+    work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>
+  ) => Exit.Exit<A, E | SqlError> | undefined
 }>() {}
 
 const make = (filename: string) =>
@@ -86,11 +97,12 @@ const make = (filename: string) =>
       executeStream: () => Effect.dieMessage("executeStream is not implemented for SQLite")
     }
 
-    const semaphore = yield* Effect.makeSemaphore(1)
-    const acquirer = semaphore.withPermits(1)(Effect.succeed(connection))
+    // One holder of the connection at a time: a statement outside a transaction waits for a transaction to end.
+    const lock = new Lock()
+    const acquirer = lock.withLock(Effect.succeed(connection))
     const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
       Effect.as(
-        Effect.zipRight(restore(semaphore.take(1)), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, semaphore.release(1)))),
+        Effect.zipRight(restore(lock.take), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => lock.release())))),
         connection
       ))
     const client = yield* Client.make({
@@ -103,19 +115,50 @@ const make = (filename: string) =>
     const begin = run("BEGIN IMMEDIATE", [])
     const commit = run("COMMIT", [])
     const rollback = Effect.orDie(run("ROLLBACK", []))
+    /** Where SQL client queries run inside a transaction: on the connection it holds. */
+    const inTransaction = Context.make(Client.TransactionConnection, [connection, 0] as const)
     const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(
-          restore(semaphore.take(1)),
+          restore(lock.take),
           Effect.ensuring(
             Effect.zipRight(
               begin,
-              Effect.onExit(restore(Effect.provideService(effect, Client.TransactionConnection, [connection, 0] as const)), (exit) =>
+              Effect.onExit(restore(Effect.provide(effect, inTransaction)), (exit) =>
                 exit._tag === "Success" ? Effect.orDie(commit) : rollback)
             ),
-            semaphore.release(1)
+            Effect.sync(() => lock.release())
           )
         ))
+    const transactNow = <A, E>(work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>): Exit.Exit<A, E | SqlError> | undefined => {
+      if (!lock.tryTake()) return undefined
+      try {
+        try {
+          prepare("BEGIN IMMEDIATE").run()
+        } catch (cause) {
+          if (isBusy(cause)) return undefined
+          return Exit.fail(new SqlError({ cause, message: "Failed to begin a transaction" }))
+        }
+        let exit: Exit.Exit<A, E | SqlError>
+        try {
+          exit = work(inTransaction)
+        } catch (cause) {
+          exit = Exit.die(cause)
+        }
+        if (Exit.isSuccess(exit)) {
+          try {
+            prepare("COMMIT").run()
+            return exit
+          } catch (cause) {
+            exit = Exit.fail(new SqlError({ cause, message: "Failed to commit" }))
+          }
+        }
+        if (db.inTransaction) prepare("ROLLBACK").run()
+        return exit
+      } finally {
+        lock.release()
+      }
+    }
     const unsupported = Effect.dieMessage("not supported by Orion's SQLite client")
     const sqliteClient = Object.assign(client, {
       [SqliteClient.TypeId]: SqliteClient.TypeId,
@@ -124,8 +167,11 @@ const make = (filename: string) =>
       backup: () => unsupported,
       loadExtension: () => unsupported
     }) as unknown as SqliteClient.SqliteClient
-    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction }) }
+    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction, transactNow }) }
   })
+
+/** SQLite's "database is locked" (another connection holds the write lock). */
+const isBusy = (cause: unknown) => (cause as { code?: unknown })?.code === "SQLITE_BUSY" || /database is locked/i.test(String(cause))
 
 /** A SQLite database file (or ":memory:") as `SqlClient`, `SqliteClient` and `SqliteConnection`. */
 export const layer = (filename: string): Layer.Layer<Client.SqlClient | SqliteClient.SqliteClient | SqliteConnection | SqliteTransactions> =>

@@ -1,7 +1,7 @@
 /** Many proposals at once against one run, and two orchestrators sharing one database: one consistent history. */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer } from "effect"
 import { States, type StateCreate, type Uuid } from "../../src/domain/index.js"
 import * as Database from "../../src/storage/database.js"
 import { EventBus } from "../../runtime/event-bus.js"
@@ -38,6 +38,26 @@ describe.each(databases)("concurrency on $name", (db) => {
       }
       const [run] = yield* sql<{ state_id: string; state_type: string }>`SELECT state_id, state_type FROM task_run WHERE id = ${id}`
       expect(run).toEqual({ state_id: history.at(-1)!.id, state_type: history.at(-1)!.type })
+    }).pipe(Effect.provide(orchestratorLayer(db))))
+
+  it.live("a proposal made while another transaction is open is applied in full (on SQLite, once that one ends)", () =>
+    Effect.gen(function*() {
+      const id = yield* newTaskRun()
+      const sql = yield* SqlClient.SqlClient
+      const release = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(sql.withTransaction(Effect.zipRight(sql`SELECT 1`, Deferred.await(release))))
+      yield* Effect.sleep("20 millis")
+      const proposal = yield* Effect.fork(propose("task_run", id, States.Running()))
+      yield* Effect.sleep("50 millis")
+      // SQLite has one connection, held by that transaction; PostgreSQL's pool gives the orchestrator another
+      if (db.name === "sqlite") expect(proposal.unsafePoll()).toBeNull()
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(holder)
+      expect((yield* Fiber.join(proposal)).status).toBe("ACCEPT")
+      const [row] = yield* sql<{ state_type: string }>`SELECT state_type FROM task_run WHERE id = ${id}`
+      const states = yield* sql<{ type: string }>`SELECT type FROM task_run_state WHERE task_run_id = ${id} ORDER BY timestamp`
+      expect(row!.state_type).toBe("RUNNING")
+      expect(states.map((s) => s.type)).toEqual(["PENDING", "RUNNING"])
     }).pipe(Effect.provide(orchestratorLayer(db))))
 
   it.live("200 concurrent Running proposals on one flow run: exactly one is accepted", () =>

@@ -58,11 +58,14 @@ describe("steps", () => {
     expect(Effect.runSync(toEffect(catches))).toBe("caught")
   })
 
-  it("a step that would wait is a defect, not a silent hang", () => {
+  it("a step that would wait is a defect, not a silent hang, and what it waited for never runs afterwards", async () => {
+    let ranLater = false
     function* sleeps(): Steps<void> {
-      yield* Effect.sleep("10 millis")
+      yield* Effect.zipRight(Effect.sleep("10 millis"), Effect.sync(() => { ranLater = true }))
     }
     const exit = runStepsSync(sleeps(), Runtime.defaultRuntime)
     expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(ranLater).toBe(false)
   })
 })
