@@ -8,6 +8,7 @@ import type { RemoteOptions } from "../client/remote-http.js"
 import { tuneHeap } from "../../runtime/heap.js"
 import * as Results from "../../runtime/results.js"
 import { HeartbeatInterval } from "../../runtime/run-actor.js"
+import { onFlowScheduler } from "../../runtime/scheduler.js"
 import * as RunLogs from "../../runtime/run-logs.js"
 import * as Settings from "../settings.js"
 
@@ -93,9 +94,13 @@ export const shutdown = (): Promise<void> => {
   return runtime === undefined ? Promise.resolve() : runtime.dispose()
 }
 
-/** Runs `effect` on the services already in context, or on the process-wide runtime when there are none. */
+/**
+ * Runs `effect` on the services already in context, or on the process-wide runtime when there are none — and, with
+ * the fibers it starts, on the flows' scheduler (runtime/scheduler.ts).
+ */
 export const withServices = <A, E>(effect: Effect.Effect<A, E, OrionServices>): Effect.Effect<A, E | unknown> =>
   Effect.flatMap(Effect.serviceOption(OrionClient), (client) =>
     Option.isSome(client)
-      ? (effect as unknown as Effect.Effect<A, E>)
-      : Effect.flatMap(defaultRuntime().runtimeEffect, (runtime) => Effect.provide(effect, runtime)))
+      ? onFlowScheduler(effect as unknown as Effect.Effect<A, E>)
+      // inside `provide`: providing a runtime sets its fiber refs, the scheduler among them
+      : Effect.flatMap(defaultRuntime().runtimeEffect, (runtime) => Effect.provide(onFlowScheduler(effect), runtime)))
