@@ -66,18 +66,11 @@ export const orchestrate = <E, R>(
   validate: Validate<E, R>
 ): Effect.Effect<EngineOutcome, E | StoreError, R | OrchestrationStore> => Effect.gen(() => orchestrateSteps(input, validate))
 
-/** A rule entered for one transition: the state type it expected the proposal to move to, and whether it took part. */
-interface Entered {
-  readonly rule: Rule
-  to: From
-  readonly valid: boolean
-  scope?: RuleScope
-}
-
 /**
  * One transition being orchestrated: the proposal as the rules leave it and what they decided. It is the transforms'
- * context itself (they run only while there is a proposal, so `proposed` is then a state); each rule with a hook to call gets a `RuleScope` over it. Classes rather than closures: this runs
- * three times per task run, and a context of closures cost ~5 KB of short-lived objects per transition.
+ * context itself (they run only while there is a proposal, so `proposed` is then a state); each rule entered is a
+ * `RuleScope` over it. Classes rather than closures: this runs three times per task run, and a context of closures
+ * cost ~5 KB of short-lived objects per transition.
  */
 class Transition {
   proposed: State | null
@@ -102,7 +95,7 @@ class Transition {
     this.forced = input.force
   }
 
-  decide(entry: Entered, status: SetStateStatus, details: ResponseDetails, why: string) {
+  decide(entry: RuleScope, status: SetStateStatus, details: ResponseDetails, why: string) {
     if (this.validating) throw new Error(`Rule ${entry.rule.name} tried to change a transition after it was stored`)
     this.status = status
     this.details = details
@@ -113,9 +106,12 @@ class Transition {
 
 const acceptDetails: ResponseDetails = { type: "accept_details" }
 
-/** What a rule's hooks see: the transition, and the decisions it may take on it as this rule. */
+/**
+ * A rule entered for one transition — the state type it expected the proposal to move to, and whether it took part —
+ * and what its hooks see: the transition, and the decisions it may take on it as this rule.
+ */
 class RuleScope implements RuleContext {
-  constructor(private readonly t: Transition, private readonly entry: Entered) {}
+  constructor(private readonly t: Transition, readonly rule: Rule, public to: From, readonly valid: boolean) {}
   get kind() { return this.t.kind }
   get run() { return this.t.run }
   get initial() { return this.t.initial }
@@ -126,26 +122,24 @@ class RuleScope implements RuleContext {
   reject(state: StateCreate | State, why: string) {
     const at = stampAfter(this.t.initial, this.t.now)
     this.t.proposed = isState(state) ? { ...state, timestamp: at } : materialize(state, at)
-    this.entry.to = this.t.proposed.type
-    this.t.decide(this.entry, "REJECT", { type: "reject_details", reason: why }, why)
+    this.to = this.t.proposed.type
+    this.t.decide(this, "REJECT", { type: "reject_details", reason: why }, why)
   }
   delay(seconds: number, why: string) {
     this.t.proposed = null
-    this.entry.to = null
-    this.t.decide(this.entry, "WAIT", { type: "wait_details", delay_seconds: Math.max(0, Math.round(seconds * 1000) / 1000), reason: why }, why)
+    this.to = null
+    this.t.decide(this, "WAIT", { type: "wait_details", delay_seconds: Math.max(0, Math.round(seconds * 1000) / 1000), reason: why }, why)
   }
   abort(why: string) {
     this.t.proposed = null
-    this.entry.to = null
-    this.t.decide(this.entry, "ABORT", { type: "abort_details", reason: why }, why)
+    this.to = null
+    this.t.decide(this, "ABORT", { type: "abort_details", reason: why }, why)
   }
   rename(name: string) {
-    if (this.t.validating) throw new Error(`Rule ${this.entry.rule.name} tried to rename a state after it was stored`)
+    if (this.t.validating) throw new Error(`Rule ${this.rule.name} tried to rename a state after it was stored`)
     if (this.t.proposed) this.t.proposed = { ...this.t.proposed, name }
   }
 }
-
-const scopeOf = (t: Transition, entry: Entered): RuleScope => (entry.scope ??= new RuleScope(t, entry))
 
 /**
  * `orchestrate` as steps (see `steps.ts`): the caller may drive them by Effect or, when its store answers at once,
@@ -159,20 +153,20 @@ export function* orchestrateSteps<E, R>(
   const t = new Transition(input)
   const to: From = input.proposed.type
   const { rules, names } = rulesFor(policy, input.force, t.initial?.type ?? null, to)
-  const entered: Array<Entered> = new Array(rules.length)
+  const entered: Array<RuleScope> = new Array(rules.length)
   // Every rule takes part unless one before it changed the proposal's type: only then is the list of names built anew.
   let allValid = true
 
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!
-    const entry: Entered = { rule: r, to, valid: (t.proposed?.type ?? null) === to }
+    const entry = new RuleScope(t, r, to, (t.proposed?.type ?? null) === to)
     entered[i] = entry
     if (!entry.valid) {
       allValid = false
       continue
     }
     if (r.before === undefined) continue
-    const effect = r.before(scopeOf(t, entry))
+    const effect = r.before(entry)
     if (effect) yield* effect
   }
 
@@ -200,7 +194,7 @@ export function* orchestrateSteps<E, R>(
     if (!entry.valid) continue
     const hook = (t.proposed?.type ?? null) !== entry.to ? entry.rule.cleanup : entry.rule.after
     if (hook === undefined) continue
-    const effect = hook(scopeOf(t, entry))
+    const effect = hook(entry)
     if (effect) yield* effect
   }
 
