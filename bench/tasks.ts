@@ -6,7 +6,12 @@
  * The children run Orion compiled to JavaScript under plain `node` (as a deployed flow runs), built first with `tsc`
  * into build/bench. For comparison, the 10,000-task configurations run once more under `tsx` (as `npx tsx flow.ts`
  * does in development): tsx's loader runs in a thread of its own, ~75 MB of RSS that is tsx's, not Orion's.
- * Each child warms up on a flow of WARMUP task runs first (default 200); `N`, `RUNNERS` and `TSX=0` pick the rest.
+ *
+ * Each child runs the configuration's flow three times: first cold (the process's first flow, as a one-off script
+ * runs it), then a warm-up flow of WARMUP task runs (default 5,000), then the measured flow. V8 optimises the code
+ * paths of a task run only after a few thousand of them (with `--no-opt` a process stays at its cold rate, about
+ * half the warm one), so the line gives the warm rate — the steady state of a process that keeps running flows —
+ * and the cold one beside it. `N`, `RUNNERS`, `WARMUP` and `TSX=0` pick the rest.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -20,6 +25,8 @@ interface Figures {
   readonly runner: Runner
   readonly n: number
   readonly seconds: number
+  /** The same flow as the process's first, before any warm-up. */
+  readonly coldSeconds: number
   readonly peakRss: number
   readonly state: string
   readonly taskRuns: number
@@ -33,9 +40,16 @@ const child = async (runner: Runner, n: number) => {
   const many = flow({ name: `bench-${runner}`, taskRunner: runner === "sequential" ? sequential() : concurrent() }, ({ n }: { n: number }) =>
     Effect.asVoid(noop.map(Array.from({ length: n }, (_, i) => i))))
 
-  // warm-up: the database opened and migrated, the flow registered, the code paths compiled (V8 keeps optimising them
-  // for a few thousand task runs more: WARMUP=5000 measures the steady state)
-  await many.run({ n: Number(process.env.WARMUP ?? 200) })
+  const timed = async () => {
+    const t0 = performance.now()
+    const state = await many.run({ n })
+    return { state, seconds: (performance.now() - t0) / 1000 }
+  }
+  // cold: the process's first flow (it opens and migrates the database, and runs on code V8 has not optimised yet)
+  const cold = await timed()
+  if (cold.state.type !== "COMPLETED") throw new Error(`the cold flow run ended ${cold.state.name}`)
+  // warm-up: the code paths of a task run optimised by V8, which takes a few thousand of them
+  await many.run({ n: Number(process.env.WARMUP ?? 5000) })
   const t0 = performance.now()
   const state = await many.run({ n })
   const seconds = (performance.now() - t0) / 1000
@@ -44,13 +58,14 @@ const child = async (runner: Runner, n: number) => {
   const peakRss = Math.max(process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
   const taskRuns = Number((state.message ?? "").match(/(\d+)/)?.[1] ?? 0)
   await Orion.shutdown()
-  const figures: Figures = { runner, n, seconds, peakRss, state: state.name, taskRuns }
+  const figures: Figures = { runner, n, seconds, coldSeconds: cold.seconds, peakRss, state: state.name, taskRuns }
   console.log(JSON.stringify(figures))
 }
 
 const line = (how: string, f: Figures) =>
   `sqlite ${f.runner} n=${f.n}${how}: ${Math.round(f.n / f.seconds)} task runs/s, ${(f.seconds * 1000 / f.n).toFixed(2)} ms/task, ` +
-  `rss ${Math.round(f.peakRss / 1e6)} MB (flow run ${f.state}, ${f.seconds.toFixed(2)} s)`
+  `rss ${Math.round(f.peakRss / 1e6)} MB (flow run ${f.state}, ${f.seconds.toFixed(2)} s; cold, as the process's first flow: ` +
+  `${Math.round(f.n / f.coldSeconds)} task runs/s)`
 
 /** The parent: one child process per configuration, each on a fresh ORION_HOME. */
 const parent = () => {
