@@ -29,7 +29,6 @@ interface Figures {
   readonly coldSeconds: number
   readonly peakRss: number
   readonly state: string
-  readonly taskRuns: number
 }
 
 /** The child: runs one configuration and prints its figures as one JSON line. */
@@ -56,9 +55,8 @@ const child = async (runner: Runner, n: number) => {
   // The process's own high-water mark (getrusage): no sampling timer to miss a peak, or to cost CPU in the run
   // (`process.memoryUsage()` every 10 ms took ~1.5 % of it in a profile).
   const peakRss = Math.max(process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
-  const taskRuns = Number((state.message ?? "").match(/(\d+)/)?.[1] ?? 0)
   await Orion.shutdown()
-  const figures: Figures = { runner, n, seconds, coldSeconds: cold.seconds, peakRss, state: state.name, taskRuns }
+  const figures: Figures = { runner, n, seconds, coldSeconds: cold.seconds, peakRss, state: state.name }
   console.log(JSON.stringify(figures))
 }
 
