@@ -31,6 +31,13 @@ interface Figures {
   readonly state: string
 }
 
+/** A count from the environment: a whole number ≥ `min`, or a clear error naming the variable. */
+const countFrom = (name: string, text: string, min: number): number => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number ≥ ${min}; got '${text}'`)
+  return n
+}
+
 /** The child: runs one configuration and prints its figures as one JSON line. */
 const child = async (runner: Runner, n: number) => {
   const { Effect } = await import("effect")
@@ -48,7 +55,7 @@ const child = async (runner: Runner, n: number) => {
   const cold = await timed()
   if (cold.state.type !== "COMPLETED") throw new Error(`the cold flow run ended ${cold.state.name}`)
   // warm-up: the code paths of a task run optimised by V8, which takes a few thousand of them
-  await many.run({ n: Number(process.env.WARMUP ?? 5000) })
+  await many.run({ n: countFrom("WARMUP", process.env.WARMUP ?? "5000", 0) })
   const t0 = performance.now()
   const state = await many.run({ n })
   const seconds = (performance.now() - t0) / 1000
@@ -67,7 +74,8 @@ const line = (how: string, f: Figures) =>
 
 /** The parent: one child process per configuration, each on a fresh ORION_HOME. */
 const parent = () => {
-  const sizes = (process.env.N ?? "1000,10000").split(",").map(Number)
+  const sizes = (process.env.N ?? "1000,10000").split(",").map((n) => countFrom("N", n.trim(), 1))
+  countFrom("WARMUP", process.env.WARMUP ?? "5000", 0)
   const runners = (process.env.RUNNERS ?? "sequential,concurrent").split(",") as Array<Runner>
   const self = fileURLToPath(import.meta.url)
   const compiled = compiledBench(path.resolve(path.dirname(self), ".."), "bench/tasks.ts")
