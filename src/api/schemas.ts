@@ -4,7 +4,7 @@
  */
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
-import { JsonObject, nullable, strictParse, Tags, Timestamp, Uuid, withDefault } from "../domain/primitives.js"
+import { JsonObject, Key, nullable, strictParse, Tags, Timestamp, Uuid, withDefault } from "../domain/primitives.js"
 import { StateCreate } from "../domain/state.js"
 
 /** A payload decoded strictly: unknown fields are refused and every problem is reported (spec §0.1). */
@@ -15,11 +15,11 @@ export const IdPath = Schema.Struct({ id: Uuid })
 
 /** The body of `POST /deployments/{id}/create_flow_run`: the deployment supplies flow, parameters and tags. */
 export const DeploymentFlowRunCreate = Schema.Struct({
-  name: nullable(Schema.String),
+  name: nullable(Key),
   parameters: withDefault(JsonObject, () => ({})),
   context: withDefault(JsonObject, () => ({})),
   tags: withDefault(Tags, () => []),
-  idempotency_key: nullable(Schema.String),
+  idempotency_key: nullable(Key),
   state: nullable(StateCreate)
 }).annotations({ identifier: "DeploymentFlowRunCreate" })
 export type DeploymentFlowRunCreate = typeof DeploymentFlowRunCreate.Type

@@ -1,7 +1,7 @@
 /** A tag concurrency limit: at most `concurrency_limit` task runs with the tag may be RUNNING (spec §11). */
 import { Schema } from "effect"
 import { BaseFields } from "./base.js"
-import { Uuid } from "./primitives.js"
+import { Int32, Key, Uuid } from "./primitives.js"
 
 export const ConcurrencyLimit = Schema.Struct({
   ...BaseFields,
@@ -12,7 +12,7 @@ export const ConcurrencyLimit = Schema.Struct({
 export type ConcurrencyLimit = typeof ConcurrencyLimit.Type
 
 export const ConcurrencyLimitCreate = Schema.Struct({
-  tag: Schema.String.pipe(Schema.minLength(1)),
-  concurrency_limit: Schema.Int.pipe(Schema.nonNegative())
+  tag: Key.pipe(Schema.minLength(1)),
+  concurrency_limit: Int32.pipe(Schema.nonNegative())
 }).annotations({ identifier: "ConcurrencyLimitCreate" })
 export type ConcurrencyLimitCreate = typeof ConcurrencyLimitCreate.Type

@@ -2,7 +2,7 @@
 import { Schema } from "effect"
 import { BaseFields } from "./base.js"
 import { DataDocument } from "./data.js"
-import { JsonObject, nullable, Tags, Uuid, withDefault } from "./primitives.js"
+import { JsonObject, Key, nullable, Tags, Uuid, withDefault } from "./primitives.js"
 import { Schedule } from "./schedule.js"
 
 export const Deployment = Schema.Struct({
@@ -18,7 +18,7 @@ export const Deployment = Schema.Struct({
 export type Deployment = typeof Deployment.Type
 
 export const DeploymentCreate = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1)),
+  name: Key.pipe(Schema.minLength(1)),
   flow_id: Uuid,
   flow_data: DataDocument,
   schedule: nullable(Schedule),

@@ -1,6 +1,6 @@
 /** Filter objects, sorts and pagination of the filter routes (spec §4.1–4.3, §11 logs). Absent or null operators are ignored. */
 import { Schema } from "effect"
-import { Timestamp, Uuid, withDefault } from "./primitives.js"
+import { Int32, Timestamp, Uuid, withDefault } from "./primitives.js"
 import { StateType } from "./state.js"
 
 const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optional(Schema.NullOr(s))
@@ -94,7 +94,7 @@ export const CountRequest = Struct("CountRequest", Filters)
 export type CountRequest = typeof CountRequest.Type
 
 export const LogFilter = Struct("LogFilter", {
-  level: opt(Struct("LogLevelFilter", { ge_: opt(Schema.Int), le_: opt(Schema.Int) })),
+  level: opt(Struct("LogLevelFilter", { ge_: opt(Int32), le_: opt(Int32) })),
   timestamp: opt(TimeRange),
   flow_run_id: opt(AnyUuid),
   task_run_id: opt(AnyUuid)

@@ -1,7 +1,7 @@
 /** A flow: the named, globally unique identity of a workflow definition (spec §1.1). */
 import { Schema } from "effect"
 import { BaseFields } from "./base.js"
-import { Tags, withDefault } from "./primitives.js"
+import { Key, Tags, withDefault } from "./primitives.js"
 
 export const Flow = Schema.Struct({
   ...BaseFields,
@@ -11,7 +11,7 @@ export const Flow = Schema.Struct({
 export type Flow = typeof Flow.Type
 
 export const FlowCreate = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1)),
+  name: Key.pipe(Schema.minLength(1)),
   tags: withDefault(Tags, () => [])
 }).annotations({ identifier: "FlowCreate" })
 export type FlowCreate = typeof FlowCreate.Type

@@ -25,10 +25,21 @@ export type RunPolicy = typeof RunPolicy.Type
 
 export const defaultRunPolicy: RunPolicy = { max_retries: 0, retry_delay_seconds: 0, retry_jitter_factor: 0 }
 
-/** The base delay (before jitter) for the `retry`-th retry, counting from 1. */
+/**
+ * The longest wait before a retry (100 years): longer delays, given or grown by backoff, are cut to it, so that every
+ * retry's scheduled time is a date that can be stored.
+ */
+export const MAX_RETRY_DELAY_SECONDS = 100 * 365.25 * 86_400
+
+/** The base delay (before jitter) for the `retry`-th retry, counting from 1; at most `MAX_RETRY_DELAY_SECONDS`. */
 export const baseRetryDelay = (delay: RetryDelay, retry: number): number => {
   const i = Math.max(1, retry)
-  if (typeof delay === "number") return delay
-  if (Array.isArray(delay)) return delay[Math.min(i - 1, delay.length - 1)] ?? 0
-  return (delay as { exponential_backoff: number }).exponential_backoff * 2 ** (i - 1)
+  let seconds: number
+  if (typeof delay === "number") seconds = delay
+  else if (Array.isArray(delay)) seconds = delay[Math.min(i - 1, delay.length - 1)] ?? 0
+  else {
+    const factor = (delay as { exponential_backoff: number }).exponential_backoff
+    seconds = factor === 0 ? 0 : factor * 2 ** (i - 1)
+  }
+  return Math.min(seconds, MAX_RETRY_DELAY_SECONDS)
 }

@@ -65,12 +65,18 @@ let lastFormatted = { time: Number.NaN, text: "" }
 export const formatTimestamp = (d: Date): string => {
   const time = d.getTime()
   if (time === lastFormatted.time) return lastFormatted.text
-  const text = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+00:00`
+  const text = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000+00:00`
   lastFormatted = { time, text }
   return text
 }
 
 const isoWithZone = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i
+
+/** Instants whose UTC year has four digits (1–9999): the only ones `formatTimestamp` writes as it reads them back. */
+const inRange = (d: Date) => {
+  const year = d.getUTCFullYear()
+  return year >= 1 && year <= 9999
+}
 
 /** A point in time: ISO-8601 with an offset on the wire, a `Date` in TypeScript. Naive times (no offset) are rejected. */
 export const Timestamp = Schema.transformOrFail(
@@ -80,9 +86,12 @@ export const Timestamp = Schema.transformOrFail(
     strict: true,
     decode: (s, _, ast) => {
       const d = new Date(s)
-      return isoWithZone.test(s) && !Number.isNaN(d.getTime())
+      if (!isoWithZone.test(s) || Number.isNaN(d.getTime())) {
+        return ParseResult.fail(new ParseResult.Type(ast, s, `Expected an ISO-8601 date-time with a UTC offset, got ${JSON.stringify(s)}`))
+      }
+      return inRange(d)
         ? ParseResult.succeed(d)
-        : ParseResult.fail(new ParseResult.Type(ast, s, `Expected an ISO-8601 date-time with a UTC offset, got ${JSON.stringify(s)}`))
+        : ParseResult.fail(new ParseResult.Type(ast, s, `Expected a date-time between the years 1 and 9999 (UTC), got ${JSON.stringify(s)}`))
     },
     encode: (d) => ParseResult.succeed(formatTimestamp(d))
   }
@@ -91,6 +100,18 @@ export type Timestamp = typeof Timestamp.Type
 
 /** A duration in float seconds (spec §0.1). */
 export const Seconds = Schema.Number.pipe(Schema.finite(), Schema.annotations({ identifier: "Seconds", description: "duration in seconds" }))
+
+/**
+ * The longest name or key a request may store in an indexed column. UTF-8 takes at most 3 bytes per UTF-16 unit, so
+ * even an entry of the (flow run, task key, dynamic key) index stays under PostgreSQL's B-tree limit of 2,704 bytes.
+ */
+export const MAX_KEY_LENGTH = 400
+
+/** A name or key kept in an indexed column: at most `MAX_KEY_LENGTH` characters. */
+export const Key = Schema.String.pipe(Schema.maxLength(MAX_KEY_LENGTH, { message: () => `at most ${MAX_KEY_LENGTH} characters` }))
+
+/** An integer stored in, or compared with, an INTEGER column: 32 bits on PostgreSQL. */
+export const Int32 = Schema.Int.pipe(Schema.between(-(2 ** 31), 2 ** 31 - 1, { message: () => "must be an integer between -2147483648 and 2147483647" }))
 
 /** A list of tags; absent means empty. */
 export const Tags = Schema.Array(Schema.String)

@@ -2,7 +2,7 @@
 import { Schema } from "effect"
 import { BaseFields } from "./base.js"
 import { RunPolicy, defaultRunPolicy } from "./policy.js"
-import { JsonObject, nullable, Seconds, Tags, Timestamp, Uuid, withDefault } from "./primitives.js"
+import { JsonObject, Key, nullable, Seconds, Tags, Timestamp, Uuid, withDefault } from "./primitives.js"
 import { State, StateCreate, StateType } from "./state.js"
 
 /** Fields shared by flow runs and task runs, maintained by the orchestrator's global transforms. */
@@ -45,24 +45,24 @@ export type FlowRun = typeof FlowRun.Type
 
 export const FlowRunCreate = Schema.Struct({
   id: Schema.optional(Uuid),
-  name: nullable(Schema.String),
+  name: nullable(Key),
   flow_id: Uuid,
   deployment_id: nullable(Uuid),
-  flow_version: nullable(Schema.String),
+  flow_version: nullable(Key),
   parameters: withDefault(JsonObject, () => ({})),
   context: withDefault(JsonObject, () => ({})),
   empirical_policy: withDefault(RunPolicy, () => defaultRunPolicy),
   tags: withDefault(Tags, () => []),
-  idempotency_key: nullable(Schema.String),
+  idempotency_key: nullable(Key),
   parent_task_run_id: nullable(Uuid),
   state: nullable(StateCreate)
 }).annotations({ identifier: "FlowRunCreate" })
 export type FlowRunCreate = typeof FlowRunCreate.Type
 
 export const FlowRunUpdate = Schema.Struct({
-  flow_version: Schema.optional(Schema.NullOr(Schema.String)),
+  flow_version: Schema.optional(Schema.NullOr(Key)),
   parameters: Schema.optional(JsonObject),
-  name: Schema.optional(Schema.String)
+  name: Schema.optional(Key)
 }).annotations({ identifier: "FlowRunUpdate" })
 export type FlowRunUpdate = typeof FlowRunUpdate.Type
 
@@ -108,11 +108,11 @@ export type TaskRun = typeof TaskRun.Type
 
 export const TaskRunCreate = Schema.Struct({
   id: Schema.optional(Uuid),
-  name: nullable(Schema.String),
+  name: nullable(Key),
   flow_run_id: Uuid,
-  task_key: Schema.String.pipe(Schema.minLength(1)),
-  dynamic_key: Schema.String,
-  cache_key: nullable(Schema.String),
+  task_key: Key.pipe(Schema.minLength(1)),
+  dynamic_key: Key,
+  cache_key: nullable(Key),
   cache_expiration: nullable(Timestamp),
   task_version: nullable(Schema.String),
   empirical_policy: withDefault(RunPolicy, () => defaultRunPolicy),

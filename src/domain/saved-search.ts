@@ -1,7 +1,7 @@
 /** A named, saved set of UI filters (spec §1.7). */
 import { Schema } from "effect"
 import { BaseFields } from "./base.js"
-import { JsonObject, withDefault } from "./primitives.js"
+import { JsonObject, Key, withDefault } from "./primitives.js"
 
 export const SavedSearch = Schema.Struct({
   ...BaseFields,
@@ -11,7 +11,7 @@ export const SavedSearch = Schema.Struct({
 export type SavedSearch = typeof SavedSearch.Type
 
 export const SavedSearchCreate = Schema.Struct({
-  name: Schema.String.pipe(Schema.minLength(1)),
+  name: Key.pipe(Schema.minLength(1)),
   filters: withDefault(JsonObject, () => ({}))
 }).annotations({ identifier: "SavedSearchCreate" })
 export type SavedSearchCreate = typeof SavedSearchCreate.Type

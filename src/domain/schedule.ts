@@ -20,8 +20,14 @@ export const TimeZone = Schema.String.pipe(
   arbitrary: () => (fc) => fc.constantFrom("UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney")
 })
 
+/** Interval bounds: dates are whole milliseconds, and every date stepped to stays within what a `Date` can hold. */
+const MIN_INTERVAL_SECONDS = 0.001
+const MAX_INTERVAL_SECONDS = 1e12
+
 export const IntervalSchedule = Schema.Struct({
-  interval: Seconds.pipe(Schema.positive({ message: () => "interval must be greater than 0 seconds" })),
+  interval: Seconds.pipe(Schema.between(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS, {
+    message: () => `interval must be between ${MIN_INTERVAL_SECONDS} and ${MAX_INTERVAL_SECONDS} seconds`
+  })),
   timezone: Schema.optionalWith(Schema.NullOr(TimeZone), { default: () => null }),
   anchor_date: Schema.optionalWith(Schema.NullOr(Timestamp), { default: () => null })
 }).pipe(

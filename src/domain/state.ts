@@ -1,7 +1,7 @@
 /** Run states: types, details, the State record, proposals and the named-state constructors (spec §1.5, §2, §11). */
 import { Schema } from "effect"
 import { DataDocument } from "./data.js"
-import { newUuid, nullable, Timestamp, Uuid } from "./primitives.js"
+import { Key, newUuid, nullable, Timestamp, Uuid } from "./primitives.js"
 
 /** The kinds of state a run can be in; CRASHED and CANCELLING come from Prefect 2 (spec §11). */
 export const StateType = Schema.Literal(
@@ -21,7 +21,7 @@ export const StateDetails = Schema.Struct({
   task_run_id: nullable(Uuid),
   child_flow_run_id: nullable(Uuid),
   scheduled_time: nullable(Timestamp),
-  cache_key: nullable(Schema.String),
+  cache_key: nullable(Key),
   cache_expiration: nullable(Timestamp)
 }).annotations({ identifier: "StateDetails" })
 export type StateDetails = typeof StateDetails.Type
@@ -46,7 +46,7 @@ export type State = typeof State.Type
 /** A proposed state as a client sends it: the server assigns id and timestamp (spec §4.4 `StateCreate`). */
 export const StateCreate = Schema.Struct({
   type: StateType,
-  name: nullable(Schema.String),
+  name: nullable(Key),
   message: nullable(Schema.String),
   data: nullable(DataDocument),
   state_details: Schema.optionalWith(StateDetails, { default: () => emptyStateDetails, nullable: true })

@@ -11,12 +11,24 @@ export interface TableColumns {
   readonly int?: ReadonlyArray<string>
 }
 
+/** A lone surrogate as `JSON.stringify` writes it: a `\udXXX` escape, not preceded by an escaped backslash. */
+const loneSurrogate = /(?<=(?:^|[^\\])(?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g
+
+/**
+ * The JSON text of a value, for a JSON column. UTF-8 cannot hold a lone surrogate: PostgreSQL refuses one in jsonb
+ * (and text columns store U+FFFD in its place), so JSON columns get U+FFFD too, on both databases.
+ */
+export const jsonText = (value: unknown): string => {
+  const text = JSON.stringify(value)
+  return text.includes("\\ud") ? text.replace(loneSurrogate, "\\ufffd") : text
+}
+
 /** A value ready to bind: objects/arrays → JSON text, booleans → 1/0 on SQLite, Dates → fixed-width UTC text. */
 export const toDb = (dialect: Dialect, value: unknown): unknown => {
   if (value === undefined || value === null) return null
   if (value instanceof Date) return formatTimestamp(value)
   if (typeof value === "boolean") return dialect === "sqlite" ? (value ? 1 : 0) : value
-  if (typeof value === "object") return JSON.stringify(value)
+  if (typeof value === "object") return jsonText(value)
   return value
 }
 

@@ -20,6 +20,7 @@ import {
   type TaskRunFilter,
   type TaskRunSort
 } from "../domain/index.js"
+import { jsonText } from "./codec.js"
 
 type Fragment = Statement.Fragment
 type Sql = SqlClient.SqlClient
@@ -65,7 +66,7 @@ const tags = (
   const col = sql.literal(column)
   const out: Array<Fragment> = []
   if (present(ops.all_) && ops.all_.length > 0) {
-    const wanted = JSON.stringify(ops.all_)
+    const wanted = jsonText(ops.all_)
     out.push(sql.onDialectOrElse({
       pg: () => sql`${col} @> ${wanted}::jsonb`,
       orElse: () =>

@@ -235,9 +235,26 @@ const m0003_decisions_on_states = Effect.gen(function*() {
     UNION ALL ${fromStates("task_run")}`
 })
 
+/**
+ * A subflow's parent task run must exist on SQLite too, as the foreign key of 0001 makes it on PostgreSQL: SQLite cannot
+ * add a foreign key to a table, so triggers refuse such a row the way a broken foreign key would.
+ */
+const m0004_subflow_parent_exists = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  for (const [name, event] of [["tr_flow_run_insert_checks_parent", "INSERT"], ["tr_flow_run_update_checks_parent", "UPDATE OF parent_task_run_id"]] as const) {
+    yield* sql.onDialectOrElse({
+      pg: () => sql`SELECT 1`,
+      orElse: () => sql`CREATE TRIGGER ${sql(name)} BEFORE ${sql.literal(event)} ON flow_run
+        WHEN NEW.parent_task_run_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM task_run WHERE id = NEW.parent_task_run_id)
+        BEGIN SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed'); END`
+    })
+  }
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
   "0002_run_heartbeats": m0002_run_heartbeats,
-  "0003_decisions_on_states": m0003_decisions_on_states
+  "0003_decisions_on_states": m0003_decisions_on_states,
+  "0004_subflow_parent_exists": m0004_subflow_parent_exists
 } as const

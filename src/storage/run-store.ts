@@ -9,7 +9,7 @@ import {
   type Decision, type FlowRunCreate, type NewEvent, type RunKind, type TaskRunCreate
 } from "../domain/index.js"
 import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
-import { Columns, decodeRow, rowToDb, toDb } from "./codec.js"
+import { Columns, decodeRow, jsonText, rowToDb, toDb } from "./codec.js"
 import { Database } from "./database.js"
 import { storedPayload } from "./event-log.js"
 import { decisionColumns } from "./migrations.js"
@@ -52,8 +52,8 @@ const rulesToJson = (rules: ReadonlyArray<string>): string => {
 
 /** A state, encoded once through its Schema, and the decision that stored it, as a row of `<kind>_state`. */
 export const stateRow = (runId: string, s: typeof State.Encoded, d: StoredDecision): StateRow => [
-  s.id, runId, s.type, s.name, s.timestamp, s.message ?? null, s.data == null ? null : JSON.stringify(s.data),
-  JSON.stringify(s.state_details ?? {}), formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name,
+  s.id, runId, s.type, s.name, s.timestamp, s.message ?? null, s.data == null ? null : jsonText(s.data),
+  jsonText(s.state_details ?? {}), formatTimestamp(d.timestamp), d.from_type ?? null, d.proposed_type, d.proposed_name,
   d.forced ? 1 : 0, d.status, d.rule ?? null, d.reason ?? null, rulesToJson(d.rules)
 ]
 
@@ -303,7 +303,7 @@ const sqliteWrites = (db: Sqlite.Database) => {
     const ids: Array<number> = []
     for (let i = 0; i < events.length; i += rowsPerStatement) {
       const chunk = events.slice(i, i + rowsPerStatement)
-      const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, JSON.stringify(storedPayload(e.payload))]))
+      const last = insertRows("event", eventCols, chunk.map((e) => [formatTimestamp(e.occurred), e.event, e.flow_run_id ?? null, e.task_run_id ?? null, jsonText(storedPayload(e.payload))]))
       for (let k = chunk.length - 1; k >= 0; k--) ids.push(last - k)
     }
     return ids
@@ -315,7 +315,7 @@ const sqliteWrites = (db: Sqlite.Database) => {
     ]))
   }
   const timestamp = (d: Date | null) => (d === null ? null : formatTimestamp(d))
-  const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v))
+  const json = (v: unknown) => (v === null || v === undefined ? null : jsonText(v))
 
   return {
     /** The id of the run a create would conflict with (same id, or same identity), if there is one. */

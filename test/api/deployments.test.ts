@@ -132,6 +132,11 @@ describe.each(databases)("API deployments on $name", (db) => {
         expect(twoKinds.status).toBe(422)
         const badZone = yield* call("POST", "/api/deployments/", { name: "c", flow_id: flow.id, flow_data: flowData, schedule: { cron: "0 9 * * *", timezone: "Mars/Olympus" } })
         expect(badZone.status).toBe(422)
+        // intervals whose dates a Date cannot hold (or tell apart) are refused, not a server error
+        for (const interval of [1.73e-322, 1e-4, 1e300]) {
+          const odd = yield* call("POST", "/api/deployments/", { name: "c", flow_id: flow.id, flow_data: flowData, schedule: { interval } })
+          expect(odd.json.detail[0]).toMatchObject({ loc: ["schedule", "interval"] })
+        }
         expect((yield* call("GET", `/api/deployments/name/${flow.name}/c`)).status).toBe(404)
         expect((yield* call("POST", "/api/deployments/", { name: "c", flow_id: newUuid(), flow_data: flowData })).json).toMatchObject({ thing: "Flow" })
       }))

@@ -63,6 +63,35 @@ describe.each(databases)("API flows and small objects on $name", (db) => {
         expect(badId.json.detail[0].loc).toEqual(["id"])
       }))
 
+    it.effect("names and keys stored in indexed columns are at most 400 characters: longer ones get 422, not a database error", () =>
+      Effect.gen(function*() {
+        const longest = `${unique("n")}-`.padEnd(400, "é")
+        expect((yield* call("POST", "/api/flows/", { name: longest })).status).toBe(201)
+        const tooLong = yield* call("POST", "/api/flows/", { name: `${longest}é` })
+        expect(tooLong.status).toBe(422)
+        expect(tooLong.json.detail[0]).toMatchObject({ loc: ["name"] })
+        expect((yield* call("POST", "/api/concurrency_limits/", { tag: "t".repeat(401), concurrency_limit: 1 })).status).toBe(422)
+        expect((yield* call("PUT", "/api/saved_searches/", { name: "s".repeat(401) })).status).toBe(422)
+      }))
+
+    it.effect("integers kept in INTEGER columns are 32-bit: larger ones get 422 on both databases, not a PostgreSQL error", () =>
+      Effect.gen(function*() {
+        const tag = unique("int32")
+        expect((yield* call("POST", "/api/concurrency_limits/", { tag, concurrency_limit: 2 ** 31 })).json.detail[0]).toMatchObject({ loc: ["concurrency_limit"] })
+        expect((yield* call("POST", "/api/concurrency_limits/", { tag, concurrency_limit: 2 ** 31 - 1 })).status).toBe(201)
+        expect((yield* call("POST", "/api/logs/filter", { logs: { level: { ge_: 2 ** 40 } } })).json.detail[0]).toMatchObject({ loc: ["logs", "level", "ge_"] })
+        expect(yield* expectStatus(200, "POST", "/api/logs/filter", { logs: { level: { ge_: 2 ** 31 - 1, le_: -(2 ** 31) } } })).toEqual([])
+      }))
+
+    it.effect("a lone surrogate in JSON (tags, filters) is stored as U+FFFD on both databases, not refused by PostgreSQL", () =>
+      Effect.gen(function*() {
+        const tag = unique("lone")
+        const flow = yield* expectStatus(201, "POST", "/api/flows/", { name: unique("surrogate"), tags: [tag, "a\ud800b", "\udc00"] })
+        expect(flow.tags).toEqual([tag, "a\ufffdb", "\ufffd"])
+        // a filter's lone surrogate is read the same way
+        expect(yield* expectStatus(200, "POST", "/api/flows/count", { flows: { tags: { all_: [tag, "\ud800"] } } })).toBe(1)
+      }))
+
     it.effect("pages: limit above 200 is refused, offset and limit page through results ordered by name", () =>
       Effect.gen(function*() {
         const tag = unique("page")
@@ -134,6 +163,20 @@ describe.each(databases)("API flows and small objects on $name", (db) => {
         expect(bad.status).toBe(422)
         expect(bad.json.detail[0].loc).toEqual([1, "timestamp"])
         expect((yield* expectStatus(200, "POST", "/api/logs/filter", { logs: { flow_run_id: { any_: [flowRunId] } } })).length).toBe(3)
+      }))
+
+    it.effect("timestamps before the year 1000 are stored and read back with four-digit years; ones outside 1–9999 are refused", () =>
+      Effect.gen(function*() {
+        const flowRunId = newUuid()
+        const line = (timestamp: string) => ({ name: "old", level: 20, message: timestamp, timestamp, flow_run_id: flowRunId })
+        expect((yield* call("POST", "/api/logs/", [line("0983-06-12T20:07:47.545Z")])).status).toBe(201)
+        const logs = yield* expectStatus(200, "POST", "/api/logs/filter", { logs: { flow_run_id: { any_: [flowRunId] } } })
+        expect(logs.map((l: { timestamp: string }) => l.timestamp)).toEqual(["0983-06-12T20:07:47.545000+00:00"])
+        for (const outside of ["0000-12-31T23:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"]) {
+          const refused = yield* call("POST", "/api/logs/", [line(outside)])
+          expect(refused.status).toBe(422)
+          expect(refused.json.detail[0].loc).toEqual([0, "timestamp"])
+        }
       }))
   })
 })

@@ -99,6 +99,19 @@ describe.each(databases)("API runs on $name", (db) => {
         expect(clash.json.detail).toContain(task.json.id)
       }))
 
+    it.effect("a retry delay too long for a date (given, or grown by backoff) waits 100 years instead of failing the proposal", () =>
+      Effect.gen(function*() {
+        const run = yield* newFlowRun((yield* newFlow()).id)
+        for (const [i, retry_delay_seconds] of [1e300, { exponential_backoff: 1e300 }, [1e15]].entries()) {
+          const task = yield* expectStatus(201, "POST", "/api/task_runs/", { flow_run_id: run.id, task_key: "slow", dynamic_key: String(i), empirical_policy: { max_retries: 1, retry_delay_seconds } })
+          yield* setState("task_runs", task.id, { type: "RUNNING" })
+          const failed = yield* setState("task_runs", task.id, { type: "FAILED" })
+          expect(failed.json).toMatchObject({ status: "REJECT", state: { type: "SCHEDULED", name: "AwaitingRetry" } })
+          const waits = (Date.parse(failed.json.state.state_details.scheduled_time) - Date.parse(failed.json.state.timestamp)) / 1000
+          expect(waits).toBeCloseTo(100 * 365.25 * 86_400, 0)
+        }
+      }))
+
     it.effect("not found, conflicts and invalid proposals", () =>
       Effect.gen(function*() {
         const missing = newUuid()
@@ -114,6 +127,9 @@ describe.each(databases)("API runs on $name", (db) => {
         expect((yield* call("GET", "/api/flow_run_states/")).status).toBe(422)
         expect((yield* call("POST", "/api/flow_runs/", { flow_id: missing })).json).toMatchObject({ _tag: "ObjectNotFound", thing: "Flow", id: missing })
         expect((yield* call("POST", "/api/task_runs/", { flow_run_id: missing, task_key: "k", dynamic_key: "0" })).json).toMatchObject({ thing: "Flow run" })
+        // a subflow's parent task run must exist (a foreign key on PostgreSQL, a trigger on SQLite)
+        expect((yield* call("POST", "/api/flow_runs/", { flow_id: (yield* newFlow()).id, parent_task_run_id: missing })).json)
+          .toMatchObject({ _tag: "ObjectNotFound", thing: "Task run", id: missing })
 
         const flow = yield* newFlow()
         const other = yield* newFlow()
@@ -207,6 +223,12 @@ describe.each(databases)("API runs on $name", (db) => {
         const naive = yield* call("POST", "/api/flow_runs/history", { history_start: "2021-11-19T10:00:00", history_end: at(1), history_interval_seconds: 60 })
         expect(naive.status).toBe(422)
         expect(naive.json.detail[0].loc).toEqual(["history_start"])
+        // an interval too long for a date ends at the latest timestamp instead
+        const endless = yield* expectStatus(200, "POST", "/api/flow_runs/history", {
+          history_start: at(0), history_end: at(30), history_interval_seconds: Number.MAX_VALUE, flow_runs: { tags: { all_: [tag] } }
+        })
+        expect(endless.map((i: { interval_end: string; states: Array<{ count_runs: number }> }) => [i.interval_end, i.states.map((s) => s.count_runs)]))
+          .toEqual([["9999-12-31T23:59:59.999000+00:00", [3]]])
       }))
 
     it.effect("graph: every task run of the flow run with its upstream task runs", () =>

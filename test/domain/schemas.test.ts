@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, ParseResult, Schema } from "effect"
 import {
-  baseRetryDelay, CronSchedule, FlowRunCreate, FlowRunFilterRequest, IntervalSchedule, materialize, newUuid, RunPolicy,
+  baseRetryDelay, CronSchedule, FlowRunCreate, FlowRunFilterRequest, IntervalSchedule, materialize, MAX_RETRY_DELAY_SECONDS, newUuid, RunPolicy,
   Schedule, State, StateCreate, States, strictParse, Timestamp
 } from "../../src/domain/index.js"
 
@@ -74,6 +74,9 @@ describe("retry delays", () => {
     expect([1, 2, 3].map((i) => baseRetryDelay(5, i))).toEqual([5, 5, 5])
     expect([1, 2, 3, 4].map((i) => baseRetryDelay([1, 10, 100], i))).toEqual([1, 10, 100, 100])
     expect([1, 2, 3, 4].map((i) => baseRetryDelay({ exponential_backoff: 2 }, i))).toEqual([2, 4, 8, 16])
+    // delays beyond 100 years (given, or grown by backoff) are cut to it, so a retry always has a storable time
+    expect([baseRetryDelay(1e300, 1), baseRetryDelay([1e15], 3), baseRetryDelay({ exponential_backoff: 1 }, 5_000)]).toEqual([MAX_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS])
+    expect(baseRetryDelay({ exponential_backoff: 0 }, 5_000)).toBe(0)
   })
 
   it("policies default to no retries and reject negative or out-of-range values", () => {

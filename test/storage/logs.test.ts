@@ -40,6 +40,12 @@ describe.each(databases)("LogRepository on $name", (db) => {
         expect(yield* countRows("event")).toBe(4)
         const stored = yield* repo.filter({ logs: null, sort: "TIMESTAMP_ASC", limit: 10, offset: 0 })
         expect(stored.map((l) => l.id).sort()).toEqual([...batch.map((l) => l.id!), more.id!].sort())
+        // the same id twice in one batch: the first line is stored, with one event
+        const twice: LogCreate = { ...more, id: newUuid(), message: "first" }
+        expect(yield* repo.createMany([twice, { ...twice, message: "second" }])).toBe(1)
+        expect(yield* countRows("log")).toBe(5)
+        expect(yield* countRows("event")).toBe(5)
+        expect((yield* repo.filter({ logs: { flow_run_id: { any_: [run] } }, sort: "TIMESTAMP_ASC", limit: 10, offset: 0 })).filter((l) => l.id === twice.id).map((l) => l.message)).toEqual(["first"])
       }))
 
     it.effect("filter by level, timestamp, flow run and task run; sorted by timestamp either way; paged", () =>

@@ -51,7 +51,7 @@ export class LogRepository extends Effect.Service<LogRepository>()("orion/LogRep
     /**
      * Stores the logs and their `log` events in one transaction, at most `LOG_INSERT_CHUNK` rows per statement, and
      * publishes the events once committed; returns how many logs were stored. A log whose (client-chosen) id is
-     * already stored is skipped, with its event: a batch sent twice is stored once.
+     * already stored, or earlier in the batch, is skipped, with its event: a batch sent twice is stored once.
      */
     const createMany = (logs: ReadonlyArray<LogCreate>): Effect.Effect<number, SqlError> =>
       logs.length === 0 ? Effect.succeed(0) : Effect.gen(function*() {
@@ -65,8 +65,10 @@ export class LogRepository extends Effect.Service<LogRepository>()("orion/LogRep
               const ids = yield* sql<{ id: string }>`INSERT INTO log ${sql.insert(Chunk.toReadonlyArray(chunk))} ON CONFLICT (id) DO NOTHING RETURNING id`
               for (const r of ids) inserted.add(String(r.id))
             }
-            const events = yield* appendEvents(withIds.filter((log) => inserted.has(log.id)).map((log) => logEvent(log, now)))
-            return { events, stored: inserted.size }
+            const stored = inserted.size
+            // One event per stored log: of two lines with the same id in one batch, only the first was stored.
+            const events = yield* appendEvents(withIds.filter((log) => inserted.delete(log.id)).map((log) => logEvent(log, now)))
+            return { events, stored }
           })).pipe(Effect.provideService(SqlClient.SqlClient, sql), Effect.provideService(Database, database))
           yield* publish(events)
           return stored
