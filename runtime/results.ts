@@ -234,7 +234,7 @@ export const fileBackend = (directory: string): ResultBackend => {
   // The directory is created once, on first use, by whichever persist gets there first; a failure lets the next one retry.
   let ready: Promise<void> | undefined
   const ensureDirectory = () =>
-    ready ??= fs.mkdir(root, { recursive: true }).then(() => undefined, (e) => {
+    ready ??= fs.mkdir(root, { recursive: true, mode: 0o700 }).then(() => undefined, (e) => {
       ready = undefined
       throw e
     })

@@ -1,5 +1,5 @@
 /** Orion's settings, read through Effect `Config` from the environment, each with its default (README "Settings"). */
-import { Config } from "effect"
+import { Config, Option, Redacted } from "effect"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -62,4 +62,13 @@ export const apiRetrySeconds = Config.number("ORION_API_RETRY_SECONDS").pipe(
 export const heapGrowingPercent = Config.integer("ORION_HEAP_GROWING_PERCENT").pipe(
   Config.withDefault(50),
   Config.validate({ message: "ORION_HEAP_GROWING_PERCENT must be an integer ≥ 0 (0: V8's own policy)", validation: (n) => n >= 0 })
+)
+
+/**
+ * `ORION_API_KEY`: with it set, an Orion server requires `Authorization: Bearer <key>` on every route, and Orion's
+ * clients (the SDK in remote mode, the CLI, the typed client) send it. Unset or blank: no key.
+ */
+export const apiKey = Config.option(Config.redacted("ORION_API_KEY")).pipe(
+  Config.map((key) => Option.filter(key, (k) => Redacted.value(k).trim() !== "")),
+  Config.map(Option.map((k) => Redacted.make(Redacted.value(k).trim())))
 )

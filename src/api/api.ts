@@ -20,6 +20,21 @@ import { SavedSearchesGroup } from "./groups/saved-searches.js"
 import { FlowRunStatesGroup, TaskRunStatesGroup } from "./groups/states.js"
 import { orionVersion } from "./version.js"
 
+/** The API key as OpenAPI sees it: a bearer token, required only when the server has `ORION_API_KEY` set. */
+function withOptionalApiKey(spec: Record<string, any>): Record<string, any> {
+  return {
+    ...spec,
+    components: {
+      ...spec.components,
+      securitySchemes: {
+        ...spec.components?.securitySchemes,
+        apiKey: { type: "http", scheme: "bearer", description: "ORION_API_KEY, when the server has one set (the event stream also takes it as `?api_key=`)" }
+      }
+    },
+    security: [{}, { apiKey: [] }]
+  }
+}
+
 export class OrionApi extends HttpApi.make("orion")
   .add(FlowsGroup)
   .add(FlowRunsGroup)
@@ -42,6 +57,7 @@ export class OrionApi extends HttpApi.make("orion")
   .annotate(OpenApi.Title, "Orion")
   .annotate(OpenApi.Version, orionVersion)
   .annotate(OpenApi.Description, "Orion's REST API: flows, runs and their states, deployments, logs, concurrency limits and live events.")
+  .annotate(OpenApi.Transform, withOptionalApiKey)
 {}
 
 // Every schema of every route parses through its compiled parser (the server's handlers and the typed client alike).

@@ -3,7 +3,7 @@
  * with the orchestrator and event bus, its start-up report (spec §5.5), and a graceful stop on SIGINT/SIGTERM.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
-import { Cause, Console, Context, Effect, Layer } from "effect"
+import { Cause, Console, Context, Effect, Layer, Option } from "effect"
 import * as Database from "../storage/database.js"
 import { describeCause } from "../storage/database.js"
 import { ApiSettings, uiDir } from "./config.js"
@@ -19,12 +19,29 @@ export interface LaunchOptions {
   readonly ui: boolean
 }
 
-/** The URL clients use for an address; a wildcard host is shown as loopback. */
-const baseUrl = (address: HttpServer.Address): string => {
-  if (address._tag === "UnixAddress") return `http+unix://${address.path}`
-  const host = address.hostname === "0.0.0.0" || address.hostname === "::" ? "127.0.0.1" : address.hostname
-  return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+const urlOf = (host: string, port: number) => `http://${host.includes(":") ? `[${host}]` : host}:${port}`
+
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::"
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
+
+/** Where the server listens (as bound: a wildcard stays a wildcard) and the URL to use from this machine. */
+const addresses = (address: HttpServer.Address) => {
+  if (address._tag === "UnixAddress") return { listening: `http+unix://${address.path}`, local: `http+unix://${address.path}`, exposed: false }
+  const listening = urlOf(address.hostname, address.port)
+  const local = isWildcard(address.hostname) ? urlOf("127.0.0.1", address.port) : listening
+  return { listening, local, exposed: !isLoopback(address.hostname) }
 }
+
+/** The warning for a server that other machines can reach without a key: loud, and saying what to do. */
+const exposedWithoutKey = (listening: string) => [
+  "",
+  "  ************************************************************************************************",
+  `  WARNING: Orion is listening on ${listening}, reachable from the network, WITHOUT an API key.`,
+  "  Anyone who can reach this address can read every run and log, change states and delete the database.",
+  "  Set ORION_API_KEY to a long random secret (clients send it too), or listen on 127.0.0.1 only.",
+  "  ************************************************************************************************",
+  ""
+].join("\n")
 
 /** Serves until interrupted (SIGINT/SIGTERM through the runtime): open event streams end, then the server closes. */
 export const launch = (options: LaunchOptions) =>
@@ -46,17 +63,21 @@ export const launch = (options: LaunchOptions) =>
       Database.layer
     ))
     started = true
-    const url = baseUrl(Context.get(context, HttpServer.HttpServer).address)
+    const { listening, local: url, exposed } = addresses(Context.get(context, HttpServer.HttpServer).address)
     const database = Context.get(context, Database.Database)
     const settings = Context.get(context, ApiSettings)
+    const keyed = Option.isSome(settings.apiKey)
     const ui = !options.ui ? "not served (--no-ui)" : hasUi(dir) ? `${url}/` : `not built (no index.html in ${dir})`
     const services = options.services ? "none started (no services exist in this version yet)" : "disabled (--no-services)"
+    if (exposed && !keyed) yield* Console.error(exposedWithoutKey(listening))
     yield* Console.log([
-      `Orion ${orionVersion} API listening on ${url}/api  (database: ${database.url})`,
+      `Orion ${orionVersion} API listening on ${listening}/api  (database: ${database.url})`,
+      ...(listening !== url ? [`  Local:    ${url}/api`] : []),
       `  Docs:     ${url}/docs   OpenAPI: ${url}/openapi.json`,
       `  UI:       ${ui}`,
       `  Services: ${services}`,
       `  CORS:     ${settings.corsOrigins.length > 0 ? settings.corsOrigins.join(", ") : "same origin only"}`,
+      `  API key:  ${keyed ? "required on every route (ORION_API_KEY)" : "none (set ORION_API_KEY to require one)"}`,
       "Press Ctrl+C to stop."
     ].join("\n"))
     return yield* Effect.onInterrupt(Effect.never, () => Console.log("Shutting down…"))

@@ -1,96 +1,23 @@
 /**
- * The server's safety net: request bodies capped in size (413), and every failure of a request — a typed error, a
- * body that does not decode, an unknown path, a defect — answered as JSON with its status; nothing takes the server down.
+ * The server's safety net: every failure of a request — a typed error, a body that does not decode, an unknown path, a
+ * defect — answered as JSON with its status, so nothing takes the server down; and the request log.
  */
-import * as Headers from "@effect/platform/Headers"
 import * as HttpApiError from "@effect/platform/HttpApiError"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Cause, Effect, Option, Predicate } from "effect"
-import type { IncomingMessage } from "node:http"
 import type { ResolvedSettings } from "./config.js"
+import { limitFor, loggableUrl, tooLarge } from "./edge.js"
 import type { ValidationIssue } from "./errors.js"
 
 const respond = (status: number, body: Record<string, unknown>) => Effect.succeed(HttpServerResponse.unsafeJson(body, { status }))
 
-const tooLarge = (limit: number) =>
-  respond(413, { _tag: "PayloadTooLarge", detail: `Request body larger than ${limit} bytes`, max_bytes: limit })
-
-/** The body limit of a request: results sent to `/api/data/persist` may be larger than JSON requests. */
-const limitFor = (settings: ResolvedSettings, url: string) =>
-  url.startsWith("/api/data/persist") ? settings.maxDataBytes : settings.maxBodyBytes
-
-/**
- * Reads a body of undeclared length (chunked) up to `limit` bytes: its bytes, or `undefined` once it is larger — then
- * the rest is left unread (not destroyed), so the 413 answer still reaches the client before the connection closes.
- */
-const readCapped = (source: IncomingMessage, limit: number) =>
-  Effect.async<Buffer | undefined>((resume) => {
-    const chunks: Array<Buffer> = []
-    let bytes = 0
-    const done = (result: Buffer | undefined) => {
-      source.off("data", onData).off("end", onEnd).off("error", onError)
-      resume(Effect.succeed(result))
-    }
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length
-      if (bytes > limit) {
-        source.pause()
-        return done(undefined)
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = () => done(Buffer.concat(chunks))
-    const onError = () => done(undefined)
-    source.on("data", onData).once("end", onEnd).once("error", onError)
-  })
-
-/** The request with its body already read: `text`, `json` and `arrayBuffer` answer it, also after `modify`. */
-const withBody = (request: HttpServerRequest.HttpServerRequest, body: Buffer): HttpServerRequest.HttpServerRequest =>
-  Object.create(request, {
-    textEffect: { value: Effect.sync(() => body.toString("utf8")) },
-    arrayBuffer: { value: Effect.succeed(body) },
-    modify: { value: (options: Parameters<HttpServerRequest.HttpServerRequest["modify"]>[0]) => withBody(request.modify(options), body) }
-  })
-
-/**
- * Refuses a body whose declared length exceeds the limit before reading it, and reads a body of undeclared length
- * (chunked) here, up to the same limit: one over it is answered 413 (then the connection closes, the rest unread).
- */
-export const limitBodySize = (settings: ResolvedSettings) => <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const limit = limitFor(settings, request.url)
-    const declared = request.headers["content-length"]
-    if (declared !== undefined) return Number(declared) > limit ? tooLarge(limit) : HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
-    if (request.headers["transfer-encoding"] === undefined) return HttpIncomingMessage.withMaxBodySize(app, Option.some(limit))
-    return Effect.flatMap(readCapped(NodeHttpServerRequest.toIncomingMessage(request), limit), (body) =>
-      body === undefined
-        ? Effect.map(tooLarge(limit), (response) => HttpServerResponse.setHeader(response, "connection", "close"))
-        : Effect.provideService(app, HttpServerRequest.HttpServerRequest, withBody(request, body)))
-  })
-
-/**
- * API bodies are JSON whatever their declared type (as curl's default form type): the payloads are decoded as JSON,
- * so a bad body gets a 400 or 422 that says so. Raw uploads (`/api/data/persist`) are left as they are.
- */
-export const jsonBodies = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const type = request.headers["content-type"] ?? ""
-    const isApi = request.url.startsWith("/api/") && !request.url.startsWith("/api/data/persist")
-    return isApi && !type.toLowerCase().includes("application/json")
-      ? Effect.provideService(app, HttpServerRequest.HttpServerRequest,
-        request.modify({ headers: Headers.set(request.headers, "content-type", "application/json") }))
-      : app
-  })
-
-/** One log line per request: method, path, status and duration. */
+/** One log line per request: method, path (an `api_key` in it masked), status and duration. */
 export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const started = performance.now()
-    const line = (status: number | string) => `${request.method} ${request.url} ${status} ${Math.round(performance.now() - started)}ms`
+    const line = (status: number | string) => `${request.method} ${loggableUrl(request.url)} ${status} ${Math.round(performance.now() - started)}ms`
     return app.pipe(
       Effect.tap((response) => Effect.log(line(response.status))),
       Effect.tapErrorCause((cause) => Effect.log(line(Cause.isInterruptedOnly(cause) ? "(client went away)" : "(failed)")))

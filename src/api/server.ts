@@ -18,18 +18,20 @@ import { Repositories } from "../storage/repositories/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
 import { ApiSettings, resolveSettings, type ResolvedSettings, type ServerOptions } from "./config.js"
+import { EventFeed } from "./event-feed.js"
 import { ShutdownSignal } from "./event-stream.js"
 import { ApiLive } from "./handlers/index.js"
-import { jsonBodies, jsonErrors, limitBodySize, logRequests } from "./middleware.js"
+import { edge } from "./edge.js"
+import { jsonErrors, logRequests } from "./middleware.js"
 import { uiRoutes } from "./static-ui.js"
 
 /** Whether `dir` holds a built UI (an `index.html`). */
 export const hasUi = (dir: string | null | undefined): dir is string =>
   dir !== null && dir !== undefined && fs.existsSync(path.join(dir, "index.html"))
 
-/** What wraps every request, innermost first: JSON bodies, the body limit, CORS (when origins are allowed), the request log. */
+/** What wraps every request, innermost first: the edge (host, origin, key, bodies), CORS (when origins are allowed), the request log. */
 const outer = (settings: ResolvedSettings) => (app: HttpApp.Default): HttpApp.Default => {
-  let wrapped = limitBodySize(settings)(jsonBodies(app))
+  let wrapped = edge(settings)(app)
   if (settings.corsOrigins.length > 0) {
     wrapped = HttpMiddleware.cors({ allowedOrigins: settings.corsOrigins.includes("*") ? ["*"] : settings.corsOrigins })(wrapped)
   }
@@ -45,6 +47,7 @@ export const appLayer = (settings: ResolvedSettings) =>
     Layer.provide(HttpApiBuilder.middleware(jsonErrors(settings))),
     Layer.provide(ApiLive),
     Layer.provide(Layer.succeed(ApiSettings, settings)),
+    Layer.provide(EventFeed.layer),
     // Needs the HttpServer, so it is released (ending open event streams) before the server closes.
     Layer.provide(ShutdownSignal.Default)
   )

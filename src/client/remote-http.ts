@@ -5,9 +5,10 @@
 import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Agent } from "@effect/platform-node/Undici"
-import { Clock, type ConfigError, Context, Duration, Effect, Layer, ParseResult, Predicate, Schedule } from "effect"
+import { Clock, type ConfigError, Context, Duration, Effect, Layer, Option, ParseResult, Predicate, Redacted, Schedule } from "effect"
 import { OrionApi } from "../api/api.js"
 import type { ObjectNotFound } from "../domain/errors.js"
 import * as Settings from "../settings.js"
@@ -22,7 +23,20 @@ export interface RemoteOptions {
   readonly requestTimeout?: Duration.DurationInput
   /** Connections kept open to the server (default 64); more requests than this queue on them. */
   readonly connections?: number
+  /** The server's API key, sent as `Authorization: Bearer …` (default `ORION_API_KEY`; none: no header). */
+  readonly apiKey?: string | Redacted.Redacted | undefined
 }
+
+/** The HTTP client sending `key` (when there is one) with every request. */
+export const withApiKey = (client: HttpClient.HttpClient, key: Option.Option<Redacted.Redacted>): HttpClient.HttpClient =>
+  Option.match(key, {
+    onNone: () => client,
+    onSome: (k) => HttpClient.mapRequest(client, HttpClientRequest.bearerToken(Redacted.value(k)))
+  })
+
+/** The API key of `options`, else `ORION_API_KEY`. */
+export const resolveApiKey = (apiKey: RemoteOptions["apiKey"]) =>
+  apiKey === undefined ? Settings.apiKey : Effect.succeed(Option.some(Redacted.isRedacted(apiKey) ? apiKey : Redacted.make(apiKey)))
 
 /** The API's origin (and any path prefix in front of `/api`): the routes of `OrionApi` all start with `/api/`. */
 export const apiBaseUrl = (url: string): string => url.trim().replace(/\/+$/, "").replace(/\/api$/, "")
@@ -122,7 +136,8 @@ export const make = (options: RemoteOptions) =>
     )
     const url = options.url.trim()
     // No span and no trace headers per call: they cost more than the call itself on the hot path (set_state).
-    const api = yield* makeApi(HttpClient.withTracerDisabledWhen(NodeHttpClient.makeUndici(agent), () => true), apiBaseUrl(url))
+    const key = yield* resolveApiKey(options.apiKey)
+    const api = yield* makeApi(withApiKey(HttpClient.withTracerDisabledWhen(NodeHttpClient.makeUndici(agent), () => true), key), apiBaseUrl(url))
     // 100 ms, 200 ms, 400 ms … at most 5 s apart, jittered, while the time since the first failure is under `retryFor`.
     const backoff = Schedule.exponential("100 millis", 2).pipe(
       Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(5))),

@@ -53,6 +53,15 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
   return parts.join(": ")
 }
 
+/**
+ * Creates a SQLite file's folder (0700) and the file itself (0600) when they do not exist yet, so that only their owner
+ * can read them; SQLite gives its `-wal` and `-shm` files the database file's permissions. Existing ones are left as they are.
+ */
+const createPrivately = (file: string) => {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  fs.closeSync(fs.openSync(file, "a", 0o600))
+}
+
 const sqlitePragmas = Layer.effectDiscard(Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`PRAGMA foreign_keys = ON`
@@ -66,7 +75,7 @@ const sqliteLayer = (u: ParsedUrl) =>
   Layer.mergeAll(SqliteMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "sqlite", url: u.masked })).pipe(
     Layer.provideMerge(sqlitePragmas),
     Layer.provideMerge(Layer.unwrapEffect(Effect.sync(() => {
-      if (u.target !== ":memory:") fs.mkdirSync(path.dirname(u.target), { recursive: true })
+      if (u.target !== ":memory:") createPrivately(u.target)
       return SqliteLayer(u.target)
     }))),
     Layer.provide(NodeContext.layer)

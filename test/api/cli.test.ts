@@ -17,8 +17,8 @@ interface Started {
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }>
 }
 
-const startOrion = (args: ReadonlyArray<string>, home: string): Started => {
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
+const startOrion = (args: ReadonlyArray<string>, home: string, extraEnv: Record<string, string> = {}): Started => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home, ...extraEnv }
   delete env.ORION_DATABASE_URL
   const child = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
@@ -29,11 +29,12 @@ const startOrion = (args: ReadonlyArray<string>, home: string): Started => {
   return { child, output: () => output, exited }
 }
 
-const waitForHealth = async (port: number, started: Started, timeoutMs = 30_000) => {
+const waitForHealth = async (port: number, started: Started, timeoutMs = 30_000, apiKey?: string) => {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (started.child.exitCode !== null) throw new Error(`orion start exited early:\n${started.output()}`)
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false)
+    const headers: Record<string, string> = apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`, { headers }).then((r) => r.ok, () => false)
     if (ok) return
     await new Promise((r) => setTimeout(r, 200))
   }
@@ -58,7 +59,7 @@ describe("orion start", () => {
     const orion = startOrion(["--port", String(port), "--no-ui"], home)
     try {
       await waitForHealth(port, orion)
-      const flow = await fetch(`http://127.0.0.1:${port}/api/flows/`, { method: "POST", body: JSON.stringify({ name: "cli" }) })
+      const flow = await fetch(`http://127.0.0.1:${port}/api/flows/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "cli" }) })
       expect(flow.status).toBe(201)
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/api`)
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/docs`)
@@ -81,6 +82,28 @@ describe("orion start", () => {
       orion.child.kill("SIGKILL")
     }
   }, 60_000)
+
+  it("on every interface it prints the address it really listens on, and warns loudly when no API key is set", async () => {
+    const outputs: Array<string> = []
+    for (const key of [undefined, "a-long-secret"]) {
+      const port = await freePort()
+      const orion = startOrion(["--host", "0.0.0.0", "--port", String(port), "--no-ui", "--no-services"], tempDir("orion-home-"), key === undefined ? {} : { ORION_API_KEY: key })
+      try {
+        await waitForHealth(port, orion, 30_000, key)
+        outputs.push(orion.output())
+      } finally {
+        orion.child.kill("SIGKILL")
+      }
+    }
+    const [open, keyed] = outputs as [string, string]
+    expect(open).toMatch(/listening on http:\/\/0\.0\.0\.0:\d+\/api/)
+    expect(open).toMatch(/Local: +http:\/\/127\.0\.0\.1:\d+\/api/)
+    expect(open).toContain("WARNING")
+    expect(open).toContain("WITHOUT an API key")
+    expect(keyed).not.toContain("WARNING")
+    expect(keyed).toMatch(/API key: +required/)
+    expect(keyed).not.toContain("a-long-secret")
+  }, 90_000)
 
   it("a port already in use is one clear error and exit code 1", async () => {
     const port = await freePort()

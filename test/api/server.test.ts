@@ -87,9 +87,14 @@ describe.each(databases)("API server on $name", (db) => {
         const malformed = yield* call("POST", "/api/flows/", undefined, { raw: "{\"name\": ", headers: { "content-type": "application/json" } })
         expect(malformed.status).toBe(400)
         expect(malformed.json).toMatchObject({ _tag: "BadRequest" })
-        // curl's default form type is still read as JSON
-        const formTyped = yield* call("POST", "/api/flows/", undefined, { raw: JSON.stringify({ name: unique("form") }), headers: { "content-type": "application/x-www-form-urlencoded" } })
-        expect(formTyped.status).toBe(201)
+        // only JSON is read as JSON: a form or text body (what a browser may send cross-site unasked) is 415
+        for (const type of ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"]) {
+          const other = yield* call("POST", "/api/flows/", undefined, { raw: JSON.stringify({ name: unique("form") }), headers: { "content-type": type } })
+          expect(other.status).toBe(415)
+          expect(other.json).toMatchObject({ _tag: "UnsupportedMediaType" })
+        }
+        const charset = yield* call("POST", "/api/flows/", undefined, { raw: JSON.stringify({ name: unique("utf8") }), headers: { "content-type": "application/json; charset=utf-8" } })
+        expect(charset.status).toBe(201)
         const empty = yield* call("POST", "/api/flows/filter")
         expect(empty.status).toBe(422)
         expect(yield* expectStatus(200, "GET", "/api/health")).toBe(true)
@@ -156,6 +161,11 @@ describe.each(databases)("API server on $name", (db) => {
         const dir = path.dirname(inner.blob)
         const gone = yield* call("POST", "/api/data/retrieve", { encoding: "orion", blob: JSON.stringify({ encoding: "file", blob: path.join(dir, "0".repeat(32)) }) })
         expect(gone.status).toBe(404)
+        // names persist never makes (longer than a file name may be, a NUL byte) are refused, not looked up
+        const named = (name: string) => call("POST", "/api/data/retrieve", { encoding: "orion", blob: JSON.stringify({ encoding: "file", blob: path.join(dir, name) }) })
+        for (const name of ["a".repeat(300), "x.json", "0".repeat(31)]) expect((yield* named(name)).json).toMatchObject({ _tag: "InvalidRequest" })
+        const nul = yield* named(`${"0".repeat(32)}\u0000`)
+        expect(nul.status >= 400 && nul.status < 500).toBe(true)
         const tooBig = yield* call("POST", "/api/data/persist", undefined, { raw: new Uint8Array(129 * 1024), headers: { "content-type": "application/octet-stream" } })
         expect(tooBig.status).toBe(413)
         expect(tooBig.json.max_bytes).toBe(128 * 1024)

@@ -1,6 +1,6 @@
 /**
  * Handlers of `/api/data` (spec §4.4 "Data"): `persist` writes the request body to `<data dir>/<uuid hex>` and answers
- * an `orion` document wrapping a `file` document; `retrieve` reads it back, refusing paths outside the data directory.
+ * an `orion` document wrapping a `file` document; `retrieve` reads it back, refusing any path but such a file's.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -15,6 +15,9 @@ import { BadRequest, PayloadTooLarge, ServiceUnavailable } from "../errors.js"
 import { isBodyTooLarge } from "../middleware.js"
 
 const decodeDocument = Schema.decodeUnknownEither(Schema.parseJson(DataDocument))
+
+/** The name `persist` gives a file: a UUID's 32 hex digits. Anything else was not made here (and may not be a valid path). */
+const storedName = /^[0-9a-f]{32}$/
 
 export const DataLive = HttpApiBuilder.group(OrionApi, "data", (handlers) =>
   Effect.gen(function*() {
@@ -33,7 +36,7 @@ export const DataLive = HttpApiBuilder.group(OrionApi, "data", (handlers) =>
               : new BadRequest({ detail: "The request body could not be read" }))
           const file = path.join(root, crypto.randomUUID().replaceAll("-", ""))
           yield* fs.makeDirectory(root, { recursive: true }).pipe(
-            Effect.zipRight(fs.writeFile(file, new Uint8Array(body))),
+            Effect.zipRight(fs.writeFile(file, body instanceof Uint8Array ? body : new Uint8Array(body))),
             Effect.catchAll(storageFailed("store"))
           )
           const document: DataDocument = { encoding: "orion", blob: JSON.stringify({ encoding: "file", blob: file }) }
@@ -51,6 +54,9 @@ export const DataLive = HttpApiBuilder.group(OrionApi, "data", (handlers) =>
           const file = path.resolve(inner.right.blob)
           if (path.dirname(file) !== root) {
             return yield* new InvalidRequest({ detail: "The document names a file outside the server's data directory" })
+          }
+          if (!storedName.test(path.basename(file))) {
+            return yield* new InvalidRequest({ detail: "The document names a file that /api/data/persist did not make" })
           }
           const exists = yield* Effect.catchAll(fs.exists(file), storageFailed("read"))
           if (!exists) return yield* new ObjectNotFound({ thing: "Data", id: path.basename(file) })
