@@ -1,16 +1,8 @@
 /** The in-process event bus: every committed domain event, in id order, for live subscribers (SSE, UI, tests). */
-import { Context, Data, Effect, Layer, Queue, type Scope } from "effect"
+import { Context, Effect, Layer, Queue, type Scope } from "effect"
 import type { OrionEvent } from "../src/domain/index.js"
 import { EventSink } from "../src/storage/event-log.js"
 import { Lock } from "../src/storage/lock.js"
-
-/** A bounded subscriber fell too far behind: events after the ones it was handed were not kept for it. */
-export class SubscriberOverflow extends Data.TaggedError("SubscriberOverflow")<{}> {}
-
-/** A bounded subscription: `next` waits for events and fails with `SubscriberOverflow` once the subscriber fell behind. */
-export interface Subscription {
-  readonly next: Effect.Effect<ReadonlyArray<OrionEvent>, SubscriberOverflow>
-}
 
 /** Takes one published batch; false when the subscriber is to be dropped. Never waits. */
 type Deliver = (events: ReadonlyArray<OrionEvent>) => boolean
@@ -20,11 +12,6 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
   readonly publish: (events: ReadonlyArray<OrionEvent>) => Effect.Effect<void>
   /** An unbounded subscription that sees every event published after it was taken (for in-process consumers that keep up). */
   readonly subscribe: Effect.Effect<Queue.Dequeue<OrionEvent>, never, Scope.Scope>
-  /**
-   * A subscription that sees every event published after it was taken, as long as it keeps up: when a batch arrives
-   * while it still holds `capacity` or more unread events, it is dropped and `next` reports the overflow.
-   */
-  readonly subscribeBounded: (capacity: number) => Effect.Effect<Subscription, never, Scope.Scope>
   /** Runs a transaction that appends events together with their publication, in one order for the whole process. */
   readonly sequenced: <A, E, R>(appendAndPublish: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /**
@@ -64,29 +51,6 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
       return queue as Queue.Dequeue<OrionEvent>
     })
 
-    const subscribeBounded = (capacity: number) =>
-      Effect.gen(function*() {
-        const batches = yield* Queue.unbounded<ReadonlyArray<OrionEvent>>()
-        let unread = 0
-        let overflowed = false
-        yield* attach(batches, (events) => {
-          if (unread >= capacity) {
-            overflowed = true
-            return false
-          }
-          unread += events.length
-          batches.unsafeOffer(events)
-          return true
-        })
-        const next: Subscription["next"] = Effect.suspend(() =>
-          overflowed ? Effect.fail(new SubscriberOverflow()) : Effect.zipWith(Queue.take(batches), Queue.takeAll(batches), (first, rest) => {
-            const events = first.concat(...rest)
-            unread -= events.length
-            return events
-          }))
-        return { next }
-      })
-
     const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withLock(effect)
     const sequencedNow = <A>(work: () => A): { readonly value: A } | undefined => {
       if (!order.tryTake()) return undefined
@@ -96,7 +60,7 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
         order.release()
       }
     }
-    const bus = EventBus.of({ publish, subscribe, subscribeBounded, sequenced, sequencedNow, publishNow })
+    const bus = EventBus.of({ publish, subscribe, sequenced, sequencedNow, publishNow })
     return Context.make(EventBus, bus).pipe(Context.add(EventSink, { publish, sequenced }))
   }))
 }

@@ -2,13 +2,14 @@
  * The SSE event stream over real HTTP on 127.0.0.1, on the real orchestrator and both databases: delivery, filtering,
  * Last-Event-ID replay, keep-alive, a stalled client told to resync, log events, and ending streams on shutdown.
  */
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as http from "node:http"
 import { States, type Uuid } from "../../src/domain/index.js"
+import { EventFeed } from "../../src/api/event-feed.js"
 import { eventStream, ShutdownSignal } from "../../src/api/event-stream.js"
 import { layerOnDatabase } from "../../src/client/local.js"
 import { OrionClient } from "../../src/client/orion-client.js"
@@ -130,17 +131,17 @@ const eventRoute = HttpRouter.empty.pipe(HttpRouter.get("/events", Effect.gen(fu
   const request = yield* HttpServerRequest.HttpServerRequest
   const lastEventId = request.headers["last-event-id"]
   const flowRunId = new URL(request.url, "http://localhost").searchParams.get("flow_run_id")
-  const stream = yield* eventStream({
+  return yield* eventStream({
     lastEventId: lastEventId === undefined ? Option.none() : Option.some(Number(lastEventId)),
     flowRunId: Option.fromNullable(flowRunId)
   }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
     ["ORION_SSE_KEEPALIVE_SECONDS", "0.3"],
     ["ORION_SSE_BUFFER_EVENTS", String(BUFFER_EVENTS)]
   ]))))
-  return HttpServerResponse.stream(stream, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
 })))
 
 const serverLayer = HttpServer.serve(eventRoute).pipe(
+  Layer.provideMerge(EventFeed.layer),
   Layer.provideMerge(ShutdownSignal.Default),
   Layer.provideMerge(NodeHttpServer.layer(http.createServer, { port: 0, host: "127.0.0.1" }))
 )
