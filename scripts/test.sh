@@ -39,6 +39,17 @@ fi
 if pg_ok "$ORION_TEST_PG_URL"; then echo "PostgreSQL for tests: $ORION_TEST_PG_URL"; else echo "PostgreSQL unavailable: the pg suites will fail"; export ORION_TEST_PG_REQUIRED=1; fi
 export ORION_TEST_PG_REQUIRED=1
 
+# --- Chromium (the browser tests): reuse ORION_TEST_CHROMIUM when it runs, else Debian's chromium -------------
+if [ -z "${ORION_TEST_CHROMIUM:-}" ] || [ ! -x "$ORION_TEST_CHROMIUM" ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "Installing Chromium from Debian packages…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/tmp/orion-apt-chromium.log 2>&1 \
+      || { echo "apt-get install chromium failed (see /tmp/orion-apt-chromium.log)"; tail -5 /tmp/orion-apt-chromium.log; }
+  fi
+  [ -x /usr/bin/chromium ] && export ORION_TEST_CHROMIUM=/usr/bin/chromium
+fi
+if [ -n "${ORION_TEST_CHROMIUM:-}" ] && [ -x "$ORION_TEST_CHROMIUM" ]; then echo "Chromium for tests: $ORION_TEST_CHROMIUM"; else echo "Chromium unavailable: the browser tests will fail"; fi
+
 # --- type-check, then every test -------------------------------------------------------------------------------
 failed_extra=0
 echo "Type-checking…"
