@@ -4,13 +4,14 @@
  * cap on event streams, and the database created private to its owner.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { jsonBodyProblem, loggableUrl, MAX_JSON_DEPTH } from "../../src/api/edge.js"
+import { makeOrionClient } from "../../src/client/typed.js"
 import * as Database from "../../src/storage/database.js"
 import { databases, tempDir } from "../support/databases.js"
 import { cleanEnv } from "../support/env.js"
@@ -202,6 +203,24 @@ describe("the edge, with an API key", () => {
         second.destroy()
       }))
   })
+
+  it.effect("the exported typed client sends the key it is given (or ORION_API_KEY) and reads runs and decisions; without it, 401", () =>
+    Effect.gen(function*() {
+      const base = yield* baseUrl
+      const flow = yield* expectStatus(201, "POST", "/api/flows/", { name: unique("typed") }, { headers: { authorization: `Bearer ${KEY}` } })
+      const run = yield* expectStatus(201, "POST", "/api/flow_runs/", { flow_id: flow.id }, { headers: { authorization: `Bearer ${KEY}` } })
+      const client = yield* makeOrionClient({ url: `${base}/api`, apiKey: KEY })
+      const runs = yield* client.flow_runs.filter({ payload: { flows: { id: { any_: [flow.id] } }, sort: "ID_DESC", limit: 10, offset: 0 } })
+      expect(runs.map((r) => r.id)).toEqual([run.id])
+      const decisions = yield* client.flow_runs.decisions({ path: { id: run.id } })
+      expect(decisions.length).toBeGreaterThan(0)
+      const keyless = yield* makeOrionClient({ url: `${base}/api` }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
+      const refused = yield* Effect.flip(keyless.flow_runs.filter({ payload: { sort: "ID_DESC", limit: 10, offset: 0 } }))
+      expect(refused._tag).toBe("ResponseError")
+      expect((refused as { response: { status: number } }).response.status).toBe(401)
+      const fromEnv = yield* makeOrionClient({ url: base }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["ORION_API_KEY", KEY]]))))
+      expect((yield* fromEnv.flows.get({ path: { id: flow.id } })).id).toBe(flow.id)
+    }).pipe(Effect.provide(apiServer(sqlite, { apiKey: KEY }))))
 
   it.effect("a script in remote mode sends ORION_API_KEY; without it, it fails saying the server wants a key", () =>
     Effect.gen(function*() {
