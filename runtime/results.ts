@@ -1,14 +1,15 @@
 /**
- * The result store (spec §7.13): run results become files holding a DataDocument (or, in remote mode, data stored by
- * the server: a `ResultBackend`), and states carry only a reference to them, e.g. `{encoding: "file", blob: <path>}`.
+ * The result store (spec §7.13): a small result is kept in its state's data document; a larger one becomes a file
+ * holding a DataDocument (or, in remote mode, data stored by the server: a `ResultBackend`), and its state carries only
+ * a reference to it, e.g. `{encoding: "file", blob: <path>}`.
  * Serializers turn values into text: "json", "v8", "text", or custom.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { type ConfigError, Context, Effect, Layer, Option, Schema } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as v8 from "node:v8"
 import { DataDocument } from "../src/domain/data.js"
-import { resultsDir } from "../src/settings.js"
+import { resultsDir, resultsInlineMaxBytes } from "../src/settings.js"
 
 /** Turns a value into UTF-8 text and back; `encoding` names it in DataDocuments. `encode` throws when it cannot. */
 export interface Serializer {
@@ -205,13 +206,19 @@ export const textSerializer: Serializer = {
 // The store.
 
 export class ResultStore extends Context.Tag("orion/ResultStore")<ResultStore, {
-  /** Persists a value: null/undefined → null (nothing stored); otherwise a file reference `{encoding: "file", blob: <absolute path>}`. */
+  /** Persists a value: null/undefined → null (nothing stored); a small one → itself, inline; otherwise the backend's reference (`{encoding: "file", blob: <absolute path>}`). */
   readonly persist: (value: unknown, serializer?: Serializer) => Effect.Effect<DataDocument | null, ResultNotSerializable | ResultStoreError>
   /** Resolves a reference: null → undefined; "file" → the stored document, decoded; inline documents decode directly. */
   readonly retrieve: (doc: DataDocument | null) => Effect.Effect<unknown, ResultStoreError>
   /** Registers a custom serializer so `retrieve` can decode its encoding (json, v8 and text are built in). */
   readonly register: (serializer: Serializer) => Effect.Effect<void>
 }>() {}
+
+/** `ORION_RESULTS_INLINE_MAX_BYTES`'s default: a result's text up to 4 KiB is kept in its state (README "Settings"). */
+export const DEFAULT_INLINE_MAX_BYTES = 4096
+
+/** Whether a serialized result is small enough to be kept in its state: its UTF-8 length at most `max`. */
+const fitsInline = (blob: string, max: number) => blob.length <= max && (blob.length * 3 <= max || Buffer.byteLength(blob, "utf8") <= max)
 
 /** Encodings the store itself interprets: a file reference, and the spec's `orion` wrapper (blob = JSON of an inner document). */
 const reserved = new Set(["file", "orion"])
@@ -275,8 +282,12 @@ const readFile = (file: string) =>
     })
   })
 
-/** A result store over `backend`: values are serialized here, stored there, and resolved through both. */
-export const makeStore = (backend: ResultBackend): Context.Tag.Service<ResultStore> => {
+/**
+ * A result store over `backend`: values are serialized here and, when their text is at most `inlineMaxBytes` long,
+ * kept in the state's own data document (`{encoding: "json", blob: "42"}`: no file, nothing more to write or read);
+ * larger ones are stored by the backend, and states carry its reference.
+ */
+export const makeStore = (backend: ResultBackend, inlineMaxBytes: number = DEFAULT_INLINE_MAX_BYTES): Context.Tag.Service<ResultStore> => {
   const serializers = new Map<string, Serializer>([jsonSerializer, v8Serializer, textSerializer].map((s) => [s.encoding, s]))
 
   const persist = (value: unknown, serializer: Serializer = jsonSerializer) => {
@@ -285,13 +296,14 @@ export const makeStore = (backend: ResultBackend): Context.Tag.Service<ResultSto
       try: () => {
         const blob = serializer.encode(value)
         if (typeof blob !== "string") throw new Error(`its encode returned ${typeof blob}, not a string`)
-        return JSON.stringify({ encoding: serializer.encoding, blob })
+        return { encoding: serializer.encoding, blob }
       },
       catch: (e) => e instanceof ResultNotSerializable ? e : new ResultNotSerializable({
         message: `the "${serializer.encoding}" serializer could not encode the value: ${errorMessage(e)}`
       })
     }).pipe(
-      Effect.flatMap(backend.write)
+      Effect.flatMap((doc): Effect.Effect<DataDocument, ResultStoreError> =>
+        fitsInline(doc.blob, inlineMaxBytes) ? Effect.succeed(doc) : backend.write(JSON.stringify(doc)))
     )
   }
 
@@ -332,8 +344,12 @@ export const makeStore = (backend: ResultBackend): Context.Tag.Service<ResultSto
   })
 }
 
-/** The result store writing under `directory` (created on first persist). */
-export const layerAt = (directory: string): Layer.Layer<ResultStore> => Layer.sync(ResultStore, () => makeStore(fileBackend(directory)))
+/** The result store writing under `directory` (created on first persist); small results inline up to `ORION_RESULTS_INLINE_MAX_BYTES`. */
+export const layerAt = (directory: string, options: { readonly inlineMaxBytes?: number } = {}): Layer.Layer<ResultStore, ConfigError.ConfigError> =>
+  Layer.effect(ResultStore, Effect.map(
+    options.inlineMaxBytes !== undefined ? Effect.succeed(options.inlineMaxBytes) : resultsInlineMaxBytes,
+    (max) => makeStore(fileBackend(directory), max)
+  ))
 
 /** The result store under `ORION_RESULTS_DIR` (default `$ORION_HOME/storage`). */
-export const layer = Layer.effect(ResultStore, Effect.map(resultsDir, (dir) => makeStore(fileBackend(dir))))
+export const layer = Layer.effect(ResultStore, Effect.flatMap(resultsDir, (dir) => Effect.map(resultsInlineMaxBytes, (max) => makeStore(fileBackend(dir), max))))

@@ -22,6 +22,15 @@ export const resultsDir = Config.all([Config.option(Config.string("ORION_RESULTS
   })
 )
 
+/**
+ * `ORION_RESULTS_INLINE_MAX_BYTES`: a run's result whose serialized text is at most this long is kept in its state
+ * (same row, same transaction, no file); larger ones go to the result store (default 4096; 0: every result to the store).
+ */
+export const resultsInlineMaxBytes = Config.integer("ORION_RESULTS_INLINE_MAX_BYTES").pipe(
+  Config.withDefault(4096),
+  Config.validate({ message: "ORION_RESULTS_INLINE_MAX_BYTES must be an integer from 0 to 65536", validation: (n) => n >= 0 && n <= 65536 })
+)
+
 /** `ORION_LOGGING_BATCH_INTERVAL`: seconds between uploads of run logs (default 2). */
 export const loggingBatchInterval = Config.number("ORION_LOGGING_BATCH_INTERVAL").pipe(
   Config.withDefault(2),

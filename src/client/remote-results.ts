@@ -2,9 +2,10 @@
  * Results in remote mode (spec §7.13): stored by the server through `POST /api/data/persist`, so states carry an
  * `orion` reference that any client of the server (and the server itself) can read back with `/api/data/retrieve`.
  */
-import { Effect, Either, Layer, Option, Schema } from "effect"
+import { type ConfigError, Effect, Either, Layer, Option, Schema } from "effect"
 import { DataDocument } from "../domain/data.js"
 import { makeStore, type ResultBackend, ResultStore, ResultStoreError } from "../../runtime/results.js"
+import { resultsInlineMaxBytes } from "../settings.js"
 import { OrionHttp } from "./remote-http.js"
 
 const decodeDocument = Schema.decodeUnknownEither(Schema.parseJson(DataDocument))
@@ -37,4 +38,5 @@ export const serverBackend = (http: OrionHttp["Type"]): ResultBackend => ({
 })
 
 /** The result store of remote mode, on the `OrionHttp` of the remote client. */
-export const layer: Layer.Layer<ResultStore, never, OrionHttp> = Layer.effect(ResultStore, Effect.map(OrionHttp, (http) => makeStore(serverBackend(http))))
+export const layer: Layer.Layer<ResultStore, ConfigError.ConfigError, OrionHttp> = Layer.effect(ResultStore,
+  Effect.flatMap(OrionHttp, (http) => Effect.map(resultsInlineMaxBytes, (max) => makeStore(serverBackend(http), max))))

@@ -200,9 +200,12 @@ describe.each(databases)("remote OrionClient on $name", (db) => {
           const flow = yield* client.ensureFlow({ name: unique("services"), tags: [] })
           expect((yield* (yield* api).flows.get({ path: { id: flow.id } })).name).toBe(flow.name)
 
-          const doc = yield* store.persist({ rows: [1, 2, 3] })
+          // a small result travels inline in its state; a large one is stored by the server
+          expect(yield* store.persist({ rows: [1, 2, 3] })).toEqual({ encoding: "json", blob: "{\"rows\":[1,2,3]}" })
+          const rows = Array.from({ length: 2000 }, (_, i) => i)
+          const doc = yield* store.persist({ rows })
           expect(doc).toMatchObject({ encoding: "orion" })
-          expect(yield* store.retrieve(doc)).toEqual({ rows: [1, 2, 3] })
+          expect(yield* store.retrieve(doc)).toEqual({ rows })
           const when = new Date("2026-01-02T03:04:05Z")
           expect(yield* store.retrieve(yield* store.persist(new Map([["at", when]]), v8Serializer))).toEqual(new Map([["at", when]]))
           const gone = { encoding: "orion", blob: JSON.stringify({ encoding: "file", blob: path.join(settingsDataDir(doc), "0".repeat(32)) }) }

@@ -110,7 +110,8 @@ describe("serializers", () => {
 })
 
 describe("ResultStore", () => {
-  const store = (directory = path.join(tempDir(), "results")) => ({ directory, layer: layerAt(directory) })
+  // These exercise the file backend: every result goes to it (none is kept inline).
+  const store = (directory = path.join(tempDir(), "results")) => ({ directory, layer: layerAt(directory, { inlineMaxBytes: 0 }) })
 
   it.effect("persist writes a file holding the inner document; retrieve reads it back", () => {
     const { directory, layer } = store()
@@ -197,7 +198,7 @@ describe("ResultStore", () => {
       const error = yield* Effect.flip((yield* ResultStore).persist(1))
       expect(error).toMatchObject({ _tag: "ResultStoreError" })
       expect(error.message).toContain(`cannot write a result under ${directory}`)
-    }).pipe(Effect.provide(layerAt(directory)))
+    }).pipe(Effect.provide(layerAt(directory, { inlineMaxBytes: 0 })))
   })
 
   it.effect("the directory is made again if it disappears", () => {
@@ -240,10 +241,34 @@ describe("ResultStore", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a result up to ORION_RESULTS_INLINE_MAX_BYTES (4 KiB by default) is kept in its document, no file; a larger one is a file", () => {
+    const directory = path.join(tempDir(), "results")
+    const withEnv = (env: Record<string, string>) =>
+      Layer.provide(layerAt(directory), Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+    return Effect.gen(function*() {
+      const results = yield* ResultStore
+      expect(yield* results.persist(42)).toEqual({ encoding: "json", blob: "42" })
+      const atLimit = "x".repeat(4096 - 2)
+      expect(yield* results.persist(atLimit)).toEqual({ encoding: "json", blob: JSON.stringify(atLimit) })
+      expect(yield* results.persist("é".repeat(2000), textSerializer)).toEqual({ encoding: "text", blob: "é".repeat(2000) }) // 4,000 bytes
+      expect(fs.existsSync(directory)).toBe(false)
+      const multiByte = yield* results.persist("é".repeat(2049), textSerializer) // 4,098 bytes in 2,049 characters
+      expect(multiByte?.encoding).toBe("file")
+      const large = yield* results.persist("x".repeat(4096))
+      expect(large?.encoding).toBe("file")
+      expect(yield* results.retrieve(large)).toBe("x".repeat(4096))
+      expect(yield* results.retrieve(yield* results.persist({ a: [1, 2] }))).toEqual({ a: [1, 2] })
+      const small = yield* Effect.provide(Effect.flatMap(ResultStore, (r) => r.persist(7)), withEnv({ ORION_RESULTS_INLINE_MAX_BYTES: "0" }))
+      expect(small?.encoding).toBe("file")
+      const refused = yield* Effect.flip(Effect.provide(ResultStore, withEnv({ ORION_RESULTS_INLINE_MAX_BYTES: "lots" })))
+      expect(String(refused)).toContain("ORION_RESULTS_INLINE_MAX_BYTES")
+    }).pipe(Effect.provide(layerAt(directory)))
+  })
+
   it.effect("the configured layer writes under ORION_RESULTS_DIR, else under $ORION_HOME/storage", () => {
     const base = tempDir()
     const withEnv = (env: Record<string, string>) =>
-      Layer.provide(Results.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      Layer.provide(Results.layer, Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ ORION_RESULTS_INLINE_MAX_BYTES: "0", ...env })))))
     const directoryOf = Effect.flatMap(ResultStore, (r) => r.persist("x", textSerializer)).pipe(Effect.map((doc) => path.dirname(doc!.blob)))
     return Effect.gen(function*() {
       expect(yield* Effect.provide(directoryOf, withEnv({ ORION_RESULTS_DIR: path.join(base, "configured") }))).toBe(path.join(base, "configured"))

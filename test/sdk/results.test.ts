@@ -12,16 +12,23 @@ import { flowRunIdOf, sdkLayer, taskRunsOf } from "../support/sdk.js"
 describe.each(databases)("results and final states on $name", (db) => {
   const resultsDir = path.join(tempDir(), "results")
   layer(sdkLayer(db, { resultsDir }), { excludeTestServices: true })((it) => {
-    it.effect("a Completed state references a file under the results directory holding the result", () =>
+    it.effect("a small result is kept in its Completed state; a large one is a file under the results directory", () =>
       Effect.gen(function*() {
-        const t = task({ name: "produce" }, () => Effect.succeed({ rows: [1, 2, 3], label: "ok" }))
+        const small = task({ name: "produce-small" }, () => Effect.succeed({ rows: [1, 2, 3], label: "ok" }))
+        const smallState = yield* flow({ name: "inline-results" }, () => small.submit()).run()
+        const [smallRun] = yield* taskRunsOf(flowRunIdOf(smallState))
+        expect(smallRun!.state!.data).toEqual({ encoding: "json", blob: JSON.stringify({ rows: [1, 2, 3], label: "ok" }) })
+        expect(yield* Effect.flatMap(ResultStore, (store) => store.retrieve(smallRun!.state!.data!))).toEqual({ rows: [1, 2, 3], label: "ok" })
+
+        const rows = Array.from({ length: 2000 }, (_, i) => i)
+        const t = task({ name: "produce" }, () => Effect.succeed({ rows, label: "ok" }))
         const state = yield* flow({ name: "stored-results" }, () => t.submit()).run()
         const [run] = yield* taskRunsOf(flowRunIdOf(state))
         const data = run!.state!.data!
         expect(data.encoding).toBe("file")
         expect(path.dirname(data.blob)).toBe(resultsDir)
-        expect(JSON.parse(fs.readFileSync(data.blob, "utf8"))).toEqual({ encoding: "json", blob: JSON.stringify({ rows: [1, 2, 3], label: "ok" }) })
-        expect(yield* Effect.flatMap(ResultStore, (store) => store.retrieve(data))).toEqual({ rows: [1, 2, 3], label: "ok" })
+        expect(JSON.parse(fs.readFileSync(data.blob, "utf8"))).toEqual({ encoding: "json", blob: JSON.stringify({ rows, label: "ok" }) })
+        expect(yield* Effect.flatMap(ResultStore, (store) => store.retrieve(data))).toEqual({ rows, label: "ok" })
         // The flow returned a future: its state is the future's, its result the task's result.
         expect(state).toMatchObject({ type: "COMPLETED", message: "All states completed." })
       }))

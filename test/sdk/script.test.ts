@@ -13,7 +13,7 @@ process.env.ORION_HOME = home
 describe("flows run from plain async code", () => {
   afterAll(() => Orion.shutdown())
 
-  it("await flow.run() and await flow(): the local database under ORION_HOME, results under its storage", async () => {
+  it("await flow.run() and await flow(): the local database under ORION_HOME, large results under its storage", async () => {
     const double = task({ name: "double" }, (n: number) => Effect.succeed(n * 2))
     const plusOne = task({ name: "plus-one" }, async (n: number) => n + 1)
     const etl = flow({ name: "script-etl" }, async ({ n }: { n: number }) => plusOne(await double(n)))
@@ -21,6 +21,9 @@ describe("flows run from plain async code", () => {
     expect(state).toMatchObject({ type: "COMPLETED", name: "Completed" })
     expect(await etl({ n: 5 })).toBe(11)
     expect(fs.existsSync(path.join(home, "orion.db"))).toBe(true)
+    expect(fs.existsSync(path.join(home, "storage"))).toBe(false) // small results stay in their states
+    const wide = flow({ name: "script-wide" }, async () => "w".repeat(10_000))
+    expect(await wide()).toBe("w".repeat(10_000))
     expect(fs.readdirSync(path.join(home, "storage")).length).toBeGreaterThan(0)
   })
 
