@@ -284,6 +284,7 @@ const finalState = (def: FlowDefinition, value: unknown, children: ReadonlyArray
       const values = outcomes.map((o) => Option.getOrUndefined(o.value))
       return { proposal, value: Option.some(isTaskFuture(value) ? values[0] : values) }
     }
+    if (def.options.persistResult === false) return { proposal: States.Completed(), value: Option.some(value) }
     const store = yield* ResultStore
     const data = yield* Effect.either(store.persist(value, serializerOf(def.options.serializer)))
     if (Either.isLeft(data)) {

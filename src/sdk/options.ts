@@ -21,6 +21,11 @@ export interface RunOptions {
   readonly timeout?: Duration.DurationInput
   /** How the result is stored: "json" (default, plain data), "v8" (Dates, Maps, BigInts …), "text", or your own. */
   readonly serializer?: "json" | "v8" | "text" | Serializer
+  /**
+   * Whether the result is stored with the run's final state (default true). `false`: the caller still gets the value,
+   * but nothing is written and the state carries no result (so it cannot be read back, nor cached).
+   */
+  readonly persistResult?: boolean
 }
 
 export const runPolicy = (options: RunOptions): RunPolicy => {

@@ -86,6 +86,9 @@ export function task(a: any, b?: any): Task<Array<unknown>, unknown> {
   if (Either.isLeft(policy)) throw new TypeError(`task '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
   checkDuration(`task '${name}'`, "timeout", options.timeout)
   checkDuration(`task '${name}'`, "cacheExpiration", options.cacheExpiration)
+  if (options.persistResult === false && options.cacheKey !== undefined) {
+    throw new TypeError(`task '${name}': a cached run hands back its stored result, so \`cacheKey\` needs the result stored; remove \`persistResult: false\` or the cache key`)
+  }
   const tags = [...new Set(options.tags ?? [])].sort()
   const given = options.module === undefined ? undefined : toModuleUrl(options.module)
   if (options.module !== undefined && given === undefined) throw new TypeError(`task '${name}': \`module\` must be a file URL (import.meta.url) or an absolute path; got '${String(options.module)}'`)
@@ -245,7 +248,7 @@ const attempt = (def: TaskDefinition, flow: FlowRunContext, taskRunId: Uuid, arg
         ? { proposal: States.TimedOut({ message: `Task run exceeded its timeout of ${Duration.format(failure.after)}.` }), value: Option.none() }
         : { proposal: States.Failed({ message: `Task run encountered an exception: ${describeFailure(failure.cause)}` }), value: Option.none() }),
       onSuccess: (value) => Effect.flatMap(ResultStore, (store) =>
-        Effect.matchEffect(store.persist(value, serializerOf(def.options.serializer)), {
+        Effect.matchEffect(def.options.persistResult === false ? Effect.succeed(null) : store.persist(value, serializerOf(def.options.serializer)), {
           onFailure: (e): Effect.Effect<Attempt> => Effect.succeed({
             proposal: States.Failed({
               message: e instanceof ResultNotSerializable

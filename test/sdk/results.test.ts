@@ -46,6 +46,21 @@ describe.each(databases)("results and final states on $name", (db) => {
         expect(run!.state).toMatchObject({ type: "COMPLETED", data: null })
       }))
 
+    it.effect("persistResult: false stores no result (the caller still gets the value); with a cache key it is refused at definition", () =>
+      Effect.gen(function*() {
+        const big = "b".repeat(10_000)
+        const unstored = task({ name: "unstored", persistResult: false }, async (n: number) => `${big}${n}`)
+        const f = flow({ name: "unstored-flow", persistResult: false }, async () => (await unstored(1)).length)
+        const state = yield* f.run()
+        expect(state).toMatchObject({ type: "COMPLETED", data: null })
+        expect(yield* Effect.promise(() => f())).toBe(10_001)
+        const [run] = yield* taskRunsOf(flowRunIdOf(state))
+        expect(run!.state).toMatchObject({ type: "COMPLETED", data: null })
+        expect(fs.existsSync(resultsDir) ? fs.readdirSync(resultsDir).filter((n) => fs.readFileSync(path.join(resultsDir, n), "utf8").includes(big)) : []).toEqual([])
+        expect(() => task({ name: "cached-unstored", persistResult: false, cacheKey: () => "k" }, async () => 1))
+          .toThrow("task 'cached-unstored': a cached run hands back its stored result, so `cacheKey` needs the result stored")
+      }))
+
     it.effect("a result the serializer cannot store fails the task run with a message saying what and where", () =>
       Effect.gen(function*() {
         const circular: Record<string, unknown> = { name: "loop" }
