@@ -10,6 +10,7 @@ import * as path from "node:path"
 import * as v8 from "node:v8"
 import { DataDocument } from "../src/domain/data.js"
 import { resultsDir, resultsInlineMaxBytes } from "../src/settings.js"
+import { makeDirectory } from "../src/storage/directories.js"
 
 /** Turns a value into UTF-8 text and back; `encoding` names it in DataDocuments. `encode` throws when it cannot. */
 export interface Serializer {
@@ -241,7 +242,7 @@ export const fileBackend = (directory: string): ResultBackend => {
   // The directory is created once, on first use, by whichever persist gets there first; a failure lets the next one retry.
   let ready: Promise<void> | undefined
   const ensureDirectory = () =>
-    ready ??= fs.mkdir(root, { recursive: true, mode: 0o700 }).then(() => undefined, (e) => {
+    ready ??= makeDirectory(root).then(() => undefined, (e) => {
       ready = undefined
       throw e
     })

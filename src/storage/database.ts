@@ -6,6 +6,7 @@ import { Cause, Context, Data, Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { databaseUrl } from "../settings.js"
+import { makeDirectorySync } from "./directories.js"
 import { migrations } from "./migrations.js"
 import { layer as SqliteLayer } from "./sqlite-client.js"
 
@@ -58,7 +59,7 @@ export const describeCause = (cause: Cause.Cause<unknown>): string => {
  * can read them; SQLite gives its `-wal` and `-shm` files the database file's permissions. Existing ones are left as they are.
  */
 const createPrivately = (file: string) => {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 })
+  makeDirectorySync(path.dirname(file))
   fs.closeSync(fs.openSync(file, "a", 0o600))
 }
 

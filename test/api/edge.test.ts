@@ -277,5 +277,11 @@ describe("the database, private to its owner", () => {
           if (fs.existsSync(side)) expect(fs.statSync(side).mode & 0o777, side).toBe(0o600)
         }
       }))
+
+    it.effect("a database folder that cannot be made is one error naming it, at once (Node's recursive mkdir would never return)", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(Database.layerFromUrl("/proc/nonexistent/x/orion.db"))))
+        expect(String((error as { message?: unknown }).message ?? error)).toContain("/proc/nonexistent")
+      }).pipe(Effect.timeout("10 seconds")))
   })
 })

@@ -139,3 +139,20 @@ describe.each(databases)("results and final states on $name", (db) => {
       }))
   })
 })
+
+describe("results under a folder that cannot be made", () => {
+  const sqlite = databases.find((d) => d.name === "sqlite")!
+  // Node's recursive mkdir never returns for such a path: the run used to hang, Running for good.
+  layer(sdkLayer(sqlite, { resultsDir: "/proc/nonexistent/x" }), { excludeTestServices: true })((it) => {
+    it.effect("a result too large to keep inline fails its task run and the flow run, with one message naming the folder", () =>
+      Effect.gen(function*() {
+        const big = task({ name: "big" }, async () => "x".repeat(10_000))
+        const small = task({ name: "small" }, async () => 42)
+        const state = yield* flow({ name: "unwritable-results" }, async () => (await small()) + (await big()).length).run()
+        expect(state.type).toBe("FAILED")
+        expect(state.message).toContain("The result of task 'big' could not be stored: cannot write a result under /proc/nonexistent/x")
+        const runs = yield* taskRunsOf(flowRunIdOf(state))
+        expect(runs.map((r) => [r.name.replace(/-\d+$/, ""), r.state!.type]).sort()).toEqual([["big", "FAILED"], ["small", "COMPLETED"]])
+      }).pipe(Effect.timeout("20 seconds")))
+  })
+})
