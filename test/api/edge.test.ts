@@ -245,6 +245,18 @@ describe("the edge, with an API key", () => {
     }).pipe(Effect.provide(apiServer(sqlite, { apiKey: KEY }))), 90_000)
 })
 
+describe("a data folder that cannot be made", () => {
+  layer(apiServer(sqlite, { dataDir: "/proc/nonexistent/x" }), { excludeTestServices: true })((it) => {
+    it.effect("persist answers 503 naming the folder, at once, and the server keeps serving", () =>
+      Effect.gen(function*() {
+        const reply = yield* call("POST", "/api/data/persist", undefined, { raw: "hello", headers: { "content-type": "application/octet-stream" } })
+        expect(reply.status).toBe(503)
+        expect(reply.json.detail).toContain("/proc/nonexistent")
+        expect(yield* expectStatus(200, "GET", "/api/health")).toBe(true)
+      }).pipe(Effect.timeout("10 seconds")))
+  })
+})
+
 describe("the edge's checks", () => {
   it("an api_key in a URL is masked in the request log", () => {
     expect(loggableUrl(`/api/events?api_key=${KEY}&last_event_id=3`)).toBe("/api/events?api_key=***&last_event_id=3")

@@ -8,6 +8,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Either, Schema } from "effect"
 import * as path from "node:path"
 import { DataDocument } from "../../domain/data.js"
+import { makeDirectory } from "../../storage/directories.js"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { OrionApi } from "../api.js"
 import { ApiSettings } from "../config.js"
@@ -35,7 +36,7 @@ export const DataLive = HttpApiBuilder.group(OrionApi, "data", (handlers) =>
               ? new PayloadTooLarge({ detail: `Request body larger than ${settings.maxDataBytes} bytes`, max_bytes: settings.maxDataBytes })
               : new BadRequest({ detail: "The request body could not be read" }))
           const file = path.join(root, crypto.randomUUID().replaceAll("-", ""))
-          yield* fs.makeDirectory(root, { recursive: true }).pipe(
+          yield* Effect.tryPromise({ try: () => makeDirectory(root), catch: (e) => ({ message: e instanceof Error ? e.message : String(e) }) }).pipe(
             Effect.zipRight(fs.writeFile(file, body instanceof Uint8Array ? body : new Uint8Array(body))),
             Effect.catchAll(storageFailed("store"))
           )
