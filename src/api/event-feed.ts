@@ -1,12 +1,11 @@
 /**
  * The live side of the event stream: one fiber takes what the event bus publishes, encodes it once into SSE frames,
- * and hands the same bytes to every open stream, at most once per `REST` — so each reader costs the server one wake-up
- * and one write per moment, however many events were committed in it.
+ * and hands the same bytes to every open stream, at most once per `REST` — so each reader costs the server one push
+ * per moment (into its Node stream, no fiber of its own), however many events were committed in it.
  */
-import { Context, Effect, Layer, Queue } from "effect"
+import { Context, Effect, Layer, Queue, Schema } from "effect"
 import { EventBus } from "../../runtime/event-bus.js"
 import { OrionEvent } from "../domain/index.js"
-import { Schema } from "effect"
 
 /** What the feed hands out: committed events in id order, and their frames as one buffer. */
 export interface Packet {
