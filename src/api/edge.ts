@@ -18,7 +18,8 @@ import type { ResolvedSettings } from "./config.js"
 /** JSON deeper than this is refused (422) before it is parsed: no payload of Orion's needs more, and deeper input only overflows stacks. */
 export const MAX_JSON_DEPTH = 100
 
-const respond = (status: number, body: Record<string, unknown>, headers?: Record<string, string>) =>
+/** A JSON answer with its status (and headers). */
+export const respond = (status: number, body: Record<string, unknown>, headers?: Record<string, string>) =>
   Effect.succeed(HttpServerResponse.unsafeJson(body, { status, ...(headers !== undefined ? { headers } : {}) }))
 
 export const tooLarge = (limit: number) =>

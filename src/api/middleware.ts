@@ -8,10 +8,9 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Cause, Effect, Option, Predicate } from "effect"
 import type { ResolvedSettings } from "./config.js"
-import { limitFor, loggableUrl, tooLarge } from "./edge.js"
+import { limitFor, loggableUrl, respond, tooLarge } from "./edge.js"
 import type { ValidationIssue } from "./errors.js"
 
-const respond = (status: number, body: Record<string, unknown>) => Effect.succeed(HttpServerResponse.unsafeJson(body, { status }))
 
 /** One log line per request: method, path (an `api_key` in it masked), status and duration. */
 export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
