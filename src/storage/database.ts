@@ -2,8 +2,11 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlClient } from "@effect/sql"
 import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
-import { Cause, Context, Data, Effect, Layer, Redacted } from "effect"
+import { SqlError } from "@effect/sql/SqlError"
+import { Cause, Context, Data, Effect, Layer } from "effect"
+import type { PgClientFromPoolOptions } from "@effect/sql-pg/PgClient"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import { databaseUrl } from "../settings.js"
 import { makeDirectorySync } from "./directories.js"
@@ -82,12 +85,36 @@ const sqliteLayer = (u: ParsedUrl) =>
     Layer.provide(NodeContext.layer)
   )
 
+/** The part of `pg` (which ships no types) that Orion uses: its pool, as @effect/sql-pg takes it. */
+type PgPool = Effect.Effect.Success<PgClientFromPoolOptions["acquire"]>
+interface PgModule {
+  readonly Pool: new (options: Record<string, unknown>) => PgPool
+}
+
 /** PostgreSQL's driver is loaded only when a `postgres://` URL asks for it: a SQLite process never pays for it. */
 const pgLayer = (u: ParsedUrl, maxConnections: number) =>
   Layer.unwrapEffect(Effect.promise(async () => {
     const [PgClient, PgMigrator] = await Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/sql-pg/PgMigrator")])
+    const Pg = createRequire(import.meta.url)("pg") as PgModule
+    // Our own pool, to let idle connections not hold the process open: a script exits when its work is done rather
+    // than when the pool's idle timeout (10 s) closes them.
+    const acquire = Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          const pool = new Pg.Pool({ connectionString: u.target, max: maxConnections, connectionTimeoutMillis: 10_000, application_name: "orion", allowExitOnIdle: true })
+          pool.on("error", () => {})
+          await pool.query("SELECT 1").catch(async (cause: unknown) => {
+            await pool.end().catch(() => {})
+            throw cause
+          })
+          return pool
+        },
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }),
+      (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+    )
     return Layer.mergeAll(PgMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
-      Layer.provideMerge(PgClient.layer({ url: Redacted.make(u.target), maxConnections, connectTimeout: "10 seconds", applicationName: "orion" })),
+      Layer.provideMerge(PgClient.layerFromPool({ acquire, applicationName: "orion" })),
       Layer.provide(NodeContext.layer)
     )
   }))
