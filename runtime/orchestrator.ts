@@ -3,7 +3,7 @@
  * whatever has arrived (group commit), applies the policy to each inside one SQL transaction with an optimistic
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Clock, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,

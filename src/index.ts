@@ -10,5 +10,3 @@ export { concurrent, parallel, type ParallelOptions, sequential, type TaskRunner
 export { jsonSerializer, textSerializer, v8Serializer, type Serializer } from "../runtime/results.js"
 export * as Orion from "./sdk/services.js"
 export { States, type State } from "./domain/index.js"
-export { OrionApi } from "./api/api.js"
-export { makeOrionClient, type OrionApiClient, type OrionClientOptions } from "./client/typed.js"

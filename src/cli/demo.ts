@@ -1,5 +1,5 @@
 /** `orion demo`: creates the database if needed and takes a small flow run through the orchestrator, printing each decision. */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Console, Effect, Layer } from "effect"
 import { defaultRunPolicy, formatTimestamp, newUuid, States, type StateCreate, type Uuid } from "../domain/index.js"
 import * as Database from "../storage/database.js"

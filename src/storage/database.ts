@@ -1,7 +1,5 @@
 /** Opens the metadata database named by a URL (SQLite file or PostgreSQL), sets it up once and migrates it forward. */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import { SqlClient } from "@effect/sql"
-import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Context, Data, Effect, Layer } from "effect"
 import type { PgClientFromPoolOptions } from "@effect/sql-pg/PgClient"
@@ -73,16 +71,36 @@ const sqlitePragmas = Layer.effectDiscard(Effect.gen(function*() {
   yield* sql`PRAGMA busy_timeout = 60000`
 }))
 
-const loader = SqliteMigrator.fromRecord(migrations)
+/** The newest migration Orion has. */
+const latestMigration = Math.max(...Object.keys(migrations).map((name) => Number.parseInt(name, 10)))
+
+/** Whether the database has every migration already (a missing table, or any failure to read it: no). */
+const isCurrent = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql<{ readonly id: unknown }>`SELECT max(migration_id) AS id FROM effect_sql_migrations`.pipe(
+    Effect.map((rows) => Number(rows[0]?.id ?? 0) >= latestMigration),
+    Effect.orElseSucceed(() => false)
+  ))
+
+/**
+ * Migrates the database when it is behind. The migrator, and the modules it needs, load only then: a process opening
+ * a database that is up to date (every script after the first) pays for one query instead.
+ */
+const migrateIfBehind = <R>(migrator: () => Promise<Layer.Layer<never, unknown, R>>): Layer.Layer<never, unknown, R | SqlClient.SqlClient> =>
+  Layer.unwrapEffect(Effect.flatMap(isCurrent, (current) =>
+    current ? Effect.succeed(Layer.empty as Layer.Layer<never, unknown, R>) : Effect.promise(migrator)))
+
+const sqliteMigrator = async () => {
+  const [SqliteMigrator, NodeContext] = await Promise.all([import("@effect/sql-sqlite-node/SqliteMigrator"), import("@effect/platform-node/NodeContext")])
+  return SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrations) }).pipe(Layer.provide(NodeContext.layer))
+}
 
 const sqliteLayer = (u: ParsedUrl) =>
-  Layer.mergeAll(SqliteMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "sqlite", url: u.masked })).pipe(
+  Layer.mergeAll(migrateIfBehind(sqliteMigrator), Layer.succeed(Database, { dialect: "sqlite", url: u.masked })).pipe(
     Layer.provideMerge(sqlitePragmas),
     Layer.provideMerge(Layer.unwrapEffect(Effect.sync(() => {
       if (u.target !== ":memory:") createPrivately(u.target)
       return SqliteLayer(u.target)
-    }))),
-    Layer.provide(NodeContext.layer)
+    })))
   )
 
 /** The part of `pg` (which ships no types) that Orion uses: its pool, as @effect/sql-pg takes it. */
@@ -94,7 +112,7 @@ interface PgModule {
 /** PostgreSQL's driver is loaded only when a `postgres://` URL asks for it: a SQLite process never pays for it. */
 const pgLayer = (u: ParsedUrl, maxConnections: number) =>
   Layer.unwrapEffect(Effect.promise(async () => {
-    const [PgClient, PgMigrator] = await Promise.all([import("@effect/sql-pg/PgClient"), import("@effect/sql-pg/PgMigrator")])
+    const PgClient = await import("@effect/sql-pg/PgClient")
     const Pg = createRequire(import.meta.url)("pg") as PgModule
     // Our own pool, to let idle connections not hold the process open: a script exits when its work is done rather
     // than when the pool's idle timeout (10 s) closes them.
@@ -113,9 +131,12 @@ const pgLayer = (u: ParsedUrl, maxConnections: number) =>
       }),
       (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
     )
-    return Layer.mergeAll(PgMigrator.layer({ loader }), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
-      Layer.provideMerge(PgClient.layerFromPool({ acquire, applicationName: "orion" })),
-      Layer.provide(NodeContext.layer)
+    const pgMigrator = async () => {
+      const [PgMigrator, NodeContext] = await Promise.all([import("@effect/sql-pg/PgMigrator"), import("@effect/platform-node/NodeContext")])
+      return PgMigrator.layer({ loader: PgMigrator.fromRecord(migrations) }).pipe(Layer.provide(NodeContext.layer))
+    }
+    return Layer.mergeAll(migrateIfBehind(pgMigrator), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
+      Layer.provideMerge(PgClient.layerFromPool({ acquire, applicationName: "orion" }))
     )
   }))
 

@@ -6,7 +6,7 @@
  * refers to it (`state_id`) and a replay reads it back from there: the event's row is a quarter of the size, and the
  * orchestrator serialises each state once instead of twice. Replayed and live events read the same.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Option, Schema } from "effect"
 import { formatTimestamp, OrionEvent, State, type NewEvent } from "../domain/index.js"

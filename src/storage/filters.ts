@@ -7,7 +7,8 @@
  * Every query uses fixed table aliases — `f` flow, `d` deployment, `fr` flow_run, `tr` task_run — each table appears
  * at most once per query, so nested subqueries can refer to their parent by alias.
  */
-import type { SqlClient, Statement } from "@effect/sql"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import {
   formatTimestamp,
   type DeploymentFilter,

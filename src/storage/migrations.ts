@@ -1,5 +1,5 @@
 /** The metadata database schema as forward-only migrations, one DDL for SQLite and PostgreSQL (spec §1.11). */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 
 /** Column types per dialect: timestamps are fixed-width UTC TEXT on SQLite, timestamptz on PostgreSQL. */

@@ -2,7 +2,7 @@
  * The SQL the orchestrator runs inside its transactions: load a run, create runs, store a transition with an
  * optimistic check on the run's current state, record decisions and events, and the queries rules ask for.
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import {
   ConcurrencyLimit, formatTimestamp, newUuid, State,

@@ -20,6 +20,9 @@ import { Effect, type Scope } from "effect"
  * writes ~9,000 in the worker's 250 ms). */
 export const safetyNetPages = 20_000
 
+/** How long after the database opens the worker starts: a process that is done sooner never starts it. */
+export const startAfterMs = 1_000
+
 /** A PASSIVE round shorter than this leaves little behind it: the worker then finishes the log under the write lock. */
 const finishAfterMs = 2
 /** How often the finishing checkpoint tries for the write lock, 0.2 ms apart, before leaving it to the next round. */
@@ -86,35 +89,55 @@ export interface CheckpointResult {
 export interface Checkpointer {
   /** Runs one checkpoint now, in the worker (for tests and for callers that want the file up to date). */
   readonly checkpoint: Effect.Effect<CheckpointResult>
+  /** Whether the worker has been started (it starts `startAfterMs` after `start`, or on the first `checkpoint`). */
+  readonly started: () => boolean
 }
 
-/** Starts the checkpointer for `filename` (a WAL-mode database file), stopped — with a last checkpoint — with the scope. */
-export const start = (filename: string, everyMs = 250): Effect.Effect<Checkpointer, never, Scope.Scope> =>
+/**
+ * Starts the checkpointer for `filename` (a WAL-mode database file), stopped — with a last checkpoint — with the scope.
+ * The worker thread itself starts `startAfterMs` later (or at the first `checkpoint`): a short script ends before it
+ * and never pays for a thread; SQLite checkpoints its WAL when the script's connection closes.
+ */
+export const start = (filename: string, everyMs = 250, startAfterMs = 0): Effect.Effect<Checkpointer, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const driver = createRequire(import.meta.url).resolve("better-sqlite3")
-        const worker = new Worker(workerSource, { eval: true, workerData: { filename, driver, everyMs, finishAfterMs, finishAttempts } })
-        worker.unref()
-        // A failing checkpointer only loses the speed-up: the writer's own checkpoints take over.
-        worker.on("error", () => undefined)
-        const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()))
-        return { worker, exited }
+        let running: { readonly worker: Worker; readonly exited: Promise<void> } | undefined
+        const launch = () => {
+          if (running !== undefined) return running
+          clearTimeout(timer)
+          const driver = createRequire(import.meta.url).resolve("better-sqlite3")
+          const worker = new Worker(workerSource, { eval: true, workerData: { filename, driver, everyMs, finishAfterMs, finishAttempts } })
+          worker.unref()
+          // A failing checkpointer only loses the speed-up: the writer's own checkpoints take over.
+          worker.on("error", () => undefined)
+          running = { worker, exited: new Promise<void>((resolve) => worker.once("exit", () => resolve())) }
+          return running
+        }
+        const timer = setTimeout(launch, startAfterMs)
+        timer.unref()
+        if (startAfterMs <= 0) launch()
+        return { launch, stop: () => clearTimeout(timer), running: () => running }
       }),
-      ({ exited, worker }) =>
+      ({ running, stop }) =>
         Effect.async<void>((resume) => {
-          const timer = setTimeout(() => void worker.terminate().finally(() => resume(Effect.void)), 2_000)
-          void exited.then(() => {
+          stop()
+          const it = running()
+          if (it === undefined) return resume(Effect.void)
+          const timer = setTimeout(() => void it.worker.terminate().finally(() => resume(Effect.void)), 2_000)
+          void it.exited.then(() => {
             clearTimeout(timer)
             resume(Effect.void)
           })
-          worker.postMessage("close")
+          it.worker.postMessage("close")
         })
     ),
-    ({ worker }): Checkpointer => ({
+    ({ launch, running }): Checkpointer => ({
       checkpoint: Effect.async<CheckpointResult>((resume) => {
+        const { worker } = launch()
         worker.once("message", (result: CheckpointResult) => resume(Effect.succeed(result)))
         worker.postMessage("checkpoint")
-      })
+      }),
+      started: () => running() !== undefined
     })
   )

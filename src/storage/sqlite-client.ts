@@ -9,7 +9,7 @@ import * as Client from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
-import { SqliteClient } from "@effect/sql-sqlite-node"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Sqlite from "better-sqlite3"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { Lock } from "./lock.js"
@@ -44,7 +44,7 @@ const make = (filename: string) =>
     db.pragma("journal_mode = WAL")
     if (filename !== ":memory:" && filename !== "") {
       db.pragma(`wal_autocheckpoint = ${Checkpointer.safetyNetPages}`)
-      yield* Checkpointer.start(filename)
+      yield* Checkpointer.start(filename, 250, Checkpointer.startAfterMs)
     }
 
     // Prepared statements by SQL text, most recently used last: a plain map, since a lookup happens for every

@@ -79,4 +79,19 @@ describe("the SQLite checkpointer", () => {
     expect(fs.statSync(file).size).toBeGreaterThan(200 * 4096)
     db.close()
   })
+
+  it("starts its thread only after a delay, or at the first checkpoint asked for: a short-lived process never pays for it", async () => {
+    const { db, file } = walDatabase(50)
+    const [early, late, onDemand] = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const delayed = yield* Checkpointer.start(file, 60_000, 200)
+      const early = delayed.started()
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 400)))
+      const asked = yield* Checkpointer.start(file, 60_000, 60_000)
+      const before = asked.started()
+      const result = yield* asked.checkpoint
+      return [early, delayed.started(), !before && asked.started() && result.checkpointed === result.log] as const
+    })))
+    expect({ early, late, onDemand }).toEqual({ early: false, late: true, onDemand: true })
+    db.close()
+  })
 })

@@ -3,7 +3,8 @@
  * one transaction (clear) or through the migrator (create), and makes the orchestrator forget the runs it remembers.
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import { Migrator, SqlClient } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { orionHome } from "../../settings.js"
 import { Database, dropAll } from "../../storage/database.js"

@@ -1,5 +1,5 @@
 /** Tag concurrency limits in the database: upsert by tag (keeping the taken slots), reads, paging, deletes (spec §11). */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { ConcurrencyLimit, type ConcurrencyLimitCreate } from "../../domain/concurrency-limit.js"

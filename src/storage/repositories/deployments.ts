@@ -1,5 +1,5 @@
 /** Deployments in the database: upsert on (flow, name), reads, filters, deletes and schedule activation (spec §1.4, §4.4). */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { Deployment, type DeploymentCreate } from "../../domain/deployment.js"

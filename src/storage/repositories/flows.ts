@@ -1,5 +1,5 @@
 /** Flows in the database: graceful create by unique name, reads, filters, tag updates and deletes (spec §1.1, §4.4). */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { ObjectNotFound } from "../../domain/errors.js"

@@ -2,7 +2,7 @@
  * Run logs in the database: batched multi-row inserts, each log also appended as a `log` event and published after
  * commit, and filtered, sorted reads (spec §11 "Logs API").
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Chunk, Effect, Option, Schema } from "effect"
 import type { LogFilterRequest } from "../../domain/filters.js"

@@ -3,7 +3,8 @@
  * (spec §1.10), plus the edits that are not state changes: renames, deletes, state history, run history (§4.5) and
  * the task dependency graph. Creating runs and changing their states belongs to the orchestrator.
  */
-import { SqlClient, type Statement } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"

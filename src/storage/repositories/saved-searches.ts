@@ -1,5 +1,5 @@
 /** Saved searches in the database: upsert by unique name (replacing the filters), reads, paging and deletes (spec §1.7). */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import type { SavedSearchFilterRequest } from "../../domain/filters.js"
