@@ -19,6 +19,11 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
    * work is in progress, `{ value }`; undefined, without running it, when some is.
    */
   readonly sequencedNow: <A>(appendAndPublish: () => A) => { readonly value: A } | undefined
+  /**
+   * Takes the event order now, for sequenced work that runs in synchronous steps with waits between them (publishing
+   * with `publishNow`): the function that gives it back, or undefined when sequenced work is in progress.
+   */
+  readonly holdNow: () => (() => void) | undefined
   /** `publish`, as a plain call. */
   readonly publishNow: (events: ReadonlyArray<OrionEvent>) => void
 }>() {
@@ -60,7 +65,15 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
         order.release()
       }
     }
-    const bus = EventBus.of({ publish, subscribe, sequenced, sequencedNow, publishNow })
+    const holdNow = (): (() => void) | undefined => {
+      if (!order.tryTake()) return undefined
+      let held = true
+      return () => {
+        if (held) order.release()
+        held = false
+      }
+    }
+    const bus = EventBus.of({ publish, subscribe, sequenced, sequencedNow, holdNow, publishNow })
     return Context.make(EventBus, bus).pipe(Context.add(EventSink, { publish, sequenced }))
   }))
 }

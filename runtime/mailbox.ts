@@ -11,6 +11,11 @@ export interface Mailbox<A> {
   readonly offer: (message: A) => boolean
   /** Waits until at least one message is there, then takes up to `max` of them, oldest first. */
   readonly takeUpTo: (max: number) => Effect.Effect<Array<A>>
+  /**
+   * `takeUpTo`, but giving up when `deadline` fires first: then an empty array. `deadline` arms a one-shot callback and
+   * answers how to disarm it.
+   */
+  readonly takeBefore: (max: number, deadline: (fire: () => void) => () => void) => Effect.Effect<Array<A>>
   /** Takes up to `max` of the messages waiting now (perhaps none), oldest first. */
   readonly poll: (max: number) => Array<A>
   /** Refuses further messages and returns those still waiting. */
@@ -48,6 +53,23 @@ export const make = <A>(): Mailbox<A> => {
           wake = () => resume(Effect.sync(() => take(max)))
           return Effect.sync(() => {
             wake = undefined
+          })
+        })
+      ),
+    takeBefore: (max, deadline) =>
+      Effect.suspend(() =>
+        waiting.length > 0 ? Effect.succeed(take(max)) : Effect.async<Array<A>>((resume) => {
+          const disarm = deadline(() => {
+            wake = undefined
+            resume(Effect.succeed([]))
+          })
+          wake = () => {
+            disarm()
+            resume(Effect.sync(() => take(max)))
+          }
+          return Effect.sync(() => {
+            wake = undefined
+            disarm()
           })
         })
       ),

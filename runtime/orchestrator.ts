@@ -110,6 +110,15 @@ export interface OrchestratorOptions {
    * arrived join the batch. Halves the server's CPU per `set_state` under load; in-process callers gain nothing.
    */
   readonly gatherIo?: boolean
+  /**
+   * Answer a batch before its commit when every answer in it is a non-terminal state, accepted by rules that touched
+   * nothing shared with other processes (no concurrency slot, no cache entry, no other run): the transaction stays
+   * open, and the batch is committed with whatever arrives before the event loop's next turn — a run's terminal
+   * state, which is only ever answered after its commit. For in-process callers whose runs are their own (local mode):
+   * an awaited task run then costs one commit instead of two. A crash loses at most the non-terminal transitions
+   * answered within that turn. SQLite only for now.
+   */
+  readonly answerBeforeCommit?: boolean
 }
 
 type SqliteWrites = NonNullable<RunStore["sync"]>
@@ -153,6 +162,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const maxBatch = options.maxBatch ?? 256
   const cacheSize = options.cacheSize ?? 50_000
   const gatherIo = options.gatherIo ?? false
+  const answerBeforeCommit = options.answerBeforeCommit ?? false
   const store = yield* makeRunStore
   const sql = store.sql
   const bus = yield* EventBus
@@ -182,6 +192,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   /** One transaction's work: runs changed so far (visible to later requests of the batch), decisions, events. */
   class Batch {
     readonly staged = new Map<string, OrchestratedRun>()
+    /** Set when a rule wrote something other processes share (a concurrency slot, a cache entry, another run). */
+    touchesShared = false
+    /** A run as this batch, or an earlier one of the same open transaction, left it. */
+    find(id: string): OrchestratedRun | undefined {
+      return this.staged.get(id) ?? this.parent?.find(id)
+    }
     /**
      * On SQLite, runs created in this request and not yet inserted: the row is written once, when the request is done,
      * with the run's state then — so a task run created and started together is one INSERT, not an INSERT and an UPDATE.
@@ -203,10 +219,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     /** The batch's events; each gets its id when the events table assigns it (`id` last, as the wire has it). */
     readonly events: Array<{ -readonly [K in keyof OrionEvent]: OrionEvent[K] }> = []
     readonly states = { flow_run: [] as Array<StateRow>, task_run: [] as Array<StateRow> }
-    constructor(readonly now: Date) {}
+    constructor(readonly now: Date, readonly parent?: Batch) {}
 
     *current(kind: RunKind, id: string): Steps<Option.Option<OrchestratedRun>, SqlError> {
-      const known = this.staged.get(id) ?? cache.get(id)
+      const known = this.find(id) ?? cache.get(id)
       if (known) return Option.some(known)
       return yield* store.loadRun(kind, id)
     }
@@ -237,7 +253,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
     /** Applies the policy to one proposal against the run's latest state in this batch. */
     *transition(kind: RunKind, id: string, proposal: StateCreate | State, force: boolean, resetRunCount = false): Steps<OrchestrationResult, ObjectNotFound | StaleRun | SqlError, OrchestrationStore> {
-      let known = this.staged.get(id) ?? cache.get(id)
+      let known = this.find(id) ?? cache.get(id)
       if (known === undefined) {
         const loaded = yield* store.loadRun(kind, id)
         if (Option.isNone(loaded)) return yield* new ObjectNotFound({ thing: kind === "flow_run" ? "Flow run" : "Task run", id })
@@ -333,20 +349,27 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       return { id, created: true, state: run.state }
     }
 
+    private shared<A extends ReadonlyArray<any>, R>(write: (...args: A) => R): (...args: A) => R {
+      return (...args) => {
+        this.touchesShared = true
+        return write(...args)
+      }
+    }
+
     readonly orchestrationStore: Context.Tag.Service<OrchestrationStore> = {
       findCachedState: store.findCachedState,
-      insertCacheEntry: store.insertCacheEntry,
-      expireCacheEntries: store.expireCacheEntries,
+      insertCacheEntry: this.shared(store.insertCacheEntry),
+      expireCacheEntries: this.shared(store.expireCacheEntries),
       limitsForTags: store.limitsForTags,
-      setActiveSlots: store.setActiveSlots,
+      setActiveSlots: this.shared(store.setActiveSlots),
       taskRunIdsInStates: store.taskRunIdsInStates,
       // Called by a rule or transform, so inside this batch, where this store is provided.
-      forceState: (kind, runId, state, opts) =>
+      forceState: this.shared((kind, runId, state, opts) =>
         (toEffect(() => this.transition(kind, runId, state, true, opts?.resetRunCount ?? false)) as Effect.Effect<OrchestrationResult, ObjectNotFound | StaleRun | SqlError>).pipe(
           Effect.catchTag("ObjectNotFound", () => Effect.void),
           Effect.catchTag("StaleRun", (e) => Effect.die(e)),
           Effect.asVoid
-        )
+        ))
     }
   }
 
@@ -466,31 +489,118 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     return events
   }
 
-  /**
-   * On SQLite, a batch as one synchronous call — transaction, publication, answers — when neither the connection nor
-   * the event order is held elsewhere (the common case): `commit` takes ~120 Effect steps per batch for the same.
-   * False, with nothing done, when either is held or the batch failed: the caller then goes through `commit`, which
-   * waits its turn, retries and reports.
-   */
-  const commitNow = (requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<never>, clock: Clock.Clock): boolean => {
-    const sync = store.sync
-    const transactNow = store.transactNow
-    if (sync === null || transactNow === null) return false
-    const done = bus.sequencedNow(() => {
-      const batch = new Batch(new Date(clock.unsafeCurrentTimeMillis()))
-      const exit = transactNow((inTransaction) =>
-        batchSync(sync, batch, requests, Runtime.make({
-          context: Context.add(Context.merge(runtime.context, inTransaction), OrchestrationStore, batch.orchestrationStore),
-          runtimeFlags: runtime.runtimeFlags,
-          fiberRefs: runtime.fiberRefs
-        })))
-      if (exit === undefined || Exit.isFailure(exit)) return false
-      bus.publishNow(committed(batch, exit.value))
-      for (let i = 0; i < requests.length; i++) replyNow(requests[i]!, exit.value.out[i]!)
-      return true
-    })
-    return done?.value === true
+  /** Whether `requests`, handled in `batch` with `out`, may be answered before their commit (`answerBeforeCommit`). */
+  const answersEarly = (batch: Batch, requests: ReadonlyArray<Request>, out: ReadonlyArray<Outcome>): boolean => {
+    if (!answerBeforeCommit || batch.touchesShared) return false
+    for (let i = 0; i < requests.length; i++) {
+      const o = out[i]!
+      if (!o.ok) return false
+      if (requests[i]!._tag === "Propose") {
+        const result = o.value as OrchestrationResult
+        if (result.status !== "ACCEPT" || result.state === null || isTerminal(result.state.type)) return false
+      } else {
+        const created = o.value as Created
+        if (created.state === null || isTerminal(created.state.type) || (created.started !== undefined && created.started.status !== "ACCEPT")) return false
+      }
+    }
+    return true
   }
+
+  /** One batch of an open transaction: its requests, what they came to, and whether they were answered already. */
+  interface Step {
+    readonly batch: Batch
+    readonly requests: ReadonlyArray<Request>
+    readonly results: BatchResults
+    early: boolean
+  }
+
+  /** Resumes at the event loop's next turn (`takeBefore`'s deadline). */
+  const nextTurnDeadline = (fire: () => void) => {
+    const handle = setImmediate(fire)
+    return () => clearImmediate(handle)
+  }
+  /** Requests that arrive before the event loop's next turn. */
+  const moreBeforeNextTurn = mailbox.takeBefore(maxBatch, nextTurnDeadline)
+
+  /** Most batches one open transaction takes before it commits. */
+  const maxSteps = 64
+
+  /**
+   * On SQLite, batches as synchronous steps of one transaction — then publication and answers — when neither the
+   * connection nor the event order is held elsewhere (the common case): `commit` takes ~120 Effect steps per batch for
+   * the same. A batch that `answersEarly` is answered at once, and the transaction stays open for the requests that
+   * arrive before the event loop's next turn, which join it as the next step (a failing step is undone alone and goes
+   * through `commit` after). False, with nothing done, when it could not begin or its first step failed: the caller
+   * then goes through `commit`, which waits its turn, retries and reports.
+   */
+  const commitNow = (requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<never>, clock: Clock.Clock): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      const sync = store.sync
+      const openNow = store.openNow
+      if (sync === null || openNow === null) return Effect.succeed(false)
+      const releaseOrder = bus.holdNow()
+      if (releaseOrder === undefined) return Effect.succeed(false)
+      const tx = openNow()
+      if (tx === undefined) {
+        releaseOrder()
+        return Effect.succeed(false)
+      }
+      const runStep = (rs: ReadonlyArray<Request>, parent: Batch | undefined) => {
+        const batch = new Batch(new Date(clock.unsafeCurrentTimeMillis()), parent)
+        const exit = tx.step(() =>
+          batchSync(sync, batch, rs, Runtime.make({
+            context: Context.add(Context.merge(runtime.context, tx.inTransaction), OrchestrationStore, batch.orchestrationStore),
+            runtimeFlags: runtime.runtimeFlags,
+            fiberRefs: runtime.fiberRefs
+          })))
+        return Exit.isSuccess(exit) ? { batch, requests: rs, results: exit.value, early: false } satisfies Step : undefined
+      }
+      const first = runStep(requests, undefined)
+      if (first === undefined) {
+        tx.rollback()
+        releaseOrder()
+        return Effect.succeed(false)
+      }
+      const steps: Array<Step> = [first]
+      let leftover: ReadonlyArray<Request> = []
+      const more: Effect.Effect<void> = Effect.suspend(() => {
+        const last = steps[steps.length - 1]!
+        if (steps.length >= maxSteps || !answersEarly(last.batch, last.requests, last.results.out)) return Effect.void
+        last.early = true
+        for (let i = 0; i < last.requests.length; i++) replyNow(last.requests[i]!, last.results.out[i]!)
+        return Effect.flatMap(moreBeforeNextTurn, (arrived) => {
+          if (arrived.length === 0) return Effect.void
+          const next = runStep(arrived, last.batch)
+          if (next === undefined) {
+            leftover = arrived
+            return Effect.void
+          }
+          steps.push(next)
+          return more
+        })
+      })
+      const finish = Effect.sync(() => {
+        try {
+          const commitExit = tx.commit()
+          if (Exit.isFailure(commitExit)) {
+            const message = `Could not apply the proposal: ${describeCause(commitExit.cause)}`
+            for (const step of steps) if (!step.early) for (const r of step.requests) r.reply.complete(Exit.fail(new OrchestrationFailed({ message })))
+            return
+          }
+          for (const step of steps) {
+            bus.publishNow(committed(step.batch, step.results))
+            if (!step.early) for (let i = 0; i < step.requests.length; i++) replyNow(step.requests[i]!, step.results.out[i]!)
+          }
+        } finally {
+          releaseOrder()
+        }
+      })
+      // Uninterruptible: a writer being stopped still commits what it has answered (its wait ends at the next turn).
+      return Effect.uninterruptible(Effect.ensuring(more, finish)).pipe(
+        Effect.zipRight(Effect.suspend(() => leftover.length > 0 ? commit(leftover) : Effect.void)),
+        Effect.as(true)
+      )
+    })
 
   const replyNow = (r: Request, result: Outcome) =>
     (r.reply as Reply<unknown>).complete(result.ok ? Exit.succeed(result.value) : Exit.fail(result.error))
@@ -556,13 +666,9 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         requests.push(...mailbox.poll(maxBatch - requests.length))
       }
     }
-    let done: boolean
-    try {
-      done = commitNow(requests, runtime, clock)
-    } catch (cause) {
-      // A fault after the commit (say, in a subscriber): the requests not answered yet learn of it; none is re-run.
-      return yield* failAll(requests, `Orchestrator failure: ${cause instanceof Error ? cause.message : String(cause)}`)
-    }
+    // A fault after the commit (say, in a subscriber): the requests not answered yet learn of it; none is re-run.
+    const done = yield* Effect.catchAllDefect(commitNow(requests, runtime, clock), (cause) =>
+      Effect.as(failAll(requests, `Orchestrator failure: ${cause instanceof Error ? cause.message : String(cause)}`), true))
     if (done) return
     yield* commit(requests).pipe(Effect.catchAllCause((cause) => failAll(requests, `Orchestrator failure: ${describeCause(cause)}`)))
   })))

@@ -32,8 +32,12 @@ const make = Effect.gen(function*() {
   })
 })
 
-/** The local client over an open database and an event bus (shared with whatever else runs in the process). */
-export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer(), Repositories)))
+/**
+ * The local client over an open database and an event bus (shared with whatever else runs in the process). Every run
+ * it proposes for is run by this process, so the orchestrator may answer their non-terminal transitions before
+ * committing them (see `answerBeforeCommit`).
+ */
+export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer({ answerBeforeCommit: true }), Repositories)))
 
 /** The local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`), opening and migrating it. */
 export const layer = layerOnDatabase.pipe(Layer.provide(EventBus.layer), Layer.provide(Database.layer))

@@ -209,6 +209,8 @@ export const makeRunStore = Effect.gen(function*() {
     sync: raw === null ? null : sqliteWrites(raw),
     /** On SQLite, a transaction begun, run and committed in one synchronous call, when the connection is free. */
     transactNow: transactions?.transactNow ?? null,
+    /** On SQLite, a transaction begun now and held open across steps (`OpenTransaction`), when the connection is free. */
+    openNow: transactions?.openNow ?? null,
     insertRun, updateRun, insertStates, insertDecisions, insertEvents,
     findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
   }

@@ -35,7 +35,31 @@ export class SqliteTransactions extends Context.Tag("orion/SqliteTransactions")<
   readonly transactNow: <A, E>(
     work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>
   ) => Exit.Exit<A, E | SqlError> | undefined
+  /**
+   * Begins a write transaction now and holds the connection until it ends — across waits, unlike `transactNow` —
+   * for work done in steps (see `OpenTransaction`). Undefined, with nothing begun, when a fiber holds the connection
+   * or another process holds the database's write lock.
+   */
+  readonly openNow: () => OpenTransaction | undefined
 }>() {}
+
+/**
+ * A write transaction held open by one caller: run synchronous steps on the connection (each may be undone alone, as
+ * a savepoint), then commit or roll back, which gives the connection back.
+ */
+export interface OpenTransaction {
+  /** Where SQL client queries run inside this transaction. */
+  readonly inTransaction: Context.Context<Client.TransactionConnection>
+  /**
+   * Runs `work` as one step: as part of the transaction if it succeeds; undone alone (ROLLBACK TO its savepoint) if
+   * it fails, leaving earlier steps in place. The first step needs no savepoint: its failure rolls back everything.
+   */
+  readonly step: <A, E>(work: () => Exit.Exit<A, E>) => Exit.Exit<A, E | SqlError>
+  /** Commits and gives the connection back; a failed COMMIT rolls back. */
+  readonly commit: () => Exit.Exit<void, SqlError>
+  /** Rolls back and gives the connection back. */
+  readonly rollback: () => void
+}
 
 const make = (filename: string) =>
   Effect.gen(function*() {
@@ -130,34 +154,61 @@ const make = (filename: string) =>
             Effect.sync(() => lock.release())
           )
         ))
-    const transactNow = <A, E>(work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>): Exit.Exit<A, E | SqlError> | undefined => {
+    const openNow = (): OpenTransaction | undefined => {
       if (!lock.tryTake()) return undefined
       try {
-        try {
-          prepare("BEGIN IMMEDIATE").run()
-        } catch (cause) {
-          if (isBusy(cause)) return undefined
-          return Exit.fail(new SqlError({ cause, message: "Failed to begin a transaction" }))
-        }
-        let exit: Exit.Exit<A, E | SqlError>
-        try {
-          exit = work(inTransaction)
-        } catch (cause) {
-          exit = Exit.die(cause)
-        }
-        if (Exit.isSuccess(exit)) {
-          try {
-            prepare("COMMIT").run()
-            return exit
-          } catch (cause) {
-            exit = Exit.fail(new SqlError({ cause, message: "Failed to commit" }))
-          }
-        }
-        if (db.inTransaction) prepare("ROLLBACK").run()
-        return exit
-      } finally {
+        prepare("BEGIN IMMEDIATE").run()
+      } catch (cause) {
         lock.release()
+        // Busy: another process writes. Anything else surfaces on the caller's slower path, which begins again.
+        return undefined
       }
+      let steps = 0
+      let open = true
+      const end = (sql: "COMMIT" | "ROLLBACK"): Exit.Exit<void, SqlError> => {
+        if (!open) return Exit.void
+        open = false
+        try {
+          prepare(sql).run()
+          return Exit.void
+        } catch (cause) {
+          if (db.inTransaction) prepare("ROLLBACK").run()
+          return Exit.fail(new SqlError({ cause, message: sql === "COMMIT" ? "Failed to commit" : "Failed to roll back" }))
+        } finally {
+          lock.release()
+        }
+      }
+      return {
+        inTransaction,
+        step: <A, E>(work: () => Exit.Exit<A, E>): Exit.Exit<A, E | SqlError> => {
+          const savepoint = steps++ > 0
+          if (savepoint) prepare("SAVEPOINT orion_step").run()
+          let exit: Exit.Exit<A, E | SqlError>
+          try {
+            exit = work()
+          } catch (cause) {
+            exit = Exit.die(cause)
+          }
+          if (savepoint) {
+            if (Exit.isFailure(exit)) prepare("ROLLBACK TO orion_step").run()
+            prepare("RELEASE orion_step").run()
+          }
+          return exit
+        },
+        commit: () => end("COMMIT"),
+        rollback: () => void end("ROLLBACK")
+      }
+    }
+    const transactNow = <A, E>(work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>): Exit.Exit<A, E | SqlError> | undefined => {
+      const tx = openNow()
+      if (tx === undefined) return undefined
+      const exit = tx.step(() => work(inTransaction))
+      if (Exit.isFailure(exit)) {
+        tx.rollback()
+        return exit
+      }
+      const committed = tx.commit()
+      return Exit.isSuccess(committed) ? exit : Exit.failCause(committed.cause)
     }
     const unsupported = Effect.dieMessage("not supported by Orion's SQLite client")
     const sqliteClient = Object.assign(client, {
@@ -167,7 +218,7 @@ const make = (filename: string) =>
       backup: () => unsupported,
       loadExtension: () => unsupported
     }) as unknown as SqliteClient.SqliteClient
-    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction, transactNow }) }
+    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction, transactNow, openNow }) }
   })
 
 /** SQLite's "database is locked" (another connection holds the write lock). */
