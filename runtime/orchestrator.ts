@@ -60,6 +60,11 @@ export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator
   readonly createFlowRun: (payload: FlowRunCreate, options?: CreateFlowRunOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
   /** Creates a task run likewise; idempotent on (flow_run_id, task_key, dynamic_key). */
   readonly createTaskRun: (payload: TaskRunCreate, options?: CreateOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
+  /**
+   * Waits until every transition already answered is committed (see `answerBeforeCommit`): a read after it sees
+   * them, from any connection. At once when none is pending.
+   */
+  readonly committed: Effect.Effect<void>
   /** Forgets cached run states, e.g. after runs were deleted or the database was reset. */
   readonly invalidate: (runId?: string) => Effect.Effect<void>
 }>() {}
@@ -116,7 +121,7 @@ export interface OrchestratorOptions {
    * open, and the batch is committed with whatever arrives before the event loop's next turn — a run's terminal
    * state, which is only ever answered after its commit. For in-process callers whose runs are their own (local mode):
    * an awaited task run then costs one commit instead of two. A crash loses at most the non-terminal transitions
-   * answered within that turn. SQLite only for now.
+   * answered within that turn.
    */
   readonly answerBeforeCommit?: boolean
 }
@@ -455,31 +460,83 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   interface BatchResults { readonly out: Array<Outcome>; readonly ids: ReadonlyArray<number> }
 
+  /** One batch's work inside the current transaction, through Effects (PostgreSQL, and SQLite when the connection was busy). */
+  const batchWork = (batch: Batch, requests: ReadonlyArray<Request>): Effect.Effect<BatchResults, StaleRun | SqlError> => {
+    const sync = store.sync
+    return sync !== null
+      ? Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+        batchSync(sync, batch, requests, Runtime.make({
+          context: Context.add(runtime.context, OrchestrationStore, batch.orchestrationStore),
+          runtimeFlags: runtime.runtimeFlags,
+          fiberRefs: runtime.fiberRefs
+        })))
+      : Effect.gen(function*() {
+        const out = yield* handleAll(batch, requests)
+        yield* store.insertStates("flow_run", batch.states.flow_run)
+        yield* store.insertStates("task_run", batch.states.task_run)
+        const ids = yield* store.insertEvents(batch.events)
+        yield* store.insertDecisions(batch.decisions)
+        return { out, ids }
+      }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
+  }
+
+  /** A step after the first of an open transaction: undone alone (to its savepoint) when it fails. */
+  const savepointed = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
+    Effect.zipRight(sql`SAVEPOINT orion_step`, Effect.matchEffect(effect, {
+      onFailure: (e) => Effect.zipRight(Effect.zipRight(sql`ROLLBACK TO SAVEPOINT orion_step`, sql`RELEASE SAVEPOINT orion_step`), Effect.fail(e)),
+      onSuccess: (a) => Effect.as(sql`RELEASE SAVEPOINT orion_step`, a)
+    }))
+
   /**
-   * Runs every request of `requests` in one transaction; per-request rule outcomes and not-founds are kept apart.
+   * Runs `requests` in one transaction, then publishes and answers; per-request rule outcomes and not-founds are kept
+   * apart. As `commitNow` does, a batch that `answersEarly` is answered at once and the transaction stays open for
+   * what arrives before the event loop's next turn. Fails, with nothing answered, when the first batch or the commit
+   * failed before any early answer (`commit` then retries); after one, a failed commit is every later request's answer.
    * Sequenced on the bus, so this process commits and publishes events in id order (see `EventSink`).
    */
-  const runBatch = (requests: ReadonlyArray<Request>) =>
-    bus.sequenced(Effect.flatMap(Clock.currentTimeMillis, (millis) => {
-      const batch = new Batch(new Date(millis))
-      const sync = store.sync
-      const work: Effect.Effect<BatchResults, StaleRun | SqlError> = sync !== null
-        ? Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-          batchSync(sync, batch, requests, Runtime.make({
-            context: Context.add(runtime.context, OrchestrationStore, batch.orchestrationStore),
-            runtimeFlags: runtime.runtimeFlags,
-            fiberRefs: runtime.fiberRefs
-          })))
-        : Effect.gen(function*() {
-          const out = yield* handleAll(batch, requests)
-          yield* store.insertStates("flow_run", batch.states.flow_run)
-          yield* store.insertStates("task_run", batch.states.task_run)
-          const ids = yield* store.insertEvents(batch.events)
-          yield* store.insertDecisions(batch.decisions)
-          return { out, ids }
-        }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
-      return Effect.flatMap(store.withTransaction(work), (results) => Effect.as(bus.publish(committed(batch, results)), results.out))
-    }))
+  const runBatch = (requests: ReadonlyArray<Request>): Effect.Effect<void, StaleRun | SqlError> => {
+    const steps: Array<Step> = []
+    let leftover: ReadonlyArray<Request> = []
+    const step = (rs: ReadonlyArray<Request>, parent: Batch | undefined) =>
+      Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+        const batch = new Batch(new Date(millis), parent)
+        return Effect.map(batchWork(batch, rs), (results): Step => ({ batch, requests: rs, results, early: false }))
+      })
+    const span = Effect.gen(function*() {
+      steps.push(yield* step(requests, undefined))
+      while (steps.length < maxSteps) {
+        const last = steps[steps.length - 1]!
+        if (!answersEarly(last.batch, last.requests, last.results.out)) return
+        answerEarly(last)
+        const arrived = yield* moreBeforeNextTurn
+        if (arrived.length === 0) return
+        const next = yield* Effect.either(savepointed(step(arrived, last.batch)))
+        if (next._tag === "Left") {
+          leftover = arrived
+          return
+        }
+        steps.push(next.right)
+      }
+    })
+    const answered = Effect.sync(() => {
+      for (const s of steps) {
+        const events = committed(s.batch, s.results)
+        bus.publishNow(events)
+        if (!s.early) for (let i = 0; i < s.requests.length; i++) replyNow(s.requests[i]!, s.results.out[i]!)
+      }
+    })
+    const transaction = Effect.uninterruptible(bus.sequenced(Effect.ensuring(Effect.matchCauseEffect(store.withTransaction(span), {
+      onSuccess: () => answered,
+      onFailure: (cause) => {
+        if (steps.length === 0 || !steps[0]!.early) return Effect.failCause(cause)
+        const message = `Could not apply the proposal: ${describeCause(cause)}`
+        return Effect.sync(() => {
+          for (const s of steps) if (!s.early) for (const r of s.requests) r.reply.complete(Exit.fail(new OrchestrationFailed({ message })))
+        })
+      }
+    }), Effect.sync(settle))))
+    return Effect.zipRight(transaction, Effect.suspend(() => leftover.length > 0 ? commit(leftover) : Effect.void))
+  }
 
   /** A committed batch's bookkeeping: its runs remembered, its events numbered as the table assigned their ids. */
   const committed = (batch: Batch, results: BatchResults): ReadonlyArray<OrionEvent> => {
@@ -521,6 +578,20 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   }
   /** Requests that arrive before the event loop's next turn. */
   const moreBeforeNextTurn = mailbox.takeBefore(maxBatch, nextTurnDeadline)
+
+  /** Set while answers given before their commit are not committed yet; completed when they are (or failed to be). */
+  let uncommitted: Once<void> | undefined
+  const answerEarly = (step: Step) => {
+    step.early = true
+    uncommitted ??= new Once<void>()
+    for (let i = 0; i < step.requests.length; i++) replyNow(step.requests[i]!, step.results.out[i]!)
+  }
+  /** The open transaction has ended: readers waiting for its early answers may go on. */
+  const settle = () => {
+    const waiting = uncommitted
+    uncommitted = undefined
+    waiting?.complete(Exit.void)
+  }
 
   /** Most batches one open transaction takes before it commits. */
   const maxSteps = 64
@@ -566,8 +637,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const more: Effect.Effect<void> = Effect.suspend(() => {
         const last = steps[steps.length - 1]!
         if (steps.length >= maxSteps || !answersEarly(last.batch, last.requests, last.results.out)) return Effect.void
-        last.early = true
-        for (let i = 0; i < last.requests.length; i++) replyNow(last.requests[i]!, last.results.out[i]!)
+        answerEarly(last)
         return Effect.flatMap(moreBeforeNextTurn, (arrived) => {
           if (arrived.length === 0) return Effect.void
           const next = runStep(arrived, last.batch)
@@ -593,6 +663,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           }
         } finally {
           releaseOrder()
+          settle()
         }
       })
       // Uninterruptible: a writer being stopped still commits what it has answered (its wait ends at the next turn).
@@ -617,7 +688,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     Effect.gen(function*() {
       for (let attempt = 0; attempt < 10; attempt++) {
         const exit = yield* Effect.exit(runBatch(requests))
-        if (exit._tag === "Success") return yield* Effect.sync(() => requests.forEach((r, i) => replyNow(r, exit.value[i]!)))
+        if (exit._tag === "Success") return
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "StaleRun") {
           cache.delete((failure.value as StaleRun).id)
@@ -686,6 +757,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     propose: (ref, state, opts) => ask<OrchestrationResult>((reply) => ({ _tag: "Propose", kind: ref.kind, id: ref.id, state, force: opts?.force ?? false, reply })),
     createFlowRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: undefined, autoScheduled: opts?.autoScheduled ?? false, reply })),
     createTaskRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, start: opts?.start, autoScheduled: false, reply })),
+    committed: Effect.suspend(() => uncommitted?.await ?? Effect.void),
     invalidate: (runId) => Effect.sync(() => (runId === undefined ? cache.clear() : void cache.delete(runId)))
   })
 })

@@ -16,17 +16,19 @@ const make = Effect.gen(function*() {
   const flows = yield* FlowRepository
   const runs = yield* RunRepository
   const logs = yield* LogRepository
+  // Runs' reads wait for transitions answered before their commit: this process reads what it was told.
+  const afterCommits = <A, E, R>(read: Effect.Effect<A, E, R>) => Effect.zipRight(orchestrator.committed, read)
   return OrionClient.of({
     ensureFlow: (flow) => lift(Effect.map(flows.create(flow), (u) => u.value)),
     readFlow: (id) => lift(flows.get(id)),
     createFlowRun: (run) => lift(orchestrator.createFlowRun(run)),
-    readFlowRun: (id) => lift(runs.getFlowRun(id)),
-    readFlowRuns: (request) => lift(runs.filterFlowRuns(request)),
+    readFlowRun: (id) => lift(afterCommits(runs.getFlowRun(id))),
+    readFlowRuns: (request) => lift(afterCommits(runs.filterFlowRuns(request))),
     createTaskRun: (run, options) => lift(orchestrator.createTaskRun(run, options)),
-    readTaskRun: (id) => lift(runs.getTaskRun(id)),
-    readTaskRuns: (request) => lift(runs.filterTaskRuns(request)),
+    readTaskRun: (id) => lift(afterCommits(runs.getTaskRun(id))),
+    readTaskRuns: (request) => lift(afterCommits(runs.filterTaskRuns(request))),
     proposeState: (run, state, options) => lift(orchestrator.propose(run, state, options)),
-    readStates: (run) => lift(runs.readStates(run.kind, run.id)),
+    readStates: (run) => lift(afterCommits(runs.readStates(run.kind, run.id))),
     createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch))),
     heartbeat: (run) => lift(runs.heartbeat(run.kind, run.id))
   })

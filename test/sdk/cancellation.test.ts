@@ -85,11 +85,12 @@ describe.each(databases)("timeouts and cancellation on $name", (db) => {
     it.effect("a flow past its timeout ends TimedOut and its running task is cancelled", () =>
       Effect.gen(function*() {
         const { f, started } = yield* stuckFlow("timed-out-flow")
-        const timed = flow({ name: "flow-timeout", timeout: "100 millis" }, () => f())
+        // long enough for both task runs to start first, even on a loaded machine (`started` waits for them)
+        const timed = flow({ name: "flow-timeout", timeout: "1 second" }, () => f())
         const fiber = yield* Effect.fork(timed.run())
         const flowRunId = yield* started
         const state = yield* Fiber.join(fiber)
-        expect(state).toMatchObject({ type: "FAILED", name: "TimedOut", message: "Flow run exceeded its timeout of 100ms." })
+        expect(state).toMatchObject({ type: "FAILED", name: "TimedOut", message: "Flow run exceeded its timeout of 1s." })
         // The subflow (and its task runs) inside the timed-out flow were interrupted with it.
         expect((yield* Effect.flatMap(OrionClient, (c) => c.readFlowRun(flowRunId))).state?.type).toBe("CANCELLED")
       }))
