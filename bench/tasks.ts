@@ -4,6 +4,7 @@
  *   a one-task flow's latency — cold and warm, with commits per run and peak RSS, on SQLite and, with
  *   `ORION_BENCH_PG_URL` set (a PostgreSQL server; each child gets a database of its own), on PostgreSQL;
  * - `script`: a one-task-flow script on an existing database, from `node` start to exit, compiled and under tsx;
+ *   (`DBS=sqlite,pg` and `SHAPES=loop,flows,latency,all` pick some);
  * - `map`: one flow run with N no-op task runs (N = 1,000 and 10,000) on the sequential and the concurrent task
  * runner, local mode on a fresh SQLite database per configuration, each configuration in its own child process.
  * Prints one line per configuration: task runs/s, ms per task run, peak RSS of that process.
@@ -111,7 +112,7 @@ const freshDatabase = async (db: "sqlite" | "pg"): Promise<{ env: Record<string,
 const shapesPart = async (compiled: string, dbs: ReadonlyArray<"sqlite" | "pg">) => {
   let failed = false
   for (const db of dbs) {
-    for (const shape of shapes) {
+    for (const shape of shapes.filter((s) => (process.env.SHAPES ?? shapes.join(",")).split(",").includes(s))) {
       const fresh = await freshDatabase(db)
       const out = spawnSync(process.execPath, [compiled, "--shape", shape], {
         env: { ...process.env, ...fresh.env }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024
@@ -190,8 +191,8 @@ const mapPart = (root: string) => {
 const parent = async () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
   const parts = (process.env.PARTS ?? "shapes,script,map").split(",").map((p) => p.trim())
-  const dbs: Array<"sqlite" | "pg"> = ["sqlite"]
-  if (process.env.ORION_BENCH_PG_URL) dbs.push("pg")
+  const dbs = (process.env.DBS ?? (process.env.ORION_BENCH_PG_URL ? "sqlite,pg" : "sqlite")).split(",").map((d) => d.trim()) as Array<"sqlite" | "pg">
+  if (dbs.includes("pg") && !process.env.ORION_BENCH_PG_URL) throw new Error("DBS includes pg: set ORION_BENCH_PG_URL")
   console.log(`# bench/tasks on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${new Date().toISOString()}`)
   if (!process.env.ORION_BENCH_PG_URL) console.log("# PostgreSQL: not measured (set ORION_BENCH_PG_URL to a server's URL; each child gets a database of its own)")
   let failed = false

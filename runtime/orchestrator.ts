@@ -4,7 +4,7 @@
  * check on every run's current state, records each decision and event, commits, and only then answers and publishes.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Clock, Context, Data, Effect, Exit, Layer, Option, Runtime, Schema } from "effect"
+import { Cause, Chunk, Clock, Context, Data, Effect, Exit, Layer, Option, Runtime, RuntimeFlags, Schema } from "effect"
 import {
   formatTimestamp, isTerminal, materialize, States, newUuid, ObjectNotFound, OrchestrationResult, randomSlug, State,
   type Decision, type FlowRunCreate, type OrionEvent, type RunKind, type RunRef, type StateCreate,
@@ -224,7 +224,11 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     /** The batch's events; each gets its id when the events table assigns it (`id` last, as the wire has it). */
     readonly events: Array<{ -readonly [K in keyof OrionEvent]: OrionEvent[K] }> = []
     readonly states = { flow_run: [] as Array<StateRow>, task_run: [] as Array<StateRow> }
-    constructor(readonly now: Date, readonly parent?: Batch) {}
+    /**
+     * @param sync SQLite's synchronous writes, or null to write through Effects — on PostgreSQL, and on SQLite for a
+     * batch whose rules had to wait (a hook that sleeps or queries something not ready), which cannot run synchronously.
+     */
+    constructor(readonly now: Date, readonly parent?: Batch, readonly sync: SqliteWrites | null = store.sync) {}
 
     *current(kind: RunKind, id: string): Steps<Option.Option<OrchestratedRun>, SqlError> {
       const known = this.find(id) ?? cache.get(id)
@@ -271,7 +275,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const now = this.now
       // Created in this request and not written yet: its row will be inserted with this state.
       const pending = this.pendingInserts.has(id)
-      const sync = store.sync
+      const sync = this.sync
       const outcome = yield* orchestrateSteps(
         { policy: policies[kind], run: work, proposed, force, now },
         (state): Steps<void, StaleRun | SqlError> | void => {
@@ -312,7 +316,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       }
       const name = p.name ?? randomSlug()
       const initial = materialize(p.state ?? States.Pending(), now)
-      const sync = store.sync
+      const sync = this.sync
       if (sync !== null) {
         // SQLite: this transaction is the only writer, so look first, and insert (once) when the request is done.
         const existingId = sync.findExisting(kind, p)
@@ -462,12 +466,13 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   /** One batch's work inside the current transaction, through Effects (PostgreSQL, and SQLite when the connection was busy). */
   const batchWork = (batch: Batch, requests: ReadonlyArray<Request>): Effect.Effect<BatchResults, StaleRun | SqlError> => {
-    const sync = store.sync
+    const sync = batch.sync
     return sync !== null
       ? Effect.flatMap(Effect.runtime<never>(), (runtime) =>
         batchSync(sync, batch, requests, Runtime.make({
           context: Context.add(runtime.context, OrchestrationStore, batch.orchestrationStore),
-          runtimeFlags: runtime.runtimeFlags,
+          // interruptible, though this runs inside an uninterruptible transaction: a hook that had to wait is stopped
+          runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
           fiberRefs: runtime.fiberRefs
         })))
       : Effect.gen(function*() {
@@ -494,12 +499,12 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
    * failed before any early answer (`commit` then retries); after one, a failed commit is every later request's answer.
    * Sequenced on the bus, so this process commits and publishes events in id order (see `EventSink`).
    */
-  const runBatch = (requests: ReadonlyArray<Request>): Effect.Effect<void, StaleRun | SqlError> => {
+  const runBatch = (requests: ReadonlyArray<Request>, throughEffects = false): Effect.Effect<void, StaleRun | SqlError> => {
     const steps: Array<Step> = []
     let leftover: ReadonlyArray<Request> = []
     const step = (rs: ReadonlyArray<Request>, parent: Batch | undefined) =>
       Effect.flatMap(Clock.currentTimeMillis, (millis) => {
-        const batch = new Batch(new Date(millis), parent)
+        const batch = new Batch(new Date(millis), parent, throughEffects ? null : store.sync)
         return Effect.map(batchWork(batch, rs), (results): Step => ({ batch, requests: rs, results, early: false }))
       })
     const span = Effect.gen(function*() {
@@ -686,9 +691,15 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   /** Commits a batch; stale runs are reloaded and retried; other failures fall back to one transaction per request. */
   const commit = (requests: ReadonlyArray<Request>): Effect.Effect<void> =>
     Effect.gen(function*() {
+      let throughEffects = false
       for (let attempt = 0; attempt < 10; attempt++) {
-        const exit = yield* Effect.exit(runBatch(requests))
+        const exit = yield* Effect.exit(runBatch(requests, throughEffects))
         if (exit._tag === "Success") return
+        // On SQLite, a rule that had to wait stopped the synchronous run (rolled back): do the batch through Effects.
+        if (!throughEffects && Cause.defects(exit.cause).pipe(Chunk.some(Runtime.isAsyncFiberException))) {
+          throughEffects = true
+          continue
+        }
         const failure = Cause.failureOption(exit.cause)
         if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "StaleRun") {
           cache.delete((failure.value as StaleRun).id)

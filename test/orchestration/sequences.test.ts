@@ -317,3 +317,30 @@ describe.each(databases)("custom policies on $name", (db) => {
       expect(d!.rule).toBe("FreezeTaggedRuns")
     }).pipe(Effect.provide(orchestratorLayer(db, { policies }))))
 })
+
+describe.each(databases)("a rule that waits, on $name", (db) => {
+  const seen: Array<string> = []
+  // A hook that has to wait (a sleep, as a query to a slow service would): SQLite's synchronous path cannot run it,
+  // so such a batch goes through Effects — same decisions, same transaction.
+  const Patient = rule({
+    name: "PatientRule",
+    from: ALL,
+    to: only("RUNNING"),
+    before: (ctx) => Effect.zipRight(Effect.sleep("5 millis"), Effect.sync(() => seen.push(ctx.run.id)))
+  })
+  const policies = { ...CorePolicies, task_run: { ...CoreTaskPolicy, rules: [Patient, ...CoreTaskPolicy.rules] } }
+
+  it.live("takes part in the decision like any rule, for a proposal and for a run created and started together", () =>
+    Effect.gen(function*() {
+      const id = yield* newTaskRun()
+      const r = yield* propose("task_run", id, States.Running())
+      expect(r).toMatchObject({ status: "ACCEPT", state: { type: "RUNNING" } })
+      const o = yield* Orchestrator
+      const flowRunId = yield* newFlowRun()
+      const created = yield* o.createTaskRun(taskRunCreate(flowRunId), { start: States.Running() })
+      expect(created.started).toMatchObject({ status: "ACCEPT", state: { type: "RUNNING" } })
+      expect(seen).toEqual([id, created.id])
+      expect(yield* stateNames("task_run", created.id)).toEqual(["Pending", "Running"])
+    }).pipe(Effect.provide(orchestratorLayer(db, { policies }))))
+})
+
