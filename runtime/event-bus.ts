@@ -2,7 +2,7 @@
 import { Context, Effect, Layer, Queue, type Scope } from "effect"
 import type { OrionEvent } from "../src/domain/index.js"
 import { EventSink } from "../src/storage/event-log.js"
-import { Lock } from "../src/storage/lock.js"
+import { Permits } from "../src/storage/permits.js"
 
 /** Takes one published batch; false when the subscriber is to be dropped. Never waits. */
 type Deliver = (events: ReadonlyArray<OrionEvent>) => boolean
@@ -31,7 +31,7 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
   static readonly layer: Layer.Layer<EventBus | EventSink> = Layer.scopedContext(Effect.gen(function*() {
     /** Each subscriber's delivery, and how to end its queue (when it leaves, or when the bus is released). */
     const subscribers = new Map<Deliver, Effect.Effect<void>>()
-    const order = new Lock()
+    const order = new Permits(1)
     yield* Effect.addFinalizer(() => Effect.forEach(subscribers.values(), (end) => end, { discard: true }))
 
     const publishNow = (events: ReadonlyArray<OrionEvent>) => {
@@ -56,7 +56,7 @@ export class EventBus extends Context.Tag("orion/EventBus")<EventBus, {
       return queue as Queue.Dequeue<OrionEvent>
     })
 
-    const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withLock(effect)
+    const sequenced = <A, E, R>(effect: Effect.Effect<A, E, R>) => order.withPermit(effect)
     const sequencedNow = <A>(work: () => A): { readonly value: A } | undefined => {
       if (!order.tryTake()) return undefined
       try {

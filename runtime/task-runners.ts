@@ -7,6 +7,7 @@ import * as os from "node:os"
 import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, Scope } from "effect"
 import type { TaskRunContext } from "../src/sdk/context.js"
 import { BodyEnded } from "./run-actor.js"
+import { Permits } from "../src/storage/permits.js"
 import { Once } from "./once.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
@@ -143,7 +144,7 @@ export const concurrent = (options: { readonly limit?: number } = {}): TaskRunne
     name: `concurrent(limit=${limit})`,
     make: Effect.gen(function*() {
       const scope = yield* Effect.scope
-      const slots = makeSlots(limit)
+      const slots = new Permits(limit)
       return {
         name: `concurrent(limit=${limit})`,
         parallel: false,
@@ -154,47 +155,13 @@ export const concurrent = (options: { readonly limit?: number } = {}): TaskRunne
               restore(slots.take),
               Effect.map(Effect.forkIn(restore(ready === Effect.void ? run : Effect.zipRight(ready, run)), scope), (fiber) => {
                 // The slot is given back when the run's fiber ends, however it ends.
-                fiber.addObserver(slots.give)
+                fiber.addObserver(slots.release)
                 return fiber
               })
             ))
       } satisfies TaskRunner
     })
   }
-}
-
-/**
- * Counting slots: `take` waits while every slot is taken, `give` hands one back (to the longest waiter, if any) — a
- * plain function, so a fiber's exit observer can call it. Cheaper than a Semaphore on a path taken once per task run.
- */
-const makeSlots = (count: number) => {
-  let free = count
-  const waiting: Array<() => void> = []
-  const give = (): void => {
-    const next = waiting.shift()
-    if (next !== undefined) next()
-    else free++
-  }
-  const take: Effect.Effect<void> = Effect.suspend(() => {
-    if (free > 0) {
-      free--
-      return Effect.void
-    }
-    return Effect.async<void>((resume) => {
-      let handed = false
-      const wake = () => {
-        handed = true
-        resume(Effect.void)
-      }
-      waiting.push(wake)
-      // Interrupted while waiting: leave the line — or, if a slot was handed over in the meantime, give it back.
-      return Effect.sync(() => {
-        if (handed) give()
-        else waiting.splice(waiting.indexOf(wake), 1)
-      })
-    })
-  })
-  return { take, give }
 }
 
 export interface ParallelOptions {

@@ -12,7 +12,7 @@ import * as Statement from "@effect/sql/Statement"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Sqlite from "better-sqlite3"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { Lock } from "./lock.js"
+import { Permits } from "./permits.js"
 import * as Checkpointer from "./sqlite-checkpointer.js"
 
 /** The raw connection. Use it only inside `sql.withTransaction`, which holds it for the calling fiber. */
@@ -122,8 +122,8 @@ const make = (filename: string) =>
     }
 
     // One holder of the connection at a time: a statement outside a transaction waits for a transaction to end.
-    const lock = new Lock()
-    const acquirer = lock.withLock(Effect.succeed(connection))
+    const lock = new Permits(1)
+    const acquirer = lock.withPermit(Effect.succeed(connection))
     const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
       Effect.as(
         Effect.zipRight(restore(lock.take), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, Effect.sync(() => lock.release())))),
