@@ -4,9 +4,9 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, Scope } from "effect"
-import type { TaskRunContext } from "../src/sdk/context.js"
+import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, type Runtime, Scope } from "effect"
 import { BodyEnded } from "./run-actor.js"
+import type { Uuid } from "../src/domain/index.js"
 import { Permits } from "../src/storage/permits.js"
 import { Once } from "./once.js"
 import { RunLogs } from "./run-logs.js"
@@ -21,6 +21,20 @@ export interface TaskBody {
   readonly module: string | undefined
 }
 
+/** What a task runner needs of the task run it executes; the SDK's `TaskRunContext` is one. */
+export interface ExecutedRun {
+  readonly taskRunId: Uuid
+  readonly taskName: string
+  readonly signal: AbortSignal
+  readonly flow: {
+    readonly flowRunId: Uuid
+    readonly flowName: string
+    readonly tags: ReadonlyArray<string>
+    /** The flow run's services: its run logs, for a body that logs from a worker thread. */
+    readonly runtime: Runtime.Runtime<RunLogs>
+  }
+}
+
 export interface TaskRunner {
   readonly name: string
   /**
@@ -33,7 +47,7 @@ export interface TaskRunner {
    * await: in-thread runners call the body; the parallel runner returns an Effect that runs it on a worker thread.
    * Interrupting that Effect aborts the body.
    */
-  readonly execute: (task: TaskBody, args: ReadonlyArray<unknown>, run: TaskRunContext) => unknown
+  readonly execute: (task: TaskBody, args: ReadonlyArray<unknown>, run: ExecutedRun) => unknown
   /** True when task bodies run on worker threads rather than in this thread. */
   readonly parallel: boolean
 }
@@ -196,7 +210,7 @@ export const parallel = (options: ParallelOptions = {}): TaskRunnerSpec => {
 }
 
 /** The Effect that runs a task body on the pool, its log lines fed to the run's logs. */
-const onWorker = (pool: WorkerPool.WorkerPool, task: TaskBody, args: ReadonlyArray<unknown>, run: TaskRunContext) =>
+const onWorker = (pool: WorkerPool.WorkerPool, task: TaskBody, args: ReadonlyArray<unknown>, run: ExecutedRun) =>
   Effect.suspend(() => {
     const module = task.module
     if (module === undefined) {

@@ -2,6 +2,7 @@
  * The worker thread side of the parallel task runner: imports the module that defines a task, finds the task in the
  * registry, runs its body in a run context whose log lines go back to the main thread, and posts the outcome.
  */
+import "../src/domain/wire-parsers.js"
 import { parentPort } from "node:worker_threads"
 import { Context, Effect, Either, Exit, Fiber, FiberRef, FiberSet, HashSet, Option, Runtime, Scope } from "effect"
 import { describeFailure, runBody } from "../src/sdk/body.js"

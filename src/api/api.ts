@@ -2,6 +2,7 @@
  * `OrionApi`: the one HttpApi definition of Orion's REST API (spec §4, §11). The server implements it
  * (`handlers/`), the typed client and the UI type-check against it, and OpenAPI is generated from it.
  */
+import "../domain/wire-parsers.js"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Option } from "effect"

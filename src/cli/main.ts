@@ -1,4 +1,5 @@
 /** The `orion` command line: `orion start`, `orion demo`, `orion database upgrade | reset`. */
+import "../domain/wire-parsers.js"
 import { Command, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"

@@ -17,8 +17,3 @@ export * from "./batches.js"
 export * from "./events.js"
 export * from "./errors.js"
 export * from "./slug.js"
-
-import * as Domain from "./index.js"
-import { fastParsers } from "./fast-parsers.js"
-// Every schema of the domain parses through its compiled parser, before anything compiles a parser that contains it.
-fastParsers(Object.values(Domain))

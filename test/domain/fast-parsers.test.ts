@@ -4,6 +4,8 @@
  * values corrupted field by field (the errors must read the same), with and without the options the API uses.
  */
 import { Arbitrary, Either, FastCheck as fc, Option, ParseResult, Schema, SchemaAST as AST } from "effect"
+import { globalValue } from "effect/GlobalValue"
+import { spawnSync } from "node:child_process"
 import { describe, expect, it } from "vitest"
 import { OrionApi } from "../../src/api/api.js"
 import * as Domain from "../../src/domain/index.js"
@@ -135,4 +137,28 @@ describe("compiled parsers", () => {
       }), { numRuns })
     })
   }
+})
+
+describe("where the compiled parsers come from", () => {
+  it("Effect still reads the memo map they are placed in: a parser put there is the one Schema.decode runs", () => {
+    // If Effect renames or moves its parser memo (an internal), the compiled parsers silently stop being used: fail here.
+    const probe = Schema.Struct({ probe: Schema.String })
+    const memo = globalValue(Symbol.for("effect/ParseResult/decodeMemoMap"), () => new WeakMap<AST.AST, unknown>())
+    memo.set(probe.ast, () => Either.right({ probe: "from the memo" }))
+    expect(Schema.decodeUnknownSync(probe)({ probe: "from the input" })).toEqual({ probe: "from the memo" })
+  })
+
+  it("the SDK's entry installs them before any of its modules compiles a parser; importing the domain alone does not", () => {
+    const check = (entry: string) => {
+      const script = `const Domain = await import("./src/domain/index.ts"); ${entry ? `await import("${entry}");` : ""}
+        const { isFast } = await import("./src/domain/fast-parsers.ts")
+        console.log(JSON.stringify([isFast(Domain.RunPolicy.ast, "decode"), isFast(Domain.FlowRun.ast, "encode")]))`
+      const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" })
+      expect(out.stderr).toBe("")
+      return JSON.parse(out.stdout.trim()) as [boolean, boolean]
+    }
+    expect(check("")).toEqual([false, false])
+    // RunPolicy is compiled when src/sdk/flow.ts loads (its decoder is a module constant): still the fast one.
+    expect(check("./src/index.ts")).toEqual([true, true])
+  }, 60_000)
 })
