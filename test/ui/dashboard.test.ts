@@ -150,6 +150,29 @@ describe("the dashboard in Chromium", () => {
     expect(problems).toEqual([])
   }, 30_000)
 
+  it("saved searches: the current filter saved under a name, applied later, deleted", async () => {
+    await page.goto(`${base}/flow-runs?state=FAILED`)
+    await page.getByTestId("run-count").filter({ hasText: "(1)" }).waitFor({ timeout: 5000 })
+    await page.getByLabel("Save this filter as").fill("only failures")
+    await page.getByRole("button", { name: "Save", exact: true }).click()
+    await page.getByLabel("Saved search", { exact: true }).locator("option", { hasText: "only failures" }).waitFor({ state: "attached", timeout: 5000 })
+    await page.getByRole("button", { name: "Clear all" }).click()
+    await page.getByTestId("run-count").filter({ hasText: "(3)" }).waitFor({ timeout: 5000 })
+    await page.getByLabel("Saved search", { exact: true }).selectOption({ label: "only failures" })
+    await page.getByRole("button", { name: "Apply" }).click()
+    await page.getByTestId("run-count").filter({ hasText: "(1)" }).waitFor({ timeout: 5000 })
+    await page.getByRole("button", { name: "Delete" }).click()
+    await within("the saved search gone", 5000, async () => (await page.getByLabel("Saved search", { exact: true }).locator("option").count()) === 1)
+    const stored = await api("POST", "/api/saved_searches/filter", {})
+    expect(stored).toEqual([])
+    await page.getByRole("button", { name: "Clear all" }).click()
+    await page.getByRole("tab", { name: "Scatter" }).click()
+    await page.getByRole("img", { name: /Scatter of 3 flow runs/ }).waitFor()
+    await shoot("flow-runs-scatter")
+    await page.getByRole("tab", { name: "List" }).click()
+    expect(problems).toEqual([])
+  }, 30_000)
+
   it("a run created during the test appears, and changes state on screen within 1 s of each transition, without reload", async () => {
     await page.goto(`${base}/flow-runs`)
     await liveOn(page)
@@ -187,6 +210,10 @@ describe("the dashboard in Chromium", () => {
     await page.getByTestId("timeline").waitFor()
     await page.getByRole("tab", { name: "Task runs" }).click()
     await page.getByTestId("task-runs").getByRole("link", { name: "load-0" }).waitFor()
+    await page.getByRole("tab", { name: "Dependency graph" }).click()
+    await page.getByTestId("graph").getByRole("link", { name: "Task run load-0" }).waitFor()
+    // load-0 took the results of transform-0 … transform-3: an edge from each.
+    expect(await page.getByTestId("graph").locator("line").count()).toBe(4)
     await shoot("flow-run-etl")
   }, 60_000)
 

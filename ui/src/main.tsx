@@ -1,6 +1,6 @@
 /** The dashboard's shell: navigation, theme, the API key, the live-stream status, and the routes of each page. */
 import { A, Route, Router } from "@solidjs/router"
-import { createSignal, type JSX, lazy } from "solid-js"
+import { createSignal, ErrorBoundary, type JSX, lazy } from "solid-js"
 import { render } from "solid-js/web"
 import { apiKey, setApiKey } from "./api.js"
 import { liveStatus, reconnectLive } from "./live.js"
@@ -56,7 +56,15 @@ const Shell = (props: { children?: JSX.Element }) => {
           {theme() === "dark" ? "☀ Light" : "☾ Dark"}
         </button>
       </header>
-      <main id="main" tabindex="-1">{props.children}</main>
+      <main id="main" tabindex="-1">
+        <ErrorBoundary fallback={(error: unknown, reset) => (
+          <div class="error" role="alert">
+            {error instanceof Error ? error.message : String(error)} <button type="button" onClick={reset}>Try again</button>
+          </div>
+        )}>
+          {props.children}
+        </ErrorBoundary>
+      </main>
     </>
   )
 }

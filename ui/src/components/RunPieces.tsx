@@ -5,7 +5,7 @@ import { emptyStateDetails, type StateType } from "../../../src/domain/state.js"
 import { call, uuid } from "../api.js"
 import { formatTime, levelName, STATE_TYPES } from "../format.js"
 import { coalesce, onLive } from "../live.js"
-import { ErrorBox, StateBadge } from "./common.js"
+import { ErrorBox, ok, StateBadge } from "./common.js"
 import { VirtualRows } from "./VirtualRows.js"
 
 /** Every decision of the orchestrator on a run, oldest first: what was proposed, what was decided, by which rule and why. */
@@ -76,7 +76,7 @@ export const Logs = (props: { flowRunId: string; taskRunId?: string }) => {
     setLive((lines) => [...lines, { key: `e${e.id}`, level: e.payload.level, timestamp: formatTime(e.payload.timestamp), name: e.payload.name, message: e.payload.message }])
   })
   const lines = () => {
-    const s = stored() ?? []
+    const s = ok(stored) ?? []
     const seen = new Set(s.map((l) => `${l.timestamp}|${l.message}`))
     return [...s, ...live().filter((l) => !seen.has(`${l.timestamp}|${l.message}`))]
   }

@@ -1,5 +1,5 @@
 /** Small pieces every page uses: the state badge, an error shown in place, an empty state that says what to run. */
-import { type JSX, Show } from "solid-js"
+import { type JSX, type Resource, Show } from "solid-js"
 import { stateVar } from "../format.js"
 
 export const StateBadge = (props: { type: string | null | undefined; name: string | null | undefined }) => (
@@ -32,3 +32,9 @@ export const Card = (props: { title: string; children: JSX.Element; actions?: JS
     {props.children}
   </section>
 )
+
+/**
+ * A resource's value, or undefined while it loads or when it failed: reading a failed resource directly throws, and
+ * the page shows its error in place (`ErrorBox` with `resource.error`) instead.
+ */
+export const ok = <T,>(resource: Resource<T>): T | undefined => (resource.state === "errored" ? undefined : resource())

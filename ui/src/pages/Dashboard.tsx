@@ -6,7 +6,7 @@ import { A } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
 import type { FlowRun } from "../../../src/domain/runs.js"
 import { call } from "../api.js"
-import { Card, EmptyState, ErrorBox, StateBadge } from "../components/common.js"
+import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { HistoryChart } from "../components/HistoryChart.js"
 import { formatDuration, formatTime, STATE_TYPES, stateVar } from "../format.js"
 import { coalesce, onLive } from "../live.js"
@@ -46,7 +46,7 @@ export default function Dashboard() {
   const [failures, { refetch: refetchFailures }] = recent({ state: { type: { any_: ["FAILED", "CRASHED"] } } }, "END_TIME_DESC")
   const [late, { refetch: refetchLate }] = recent({ state: { name: { any_: ["Late"] } } }, "EXPECTED_START_TIME_ASC")
   const [flows] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
-  const flowName = (id: string) => flows()?.find((f) => f.id === id)?.name ?? "…"
+  const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
 
   const refresh = coalesce(() => {
     void refetchCounts()
@@ -58,7 +58,7 @@ export default function Dashboard() {
     if (e.event === "flow_run.created" || e.event === "flow_run.state_changed") refresh()
   })
 
-  const total = () => counts()?.perType.reduce((n, c) => n + c.n, 0) ?? 0
+  const total = () => ok(counts)?.perType.reduce((n, c) => n + c.n, 0) ?? 0
 
   const RunTable = (props: { runs: ReadonlyArray<FlowRun> | undefined; when: (r: FlowRun) => string; empty: string }) => (
     <Show when={(props.runs?.length ?? 0) > 0} fallback={<p class="muted">{props.empty}</p>}>
@@ -93,7 +93,7 @@ export default function Dashboard() {
       </div>
       <ErrorBox error={counts.error ?? history.error} />
       <section aria-label="Flow runs by state" class="grid" data-testid="state-counts">
-        <For each={counts()?.perType ?? []}>
+        <For each={ok(counts)?.perType ?? []}>
           {(c) => (
             <A class="counter" style={{ "--c": stateVar(c.type) }} href={`/flow-runs?state=${c.type}&range=${range()}`} data-testid={`count-${c.type}`}>
               <span class="n">{c.n}</span><span class="label">{c.type.toLowerCase()}</span>
@@ -101,25 +101,25 @@ export default function Dashboard() {
           )}
         </For>
         <A class="counter" style={{ "--c": stateVar("SCHEDULED") }} href="/flow-runs?name=Late" data-testid="count-late">
-          <span class="n">{counts()?.late ?? "…"}</span><span class="label">late (now)</span>
+          <span class="n">{ok(counts)?.late ?? "…"}</span><span class="label">late (now)</span>
         </A>
       </section>
-      <Show when={counts() !== undefined && total() === 0 && (counts()?.late ?? 0) === 0}>
+      <Show when={ok(counts) !== undefined && total() === 0 && (ok(counts)?.late ?? 0) === 0}>
         <EmptyState title="No flow runs in this time range yet." />
       </Show>
       <Card title="Run history">
-        <Show when={history()} fallback={<p class="muted">Loading…</p>}>
+        <Show when={ok(history)} fallback={<p class="muted">Loading…</p>}>
           {(h) => <HistoryChart intervals={h()} />}
         </Show>
       </Card>
       <div class="two">
         <Card title="Recent failures">
           <ErrorBox error={failures.error} />
-          <RunTable runs={failures()} when={(r) => formatTime(r.end_time)} empty="No failed runs." />
+          <RunTable runs={ok(failures)} when={(r) => formatTime(r.end_time)} empty="No failed runs." />
         </Card>
         <Card title="Late runs">
           <ErrorBox error={late.error} />
-          <RunTable runs={late()} when={(r) => `expected ${formatTime(r.expected_start_time)}`} empty="No late runs." />
+          <RunTable runs={ok(late)} when={(r) => `expected ${formatTime(r.expected_start_time)}`} empty="No late runs." />
         </Card>
       </div>
     </>

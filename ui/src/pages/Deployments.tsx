@@ -7,7 +7,7 @@ import { A, useNavigate } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
 import type { Deployment } from "../../../src/domain/deployment.js"
 import { call } from "../api.js"
-import { EmptyState, ErrorBox } from "../components/common.js"
+import { EmptyState, ErrorBox, ok } from "../components/common.js"
 import { formatTime } from "../format.js"
 import { coalesce, onLive } from "../live.js"
 
@@ -107,12 +107,12 @@ export default function Deployments() {
     <>
       <h1>Deployments</h1>
       <ErrorBox error={deployments.error ?? error()} />
-      <Show when={deployments() !== undefined && deployments()!.length === 0}>
+      <Show when={ok(deployments) !== undefined && ok(deployments)!.length === 0}>
         <EmptyState title="No deployments yet.">
           <p>Deployments are created through the API or CLI (<code>POST /api/deployments/</code>); flows run by scripts appear under <A href="/flows">Flows</A>.</p>
         </EmptyState>
       </Show>
-      <For each={deployments() ?? []}>
+      <For each={ok(deployments) ?? []}>
         {(x) => (
           <section class="card" aria-label={`Deployment ${x.d.name}`}>
             <header class="card-head">

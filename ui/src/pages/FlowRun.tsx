@@ -9,8 +9,9 @@ import { createStore, reconcile } from "solid-js/store"
 import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
 import { emptyStateDetails } from "../../../src/domain/state.js"
 import { call, uuid } from "../api.js"
-import { Card, EmptyState, ErrorBox, StateBadge } from "../components/common.js"
+import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
+import { Graph } from "../components/Graph.js"
 import { type Bar, Timeline } from "../components/Timeline.js"
 import { VirtualRows } from "../components/VirtualRows.js"
 import { formatDuration, formatTime, isTerminal } from "../format.js"
@@ -35,7 +36,7 @@ export default function FlowRunPage() {
   const id = () => params.id
 
   const [run, { refetch: refetchRun }] = createResource(id, (runId) => call((c) => c.flow_runs.get({ path: { id: uuid(runId) } })))
-  const [flow] = createResource(() => run()?.flow_id, (flowId) => call((c) => c.flows.get({ path: { id: flowId } })))
+  const [flow] = createResource(() => ok(run)?.flow_id, (flowId) => call((c) => c.flows.get({ path: { id: flowId } })))
   const [decisions] = useDecisions("flow_runs", id)
 
   const [tasks, setTasks] = createStore<Record<string, TaskRow>>({})
@@ -82,14 +83,14 @@ export default function FlowRunPage() {
   const rows = createMemo(() => Object.values(tasks).sort((a, b) => (a.start ?? a.created) - (b.start ?? b.created) || a.created - b.created))
   const bars = createMemo((): Array<Bar> => rows().map((r) => ({ id: r.id, name: r.name, type: r.type, start: r.start, end: r.end })))
 
-  const [tab, setTab] = createSignal<"tasks" | "logs" | "decisions">("decisions")
+  const [tab, setTab] = createSignal<"tasks" | "logs" | "decisions" | "graph">("decisions")
   const [answer, setAnswer] = createSignal<OrchestrationResult>()
   const [actionError, setActionError] = createSignal<unknown>()
 
   const cancel = async () => {
     setActionError(undefined)
     try {
-      const type = run()?.state_type === "RUNNING" ? "CANCELLING" : "CANCELLED"
+      const type = ok(run)?.state_type === "RUNNING" ? "CANCELLING" : "CANCELLED"
       setAnswer(await call((c) => c.flow_runs.setState({
         path: { id: uuid(id()) },
         payload: { state: { type, name: null, message: "Cancelled from the Orion UI.", data: null, state_details: emptyStateDetails }, force: false }
@@ -100,7 +101,7 @@ export default function FlowRunPage() {
   }
   const retry = async () => {
     setActionError(undefined)
-    const r = run()
+    const r = ok(run)
     if (r === undefined) return
     try {
       const created = await call((c) => c.flow_runs.create({
@@ -118,17 +119,17 @@ export default function FlowRunPage() {
   return (
     <>
       <ErrorBox error={run.error} />
-      <Show when={run()}>
+      <Show when={ok(run)}>
         {(r) => (
           <>
-            <nav class="muted" aria-label="Breadcrumb"><A href="/flow-runs">Flow runs</A> › {flow()?.name ?? "…"} › {r().name}</nav>
+            <nav class="muted" aria-label="Breadcrumb"><A href="/flow-runs">Flow runs</A> › {ok(flow)?.name ?? "…"} › {r().name}</nav>
             <h1>
               {r().name} <span data-testid="run-state"><StateBadge type={r().state_type} name={r().state_name} /></span>
             </h1>
             <div class="two">
               <Card title="Details">
                 <dl class="details">
-                  <dt>Flow</dt><dd>{flow()?.name ?? "…"}{r().flow_version ? ` (version ${r().flow_version})` : ""}</dd>
+                  <dt>Flow</dt><dd>{ok(flow)?.name ?? "…"}{r().flow_version ? ` (version ${r().flow_version})` : ""}</dd>
                   <dt>Run id</dt><dd class="mono">{r().id}</dd>
                   <dt>State</dt><dd><StateBadge type={r().state_type} name={r().state_name} /> {r().state?.message ?? ""}</dd>
                   <dt>Expected start</dt><dd>{formatTime(r().expected_start_time)}</dd>
@@ -159,12 +160,12 @@ export default function FlowRunPage() {
       <Card title={`Timeline (${rows().length} task runs)`}>
         <ErrorBox error={taskError()} />
         <Show when={rows().length > 0} fallback={<p class="muted">No task runs yet.</p>}>
-          <Timeline bars={bars()} origin={run()?.start_time?.getTime() ?? null} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
+          <Timeline bars={bars()} origin={ok(run)?.start_time?.getTime() ?? null} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
         </Show>
       </Card>
       <section class="card">
         <div class="tabs" role="tablist" aria-label="Flow run sections">
-          <For each={[["decisions", "State history and decisions"], ["tasks", "Task runs"], ["logs", "Logs"]] as const}>
+          <For each={[["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const}>
             {([key, label]) => (
               <button type="button" role="tab" aria-selected={tab() === key} onClick={() => setTab(key)}>{label}</button>
             )}
@@ -172,7 +173,7 @@ export default function FlowRunPage() {
         </div>
         <Show when={tab() === "decisions"}>
           <ErrorBox error={decisions.error} />
-          <DecisionTrail decisions={decisions()} />
+          <DecisionTrail decisions={ok(decisions)} />
         </Show>
         <Show when={tab() === "tasks"}>
           <Show when={rows().length > 0} fallback={<EmptyState title="This flow run has no task runs." />}>
@@ -186,6 +187,9 @@ export default function FlowRunPage() {
                 </div>
               )} />
           </Show>
+        </Show>
+        <Show when={tab() === "graph"}>
+          <Graph flowRunId={id()} names={(taskId) => tasks[taskId]?.name ?? taskId.slice(0, 8)} version={() => rows().length} />
         </Show>
         <Show when={tab() === "logs"}>
           <Logs flowRunId={id()} />

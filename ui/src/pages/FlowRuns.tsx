@@ -2,11 +2,13 @@
  * Flow runs: filtered, sorted and paged by the server (flow, tags, state types, time range), the filter kept in the
  * URL; new runs and state changes appear live (the page is read again when an event says a flow run changed).
  */
-import { A, useSearchParams } from "@solidjs/router"
-import { createMemo, createResource, For, Show } from "solid-js"
+import { A, useNavigate, useSearchParams } from "@solidjs/router"
+import { createMemo, createResource, createSignal, For, Show } from "solid-js"
 import type { FlowRunFilter, FlowRunSort } from "../../../src/domain/filters.js"
 import { call, uuid } from "../api.js"
-import { EmptyState, ErrorBox, StateBadge } from "../components/common.js"
+import { EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
+import { type Query, SavedSearches } from "../components/SavedSearches.js"
+import { Scatter } from "../components/Scatter.js"
 import { formatDuration, formatTime, STATE_TYPES } from "../format.js"
 import { coalesce, onLive } from "../live.js"
 import { RANGES } from "./Dashboard.js"
@@ -43,7 +45,7 @@ export default function FlowRuns() {
   const request = createMemo(() => ({ flow_runs: filter(), flows: flowFilter(), sort: sort(), page: page() }))
 
   const [flows] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
-  const flowName = (id: string) => flows()?.find((f) => f.id === id)?.name ?? "…"
+  const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
   const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
     call((c) => c.flow_runs.filter({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
   const [count, { refetch: refetchCount }] = createResource(request, (r) =>
@@ -63,17 +65,22 @@ export default function FlowRuns() {
     else next.delete(type)
     setParams({ state: [...next].join(",") || undefined, page: undefined })
   }
-  const pages = () => Math.max(1, Math.ceil((count() ?? 0) / PAGE))
+  const pages = () => Math.max(1, Math.ceil((ok(count) ?? 0) / PAGE))
+  const navigate = useNavigate()
+  const [view, setView] = createSignal<"list" | "scatter">("list")
+  const FIELDS = ["flow", "tags", "state", "name", "range", "sort"] as const
+  const currentQuery = (): Query => Object.fromEntries(FIELDS.flatMap((k) => (params[k] ? [[k, String(params[k])]] : [])))
+  const applyQuery = (q: Query) => setParams({ ...Object.fromEntries(FIELDS.map((k) => [k, q[k] || undefined])), page: undefined })
 
   return (
     <>
-      <h1>Flow runs <span class="muted" data-testid="run-count">{count.loading && count() === undefined ? "" : `(${count() ?? 0})`}</span></h1>
+      <h1>Flow runs <span class="muted" data-testid="run-count">{count.loading && ok(count) === undefined ? "" : `(${ok(count) ?? 0})`}</span></h1>
       <form class="card filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <div>
           <label for="f-flow">Flow</label>
           <select id="f-flow" value={params.flow ?? ""} onChange={(e) => setParams({ flow: e.currentTarget.value || undefined, page: undefined })}>
             <option value="">All flows</option>
-            <For each={flows() ?? []}>{(f) => <option value={f.id}>{f.name}</option>}</For>
+            <For each={ok(flows) ?? []}>{(f) => <option value={f.id}>{f.name}</option>}</For>
           </select>
         </div>
         <div>
@@ -109,15 +116,23 @@ export default function FlowRuns() {
         </Show>
         <button type="button" onClick={() => setParams({ flow: undefined, tags: undefined, state: undefined, name: undefined, range: undefined, sort: undefined, page: undefined })}>Clear all</button>
       </form>
+      <section class="card" aria-label="Saved searches"><SavedSearches current={currentQuery} apply={applyQuery} /></section>
+      <div class="tabs" role="tablist" aria-label="View">
+        <button type="button" role="tab" aria-selected={view() === "list"} onClick={() => setView("list")}>List</button>
+        <button type="button" role="tab" aria-selected={view() === "scatter"} onClick={() => setView("scatter")}>Scatter</button>
+      </div>
       <ErrorBox error={runs.error ?? count.error} />
-      <Show when={runs() !== undefined && runs()!.length === 0 && !runs.error}>
+      <Show when={view() === "scatter" && ok(runs) !== undefined}>
+        <section class="card" aria-label="Scatter"><Scatter runs={ok(runs)!} onOpen={(id) => navigate(`/flow-run/${id}`)} /></section>
+      </Show>
+      <Show when={ok(runs) !== undefined && ok(runs)!.length === 0 && !runs.error}>
         <EmptyState title="No flow runs match." />
       </Show>
-      <Show when={(runs()?.length ?? 0) > 0}>
+      <Show when={(ok(runs)?.length ?? 0) > 0}>
         <table data-testid="flow-runs">
           <thead><tr><th>Flow run</th><th>State</th><th>Tags</th><th>Expected start</th><th>Started</th><th>Duration</th></tr></thead>
           <tbody>
-            <For each={runs()}>
+            <For each={ok(runs)}>
               {(r) => (
                 <tr data-run-id={r.id}>
                   <td><span class="muted">{flowName(r.flow_id)} › </span><A href={`/flow-run/${r.id}`}>{r.name}</A></td>

@@ -2,7 +2,7 @@
 import { A } from "@solidjs/router"
 import { createResource, For, Show } from "solid-js"
 import { call } from "../api.js"
-import { EmptyState, ErrorBox, StateBadge } from "../components/common.js"
+import { EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { formatTime } from "../format.js"
 import { coalesce, onLive } from "../live.js"
 
@@ -26,12 +26,12 @@ export default function Flows() {
     <>
       <h1>Flows</h1>
       <ErrorBox error={flows.error} />
-      <Show when={flows() !== undefined && flows()!.length === 0}><EmptyState title="No flows yet." /></Show>
-      <Show when={(flows()?.length ?? 0) > 0}>
+      <Show when={ok(flows) !== undefined && ok(flows)!.length === 0}><EmptyState title="No flows yet." /></Show>
+      <Show when={(ok(flows)?.length ?? 0) > 0}>
         <table data-testid="flows">
           <thead><tr><th>Flow</th><th>Tags</th><th>Runs</th><th>Latest run</th><th>Created</th></tr></thead>
           <tbody>
-            <For each={flows()}>
+            <For each={ok(flows)}>
               {(f) => (
                 <tr>
                   <td><A href={`/flow-runs?flow=${f.flow.id}`}>{f.flow.name}</A></td>

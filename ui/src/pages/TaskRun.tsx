@@ -2,7 +2,7 @@
 import { A, useParams } from "@solidjs/router"
 import { createResource, For, Show } from "solid-js"
 import { call, uuid } from "../api.js"
-import { Card, ErrorBox, StateBadge } from "../components/common.js"
+import { Card, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
 import { formatDuration, formatTime } from "../format.js"
 import { coalesce, onLive } from "../live.js"
@@ -11,7 +11,7 @@ export default function TaskRunPage() {
   const params = useParams<{ id: string }>()
   const id = () => params.id
   const [task, { refetch }] = createResource(id, (taskId) => call((c) => c.task_runs.get({ path: { id: uuid(taskId) } })))
-  const [flowRun] = createResource(() => task()?.flow_run_id, (runId) => call((c) => c.flow_runs.get({ path: { id: runId } })))
+  const [flowRun] = createResource(() => ok(task)?.flow_run_id, (runId) => call((c) => c.flow_runs.get({ path: { id: runId } })))
   const [decisions] = useDecisions("task_runs", id)
   const again = coalesce(() => void refetch(), 100)
   onLive((e) => {
@@ -21,11 +21,11 @@ export default function TaskRunPage() {
   return (
     <>
       <ErrorBox error={task.error} />
-      <Show when={task()}>
+      <Show when={ok(task)}>
         {(t) => (
           <>
             <nav class="muted" aria-label="Breadcrumb">
-              <A href="/flow-runs">Flow runs</A> › <A href={`/flow-run/${t().flow_run_id}`}>{flowRun()?.name ?? "flow run"}</A> › {t().name}
+              <A href="/flow-runs">Flow runs</A> › <A href={`/flow-run/${t().flow_run_id}`}>{ok(flowRun)?.name ?? "flow run"}</A> › {t().name}
             </nav>
             <h1>{t().name} <span data-testid="task-state"><StateBadge type={t().state_type} name={t().state_name} /></span></h1>
             <div class="two">
@@ -66,7 +66,7 @@ export default function TaskRunPage() {
             </div>
             <Card title="State history and decisions">
               <ErrorBox error={decisions.error} />
-              <DecisionTrail decisions={decisions()} />
+              <DecisionTrail decisions={ok(decisions)} />
               <h2 style={{ "margin-top": "12px" }}>Set state</h2>
               <SetStateForm kind="task_runs" id={t().id} />
             </Card>
