@@ -22,9 +22,26 @@ const versionInBrowser: Plugin = {
   }
 }
 
+/**
+ * `src/domain/fast-parsers.ts` compiles quicker parsers for every route's Schemas when the API definition is imported:
+ * worth it in a server or a client that parses thousands of answers, but in the browser it is most of the start-up
+ * time (the page parses a few small answers). There Effect's own parsers — the same Schemas — are used.
+ */
+const noParserCompilation: Plugin = {
+  name: "orion-no-parser-compilation",
+  enforce: "pre",
+  resolveId(source, importer) {
+    if ((source === "./fast-parsers.js" || source === "../domain/fast-parsers.js") && importer?.replaceAll("\\", "/").includes("/src/")) return "\0orion-fast-parsers"
+    return null
+  },
+  load(id) {
+    return id === "\0orion-fast-parsers" ? "export const fastParsers = () => {}" : null
+  }
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
-  plugins: [versionInBrowser, solid()],
+  plugins: [versionInBrowser, noParserCompilation, solid()],
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000 },
   // `npx vite ui` during development: the API of a running `orion start`.
   server: { proxy: { "/api": "http://127.0.0.1:4200" } }

@@ -240,7 +240,7 @@ describe("the dashboard in Chromium", () => {
     expect(problems).toEqual([])
   }, 30_000)
 
-  it("cancel from the flow-run page shows the orchestrator's answer, and the run ends Cancelled", async () => {
+  it("cancel from the flow-run page shows the orchestrator's answer, and the run ends Cancelled — a script's running flow too", async () => {
     const run = await api("POST", "/api/flow_runs/", { flow_id: flow.id })
     await setState(run.id, "RUNNING")
     await page.goto(`${base}/flow-run/${run.id}`)
@@ -256,10 +256,30 @@ describe("the dashboard in Chromium", () => {
     await within("the run shown Cancelled", LIVE_MS, async () => (await page.getByTestId("run-state").textContent()) === "Cancelled")
     await shoot("flow-run-cancelled")
 
+    // A flow run by a real script in another process: cancelled from the page, it ends Cancelled and the script stops.
+    const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
+    delete env.ORION_API_URL
+    delete env.ORION_DATABASE_URL
+    let printed = ""
+    const script = spawn(process.execPath, ["--import", "tsx", "test/ui/fixtures/waiting-flow.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] })
+    script.stdout!.on("data", (d) => (printed += d))
+    const ended = new Promise<number | null>((resolve) => script.once("exit", resolve))
+    await page.goto(`${base}/flow-runs?state=RUNNING`)
+    const runningRow = page.locator("tr[data-run-id]").filter({ hasText: "waits-for-cancel" })
+    await runningRow.waitFor({ timeout: 30_000 })
+    await runningRow.getByRole("link").click()
+    await page.getByTestId("run-state").getByText("Running").waitFor()
+    await page.getByRole("button", { name: "Cancel" }).click()
+    await page.getByTestId("answer").getByText("ACCEPT").waitFor({ timeout: 5000 })
+    await within("the script's run shown Cancelled", 5000, async () => (await page.getByTestId("run-state").textContent()) === "Cancelled")
+    expect(await ended).toBe(0)
+    expect(JSON.parse(printed.trim().split("\n").at(-1)!)).toEqual({ type: "CANCELLED", name: "Cancelled" })
+    await shoot("flow-run-script-cancelled")
+
     // A forced proposal through the set-state form: the answer is shown in place.
     await page.getByLabel("New state").selectOption("RUNNING")
     await page.getByRole("button", { name: "Propose" }).click()
     await page.getByRole("form", { name: "Set state" }).getByTestId("answer").getByText("ABORT").waitFor({ timeout: 5000 })
     expect(problems).toEqual([])
-  }, 30_000)
+  }, 60_000)
 })

@@ -45,7 +45,9 @@ export default function Dashboard() {
     createResource(range, () => call((c) => c.flow_runs.filter({ payload: { flow_runs: filter as any, sort, limit: 10, offset: 0 } })))
   const [failures, { refetch: refetchFailures }] = recent({ state: { type: { any_: ["FAILED", "CRASHED"] } } }, "END_TIME_DESC")
   const [late, { refetch: refetchLate }] = recent({ state: { name: { any_: ["Late"] } } }, "EXPECTED_START_TIME_ASC")
-  const [flows] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
+  const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
 
   const refresh = coalesce(() => {
@@ -55,6 +57,7 @@ export default function Dashboard() {
     void refetchLate()
   }, 300)
   onLive((e) => {
+    if (e.event === "flow_run.created" && !(ok(flows) ?? []).some((f) => f.id === e.payload.flow_id)) newFlow()
     if (e.event === "flow_run.created" || e.event === "flow_run.state_changed") refresh()
   })
 

@@ -44,7 +44,9 @@ export default function FlowRuns() {
   const flowFilter = () => (params.flow ? { id: { any_: [uuid(params.flow)] } } : undefined)
   const request = createMemo(() => ({ flow_runs: filter(), flows: flowFilter(), sort: sort(), page: page() }))
 
-  const [flows] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
+  const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
   const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
     call((c) => c.flow_runs.filter({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
@@ -56,6 +58,7 @@ export default function FlowRuns() {
     void refetchCount()
   }, 200)
   onLive((e) => {
+    if (e.event === "flow_run.created" && !(ok(flows) ?? []).some((f) => f.id === e.payload.flow_id)) newFlow()
     if (e.event === "flow_run.created" || e.event === "flow_run.state_changed") refresh()
   })
 
