@@ -23,18 +23,44 @@ export const setApiKey = (key: string) => {
   setApiKeySignal(trimmed)
 }
 
+const withKey = (client: HttpClient.HttpClient, key: string) =>
+  key === "" ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(key))
+
+/** The whole client as `HttpApiClient.make` builds it: its type is the client's type (the page builds it lazily, below). */
 const makeClient = (key: string) =>
-  HttpApiClient.make(OrionApi, {
-    baseUrl: location.origin,
-    transformClient: (client) => key === "" ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(key))
-  }).pipe(Effect.provide(FetchHttpClient.layer))
+  HttpApiClient.make(OrionApi, { baseUrl: location.origin, transformClient: (client) => withKey(client, key) })
+    .pipe(Effect.provide(FetchHttpClient.layer))
 
 export type Client = Effect.Effect.Success<ReturnType<typeof makeClient>>
+type GroupName = keyof Client & string
+
+const fetchClient = Effect.runSync(Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer))
+
+/**
+ * The client, one group at a time: a group's methods (its endpoints' encoders and decoders) are built the first time
+ * the page calls into it — building all of them up front was a third of the page's start-up. Each group's client is
+ * exactly `HttpApiClient.make(OrionApi)[group]`.
+ */
+const lazyClient = (key: string): Client => {
+  const groups = new Map<string, unknown>()
+  const httpClient = withKey(fetchClient, key)
+  return new Proxy({} as Client, {
+    get: (_, name) => {
+      if (typeof name !== "string") return undefined
+      let group = groups.get(name)
+      if (group === undefined) {
+        group = Effect.runSync(HttpApiClient.group(OrionApi, { group: name as GroupName, httpClient, baseUrl: location.origin }))
+        groups.set(name, group)
+      }
+      return group
+    }
+  })
+}
 
 let cached: { key: string; client: Client } | undefined
 const client = (): Client => {
   const key = apiKey()
-  if (cached === undefined || cached.key !== key) cached = { key, client: Effect.runSync(makeClient(key)) }
+  if (cached === undefined || cached.key !== key) cached = { key, client: lazyClient(key) }
   return cached.client
 }
 
