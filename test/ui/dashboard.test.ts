@@ -100,6 +100,7 @@ const liveOn = (p: Page) => p.getByTestId("live-status").filter({ hasText: "live
 
 describe("the dashboard in Chromium", () => {
   let flow: any
+  let etlRun: any
   const runs: Array<any> = []
 
   it("shows an empty state that says what to run, then every page loads without console errors", async () => {
@@ -203,6 +204,7 @@ describe("the dashboard in Chromium", () => {
     })
     expect(code).toBe(0)
     const [run] = await api("POST", "/api/flow_runs/filter", { flows: { name: { any_: ["etl-async"] } }, limit: 1 })
+    etlRun = run
     await within("the example's run, Completed", LIVE_MS, async () =>
       (await page.locator(`tr[data-run-id="${run.id}"] .badge`).textContent().catch(() => null)) === "Completed")
 
@@ -216,6 +218,29 @@ describe("the dashboard in Chromium", () => {
     expect(await page.getByTestId("graph").locator("line").count()).toBe(4)
     await shoot("flow-run-etl")
   }, 60_000)
+
+  it("the task-run page: states with decisions, tracked inputs linked; tabs by keyboard; the dark theme", async () => {
+    await page.goto(`${base}/flow-run/${etlRun.id}`)
+    const first = page.getByRole("tab", { name: "State history and decisions" })
+    await first.focus()
+    await page.keyboard.press("ArrowRight")
+    await within("the Task runs tab selected by keyboard", 2000, async () =>
+      (await page.getByRole("tab", { name: "Task runs" }).getAttribute("aria-selected")) === "true")
+    expect(await page.evaluate("document.activeElement.textContent")).toBe("Task runs")
+    await page.getByTestId("task-runs").getByRole("link", { name: "load-0" }).click()
+    await page.getByTestId("task-state").getByText("Completed").waitFor()
+    await page.getByTestId("decisions").getByText("ACCEPT").first().waitFor()
+    const upstream = page.getByRole("link", { name: /^upstream task run/ })
+    await within("four upstream task runs", 5000, async () => (await upstream.count()) === 4)
+    await upstream.first().click()
+    await page.locator("h1").getByText(/^transform-\d/).waitFor()
+
+    await page.getByRole("button", { name: "Switch to dark theme" }).click()
+    expect(await page.evaluate("document.documentElement.dataset.theme")).toBe("dark")
+    await shoot("task-run-dark")
+    await page.getByRole("button", { name: "Switch to light theme" }).click()
+    expect(problems).toEqual([])
+  }, 30_000)
 
   it("the flow-run page shows the decision trail (a refused proposal and its rule) and logs, with a live tail", async () => {
     const run = runs[0]

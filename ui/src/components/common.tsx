@@ -38,3 +38,15 @@ export const Card = (props: { title: string; children: JSX.Element; actions?: JS
  * the page shows its error in place (`ErrorBox` with `resource.error`) instead.
  */
 export const ok = <T,>(resource: Resource<T>): T | undefined => (resource.state === "errored" ? undefined : resource())
+
+/** Arrow keys, Home and End on a tab list move the selection and the focus (WAI-ARIA tabs). */
+export const onTabKeys = <K extends string,>(keys: ReadonlyArray<K>, current: () => K, select: (k: K) => void) => (e: KeyboardEvent) => {
+  const i = keys.indexOf(current())
+  const next = e.key === "ArrowRight" ? (i + 1) % keys.length : e.key === "ArrowLeft" ? (i - 1 + keys.length) % keys.length
+    : e.key === "Home" ? 0 : e.key === "End" ? keys.length - 1 : -1
+  if (next < 0) return
+  e.preventDefault()
+  select(keys[next]!)
+  const tabs = (e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>("[role=tab]")
+  tabs[next]?.focus()
+}

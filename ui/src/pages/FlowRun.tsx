@@ -9,7 +9,7 @@ import { createStore, reconcile } from "solid-js/store"
 import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
 import { emptyStateDetails } from "../../../src/domain/state.js"
 import { call, uuid } from "../api.js"
-import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
+import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
 import { Graph } from "../components/Graph.js"
 import { type Bar, Timeline } from "../components/Timeline.js"
@@ -29,6 +29,7 @@ interface TaskRow {
 }
 
 const TASK_PAGE = 200
+const TABS = [["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const
 
 export default function FlowRunPage() {
   const params = useParams<{ id: string }>()
@@ -164,10 +165,10 @@ export default function FlowRunPage() {
         </Show>
       </Card>
       <section class="card">
-        <div class="tabs" role="tablist" aria-label="Flow run sections">
-          <For each={[["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const}>
+        <div class="tabs" role="tablist" aria-label="Flow run sections" onKeyDown={onTabKeys(TABS.map(([k]) => k), tab, setTab)}>
+          <For each={TABS}>
             {([key, label]) => (
-              <button type="button" role="tab" aria-selected={tab() === key} onClick={() => setTab(key)}>{label}</button>
+              <button type="button" role="tab" aria-selected={tab() === key} tabindex={tab() === key ? 0 : -1} onClick={() => setTab(key)}>{label}</button>
             )}
           </For>
         </div>

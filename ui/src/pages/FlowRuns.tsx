@@ -6,7 +6,7 @@ import { A, useNavigate, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
 import type { FlowRunFilter, FlowRunSort } from "../../../src/domain/filters.js"
 import { call, uuid } from "../api.js"
-import { EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
+import { EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { type Query, SavedSearches } from "../components/SavedSearches.js"
 import { Scatter } from "../components/Scatter.js"
 import { formatDuration, formatTime, STATE_TYPES } from "../format.js"
@@ -120,9 +120,9 @@ export default function FlowRuns() {
         <button type="button" onClick={() => setParams({ flow: undefined, tags: undefined, state: undefined, name: undefined, range: undefined, sort: undefined, page: undefined })}>Clear all</button>
       </form>
       <section class="card" aria-label="Saved searches"><SavedSearches current={currentQuery} apply={applyQuery} /></section>
-      <div class="tabs" role="tablist" aria-label="View">
-        <button type="button" role="tab" aria-selected={view() === "list"} onClick={() => setView("list")}>List</button>
-        <button type="button" role="tab" aria-selected={view() === "scatter"} onClick={() => setView("scatter")}>Scatter</button>
+      <div class="tabs" role="tablist" aria-label="View" onKeyDown={onTabKeys(["list", "scatter"] as const, view, setView)}>
+        <button type="button" role="tab" aria-selected={view() === "list"} tabindex={view() === "list" ? 0 : -1} onClick={() => setView("list")}>List</button>
+        <button type="button" role="tab" aria-selected={view() === "scatter"} tabindex={view() === "scatter" ? 0 : -1} onClick={() => setView("scatter")}>Scatter</button>
       </div>
       <ErrorBox error={runs.error ?? count.error} />
       <Show when={view() === "scatter" && ok(runs) !== undefined}>
