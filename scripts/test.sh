@@ -54,6 +54,9 @@ if [ -n "${ORION_TEST_CHROMIUM:-}" ] && [ -x "$ORION_TEST_CHROMIUM" ]; then echo
 failed_extra=0
 echo "Type-checking…"
 if ! npx tsc --noEmit -p tsconfig.json; then echo "type-check failed"; failed_extra=1; fi
+if ! npx tsc --noEmit -p ui/tsconfig.json; then echo "type-check of ui/ failed"; failed_extra=1; fi
+# The browser tests serve the built dashboard: build it now (npm install's `prepare` did too, unless it was skipped).
+if ! npm run --silent build:ui >/tmp/orion-ui-build.log 2>&1; then echo "ui build failed"; tail -20 /tmp/orion-ui-build.log; failed_extra=1; fi
 rm -f vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile=vitest.json
 node -e '

@@ -208,7 +208,7 @@ export const eventStream = (options: {
       if (!wanted && (queued > capacity || body.readableLength > MAX_BUFFERED_BYTES)) resync()
     }
 
-    const detach = feed.attach(onPacket)
+    const detach = yield* feed.attach(onPacket)
     const timer = setInterval(() => push(ping), keepAliveMs)
     // Shutdown waits for the response itself to be done, so that the server finds its connection idle when it closes.
     const response = NodeHttpServerRequest.toServerResponse(yield* HttpServerRequest.HttpServerRequest)

@@ -170,6 +170,8 @@ export const dropAll = Effect.gen(function*() {
   for (const table of orionTables) {
     yield* dialect === "pg" ? sql`DROP TABLE IF EXISTS ${sql(table)} CASCADE` : sql`DROP TABLE IF EXISTS ${sql(table)}`
   }
+  // The event table's notify trigger went with it; its function (migration 0005) is dropped too.
+  if (dialect === "pg") yield* sql`DROP FUNCTION IF EXISTS orion_event_notify() CASCADE`
   if (dialect === "sqlite") yield* sql`PRAGMA foreign_keys = ON`
 })
 

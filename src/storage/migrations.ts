@@ -251,10 +251,36 @@ const m0004_subflow_parent_exists = Effect.gen(function*() {
   }
 })
 
+/** The PostgreSQL channel on which every statement that appends events says the highest id it appended. */
+export const EVENT_CHANNEL = "orion_event"
+
+/**
+ * PostgreSQL: a statement-level trigger notifies `EVENT_CHANNEL` with the highest id each INSERT into `event` appended,
+ * delivered at commit, so a server's event stream also carries events written by other processes (`event-feed.ts`).
+ * SQLite needs nothing: other writers are seen through `PRAGMA data_version`.
+ */
+const m0005_event_notify = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.onDialectOrElse({
+    pg: () =>
+      Effect.zipRight(
+        sql.unsafe(`CREATE OR REPLACE FUNCTION orion_event_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$
+          BEGIN
+            PERFORM pg_notify('${EVENT_CHANNEL}', (SELECT COALESCE(MAX(id), 0)::text FROM appended));
+            RETURN NULL;
+          END $fn$`),
+        sql.unsafe(`CREATE TRIGGER tr_event_notify AFTER INSERT ON event REFERENCING NEW TABLE AS appended
+          FOR EACH STATEMENT EXECUTE FUNCTION orion_event_notify()`)
+      ),
+    orElse: () => Effect.void
+  })
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
   "0002_run_heartbeats": m0002_run_heartbeats,
   "0003_decisions_on_states": m0003_decisions_on_states,
-  "0004_subflow_parent_exists": m0004_subflow_parent_exists
+  "0004_subflow_parent_exists": m0004_subflow_parent_exists,
+  "0005_event_notify": m0005_event_notify
 } as const

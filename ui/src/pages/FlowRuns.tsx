@@ -1,0 +1,160 @@
+/**
+ * Flow runs: filtered, sorted and paged by the server (flow, tags, state types, time range), the filter kept in the
+ * URL; new runs and state changes appear live (the page is read again when an event says a flow run changed).
+ */
+import { A, useNavigate, useSearchParams } from "@solidjs/router"
+import { createMemo, createResource, createSignal, For, Show } from "solid-js"
+import type { FlowRunFilter, FlowRunSort } from "../../../src/domain/filters.js"
+import { call, uuid } from "../api.js"
+import { EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
+import { type Query, SavedSearches } from "../components/SavedSearches.js"
+import { Scatter } from "../components/Scatter.js"
+import { formatDuration, formatTime, STATE_TYPES } from "../format.js"
+import { coalesce, onLive } from "../live.js"
+import { RANGES } from "./Dashboard.js"
+
+const PAGE = 50
+const SORTS: ReadonlyArray<{ value: FlowRunSort; label: string }> = [
+  { value: "ID_DESC", label: "Newest first" },
+  { value: "EXPECTED_START_TIME_DESC", label: "Expected start, latest first" },
+  { value: "EXPECTED_START_TIME_ASC", label: "Expected start, earliest first" },
+  { value: "END_TIME_DESC", label: "End time, latest first" }
+]
+
+export default function FlowRuns() {
+  const [params, setParams] = useSearchParams<{ flow?: string; tags?: string; state?: string; name?: string; range?: string; sort?: string; page?: string }>()
+  const states = () => (params.state ?? "").split(",").filter((s) => s !== "")
+  const page = () => Math.max(0, Number(params.page ?? 0) || 0)
+  const sort = () => (SORTS.find((s) => s.value === params.sort)?.value ?? "ID_DESC")
+
+  const filter = createMemo((): FlowRunFilter => {
+    const tags = (params.tags ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "")
+    const seconds = Number(params.range ?? 0)
+    const f: Record<string, unknown> = {}
+    if (tags.length > 0) f.tags = { all_: tags }
+    if (states().length > 0 || params.name) {
+      f.state = {
+        ...(states().length > 0 ? { type: { any_: states() } } : {}),
+        ...(params.name ? { name: { any_: [params.name] } } : {})
+      }
+    }
+    if (seconds > 0) f.expected_start_time = { after_: new Date(Date.now() - seconds * 1000) }
+    return f as FlowRunFilter
+  })
+  const flowFilter = () => (params.flow ? { id: { any_: [uuid(params.flow)] } } : undefined)
+  const request = createMemo(() => ({ flow_runs: filter(), flows: flowFilter(), sort: sort(), page: page() }))
+
+  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
+  const newFlow = coalesce(() => void refetchFlows(), 100)
+  const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
+  const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
+    call((c) => c.flow_runs.filter({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
+  const [count, { refetch: refetchCount }] = createResource(request, (r) =>
+    call((c) => c.flow_runs.count({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}) } })))
+
+  const refresh = coalesce(() => {
+    void refetchRuns()
+    void refetchCount()
+  }, 200)
+  onLive((e) => {
+    if (e.event === "flow_run.created" && !(ok(flows) ?? []).some((f) => f.id === e.payload.flow_id)) newFlow()
+    if (e.event === "flow_run.created" || e.event === "flow_run.state_changed") refresh()
+  })
+
+  const toggleState = (type: string, on: boolean) => {
+    const next = new Set(states())
+    if (on) next.add(type)
+    else next.delete(type)
+    setParams({ state: [...next].join(",") || undefined, page: undefined })
+  }
+  const pages = () => Math.max(1, Math.ceil((ok(count) ?? 0) / PAGE))
+  const navigate = useNavigate()
+  const [view, setView] = createSignal<"list" | "scatter">("list")
+  const FIELDS = ["flow", "tags", "state", "name", "range", "sort"] as const
+  const currentQuery = (): Query => Object.fromEntries(FIELDS.flatMap((k) => (params[k] ? [[k, String(params[k])]] : [])))
+  const applyQuery = (q: Query) => setParams({ ...Object.fromEntries(FIELDS.map((k) => [k, q[k] || undefined])), page: undefined })
+
+  return (
+    <>
+      <h1>Flow runs <span class="muted" data-testid="run-count">{count.loading && ok(count) === undefined ? "" : `(${ok(count) ?? 0})`}</span></h1>
+      <form class="card filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
+        <div>
+          <label for="f-flow">Flow</label>
+          <select id="f-flow" value={params.flow ?? ""} onChange={(e) => setParams({ flow: e.currentTarget.value || undefined, page: undefined })}>
+            <option value="">All flows</option>
+            <For each={ok(flows) ?? []}>{(f) => <option value={f.id}>{f.name}</option>}</For>
+          </select>
+        </div>
+        <div>
+          <label for="f-tags">Tags (all of, comma-separated)</label>
+          <input id="f-tags" value={params.tags ?? ""} onChange={(e) => setParams({ tags: e.currentTarget.value || undefined, page: undefined })} />
+        </div>
+        <div>
+          <label for="f-range">Expected start</label>
+          <select id="f-range" value={params.range ?? ""} onChange={(e) => setParams({ range: e.currentTarget.value || undefined, page: undefined })}>
+            <option value="">Any time</option>
+            <For each={RANGES}>{(r) => <option value={r.seconds}>{r.label}</option>}</For>
+          </select>
+        </div>
+        <div>
+          <label for="f-sort">Sort</label>
+          <select id="f-sort" value={sort()} onChange={(e) => setParams({ sort: e.currentTarget.value, page: undefined })}>
+            <For each={SORTS}>{(s) => <option value={s.value}>{s.label}</option>}</For>
+          </select>
+        </div>
+        <fieldset class="filters" style={{ border: "none", padding: 0, margin: 0 }}>
+          <legend class="muted" style={{ "font-size": "12px" }}>States</legend>
+          <For each={STATE_TYPES}>
+            {(type) => (
+              <label style={{ display: "inline-flex", gap: "4px", "align-items": "center", color: "var(--text)" }}>
+                <input type="checkbox" checked={states().includes(type)} onChange={(e) => toggleState(type, e.currentTarget.checked)} />
+                {type.toLowerCase()}
+              </label>
+            )}
+          </For>
+        </fieldset>
+        <Show when={params.name}>
+          <span>State name: <strong>{params.name}</strong></span>
+        </Show>
+        <button type="button" onClick={() => setParams({ flow: undefined, tags: undefined, state: undefined, name: undefined, range: undefined, sort: undefined, page: undefined })}>Clear all</button>
+      </form>
+      <section class="card" aria-label="Saved searches"><SavedSearches current={currentQuery} apply={applyQuery} /></section>
+      <div class="tabs" role="tablist" aria-label="View" onKeyDown={onTabKeys(["list", "scatter"] as const, view, setView)}>
+        <button type="button" role="tab" aria-selected={view() === "list"} tabindex={view() === "list" ? 0 : -1} onClick={() => setView("list")}>List</button>
+        <button type="button" role="tab" aria-selected={view() === "scatter"} tabindex={view() === "scatter" ? 0 : -1} onClick={() => setView("scatter")}>Scatter</button>
+      </div>
+      <ErrorBox error={runs.error ?? count.error} />
+      <Show when={view() === "scatter" && ok(runs) !== undefined}>
+        <section class="card" aria-label="Scatter"><Scatter runs={ok(runs)!} onOpen={(id) => navigate(`/flow-run/${id}`)} /></section>
+      </Show>
+      <Show when={ok(runs) !== undefined && ok(runs)!.length === 0 && !runs.error}>
+        <EmptyState title="No flow runs match." />
+      </Show>
+      <Show when={(ok(runs)?.length ?? 0) > 0}>
+        <table data-testid="flow-runs">
+          <thead><tr><th>Flow run</th><th>State</th><th>Tags</th><th>Expected start</th><th>Started</th><th>Duration</th></tr></thead>
+          <tbody>
+            <For each={ok(runs)}>
+              {(r) => (
+                <tr data-run-id={r.id}>
+                  <td><span class="muted">{flowName(r.flow_id)} › </span><A href={`/flow-run/${r.id}`}>{r.name}</A></td>
+                  <td><StateBadge type={r.state_type} name={r.state_name} /></td>
+                  <td>{r.tags.join(", ")}</td>
+                  <td>{formatTime(r.expected_start_time)}</td>
+                  <td>{formatTime(r.start_time)}</td>
+                  <td>{formatDuration(r.total_run_time)}</td>
+                </tr>
+              )}
+            </For>
+          </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+          <button type="button" disabled={page() === 0} onClick={() => setParams({ page: page() - 1 || undefined })}>← Newer</button>
+          <span>Page {page() + 1} of {pages()}</span>
+          <button type="button" disabled={page() + 1 >= pages()} onClick={() => setParams({ page: page() + 1 })}>Older →</button>
+        </nav>
+      </Show>
+    </>
+  )
+}
