@@ -7,6 +7,7 @@ import * as Command from "@effect/cli/Command"
 import { Config, Console, Effect, Option, Redacted } from "effect"
 import * as ApiConfig from "../api/config.js"
 import * as Settings from "../settings.js"
+import { reportRuns } from "../sdk/report.js"
 import { parseDatabaseUrl } from "../storage/database.js"
 import { printJson, table } from "./output.js"
 
@@ -29,6 +30,7 @@ const settings: ReadonlyArray<Setting> = [
   { name: "ORION_LOGGING_BATCH_INTERVAL", config: Settings.loggingBatchInterval },
   { name: "ORION_LOGGING_BATCH_SIZE", config: Settings.loggingBatchSize },
   { name: "ORION_HEARTBEAT_INTERVAL", config: Settings.heartbeatInterval },
+  { name: "ORION_REPORT_RUNS", config: reportRuns },
   { name: "ORION_TUNE_HEAP", config: Settings.tuneHeapSetting, show: (v) => Option.match(v as Option.Option<boolean>, { onNone: () => "(unset: only in processes Orion starts)", onSome: String }) },
   { name: "ORION_HEAP_GROWING_PERCENT", config: Settings.heapGrowingPercent },
   { name: "ORION_API_HOST", config: ApiConfig.apiHost },

@@ -41,6 +41,7 @@ const freePort = () => new Promise<number>((resolve) => {
 interface RunRow { readonly id: string; readonly name: string; readonly flow_id: string; readonly state_type: string }
 
 let home: string
+let seedStderr = ""
 const local = () => ({ ORION_HOME: home })
 
 beforeAll(async () => {
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const seeded = await script("seed", local())
   expect(seeded.code, seeded.stderr).toBe(0)
   expect(JSON.parse(seeded.stdout.trim().split("\n").at(-1)!)).toEqual({ ok: "COMPLETED", bad: "FAILED" })
+  seedStderr = seeded.stderr
 }, 120_000)
 
 afterAll(() => {
@@ -125,6 +127,19 @@ describe("orion flow-run / task-run / flow on the local database", slow, () => {
     const retried = await run(["flow-run", "retry", bad!.id], local())
     expect(retried.code).toBe(1)
     expect(retried.stderr.trim()).toBe(`Flow run '${bad!.name}' was not created from a deployment, so no agent can run it again: run its flow again instead`)
+  })
+})
+
+describe("a script that runs flows reports how they ended, on stderr", slow, () => {
+  it("a completed flow run at INFO; a failed one at ERROR with its failed task run and error", () => {
+    expect(seedStderr).toMatch(/^\S+Z INFO orion\.flow_runs\.cli-etl - Flow run '\S+' \([0-9a-f-]{36}\) finished in state Completed$/m)
+    expect(seedStderr).toMatch(/^\S+Z ERROR orion\.task_runs\.doomed - Task run 'doomed-0' finished in state Failed: .*broken on purpose/m)
+    expect(seedStderr).toMatch(/^\S+Z ERROR orion\.flow_runs\.cli-broken - Flow run '\S+' \([0-9a-f-]{36}\) finished in state Failed: .*broken on purpose/m)
+  })
+  it("ORION_REPORT_RUNS=false keeps it quiet", async () => {
+    const quiet = await script("seed", { ORION_HOME: fs.mkdtempSync(path.join(os.tmpdir(), "orion-cli-quiet-")), ORION_REPORT_RUNS: "false" })
+    expect(quiet.code, quiet.stderr).toBe(0)
+    expect(quiet.stderr).not.toMatch(/finished in state/)
   })
 })
 
