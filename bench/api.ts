@@ -457,7 +457,8 @@ const stopServer = async (server: Server) => {
 const measure = <A>(server: Server, args: ReadonlyArray<string>, env: Record<string, string> = {}, script: ReadonlyArray<string> = ["--import", "tsx", self],
   onStart: () => void = () => undefined) =>
   new Promise<{ readonly figures: A; readonly serverCpuMs: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, [...script, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+    // its flow scripts tune their heap as `orion start` does
+    const child = spawn(process.execPath, [...script, ...args], { cwd: root, env: cleanEnv({ ORION_TUNE_HEAP: "true", ...env }), stdio: ["ignore", "pipe", "pipe"] })
     let stderr = ""
     let started = 0
     let result: { figures: A; serverCpuMs: number } | undefined

@@ -170,7 +170,8 @@ const mapPart = (root: string) => {
   const run = (how: string, args: ReadonlyArray<string>, runner: Runner, n: number) => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-tasks-"))
     const out = spawnSync(process.execPath, [...(process.env.NODE_BENCH_FLAGS ?? "").split(" ").filter(Boolean), ...args, "--child", runner, String(n)], {
-      env: { ...process.env, ORION_HOME: home, ORION_DATABASE_URL: "", ORION_API_URL: "" },
+      // a process the benchmark starts tunes its heap as `orion start` does (ORION_TUNE_HEAP=false to compare)
+      env: { ORION_TUNE_HEAP: "true", ...process.env, ORION_HOME: home, ORION_DATABASE_URL: "", ORION_API_URL: "" },
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024
     })

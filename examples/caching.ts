@@ -4,7 +4,7 @@
  * Run: npx tsx examples/caching.ts   (run it again within the hour: both runs are then Cached)
  */
 import { Effect } from "effect"
-import { flow, task } from "orion"
+import { flow, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 let computed = 0

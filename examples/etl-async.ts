@@ -2,7 +2,7 @@
  * The ETL flow of examples/etl-effect.ts in async style: plain async functions, `await` on task calls, the run's
  * logger from getRunLogger(). Run: npx tsx examples/etl-async.ts
  */
-import { flow, getRunLogger, task } from "orion"
+import { flow, getRunLogger, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 interface Order { readonly id: number; readonly cents: number }

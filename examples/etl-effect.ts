@@ -3,7 +3,7 @@
  * Run: npx tsx examples/etl-effect.ts   (same flow in async style: examples/etl-async.ts)
  */
 import { Effect, Schema } from "effect"
-import { flow, task } from "orion"
+import { flow, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 interface Order { readonly id: number; readonly cents: number }

@@ -3,7 +3,7 @@
  * its result, never runs (NotReady); `ok` completes; the flow run ends Failed, naming how many of its runs failed.
  * This is a demonstration: the script exits 0 after printing them. Run: npx tsx examples/failing.ts
  */
-import { flow, getRunLogger, task } from "orion"
+import { flow, getRunLogger, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 const ok = task({ name: "ok" }, async () => "fine")

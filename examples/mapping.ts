@@ -3,7 +3,7 @@
  * another task run's list. Run: npx tsx examples/mapping.ts
  */
 import { Effect } from "effect"
-import { flow, task, unmapped } from "orion"
+import { flow, task, unmapped } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 const numbers = task({ name: "numbers" }, (n: number) => Effect.succeed(Array.from({ length: n }, (_, i) => i + 1)))

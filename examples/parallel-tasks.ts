@@ -3,7 +3,7 @@
  * this module to find the task, so it must define tasks at its top level and must not run flows when imported.
  */
 import { threadId } from "node:worker_threads"
-import { getRunLogger, task } from "orion"
+import { getRunLogger, task } from "@orion-ts/orion"
 
 const isPrime = (n: number): boolean => {
   if (n < 2) return false

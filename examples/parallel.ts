@@ -4,7 +4,7 @@
  * logs are handled in this thread. The task lives in parallel-tasks.ts, a module that runs no flow when imported.
  * Run: npx tsx examples/parallel.ts
  */
-import { flow, getRunLogger, parallel } from "orion"
+import { flow, getRunLogger, parallel } from "@orion-ts/orion"
 import { countPrimes } from "./parallel-tasks.js"
 import { report } from "./report.js"
 

@@ -3,8 +3,8 @@
  * states it went through (subflow runs nested under the task run that stands for them in their parent).
  */
 import { Effect } from "effect"
-import { Orion, type State } from "orion"
-// The client is not exported from "orion" (yet); the examples read the runs back through it.
+import { Orion, type State } from "@orion-ts/orion"
+// The client is not exported from "@orion-ts/orion" (yet); the examples read the runs back through it.
 import { OrionClient } from "../src/client/orion-client.js"
 
 const printFlowRun = (flowRunId: string, indent: string): Effect.Effect<void, unknown, OrionClient> =>

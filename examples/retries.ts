@@ -3,7 +3,7 @@
  * waits twice as long as the one before (0.2 s, then 0.4 s, ±10 % jitter). Run: npx tsx examples/retries.ts
  */
 import { Effect } from "effect"
-import { flow, task } from "orion"
+import { flow, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 let calls = 0

@@ -3,7 +3,7 @@
  * for it. Here an Effect flow calls a subflow twice and an async subflow once. Run: npx tsx examples/subflows.ts
  */
 import { Effect } from "effect"
-import { flow, task } from "orion"
+import { flow, task } from "@orion-ts/orion"
 import { report } from "./report.js"
 
 const download = task({ name: "download" }, (url: string) => Effect.succeed(`<contents of ${url}>`))

@@ -12,10 +12,13 @@
  *   shorter; a fork-and-await loop of plain Effect runs 1.6–2× faster (bench/RESULTS.md, 2026-12-06).
  *
  * A flag the process was started with (`node --allocation-site-pretenuring …`, NODE_OPTIONS) wins over either.
+ *
+ * Only in processes Orion starts itself (`orion start`, benchmarks) unless `ORION_TUNE_HEAP` says otherwise: a user's
+ * script that runs a flow keeps V8's flags as its author set them, unless it sets `ORION_TUNE_HEAP=true`.
  */
 import * as v8 from "node:v8"
-import { Effect } from "effect"
-import { heapGrowingPercent } from "../src/settings.js"
+import { Effect, Option } from "effect"
+import { heapGrowingPercent, tuneHeapSetting } from "../src/settings.js"
 
 const startedWith = (pattern: RegExp, execArgv: ReadonlyArray<string>, nodeOptions: string | undefined) =>
   [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => pattern.test(arg))
@@ -31,7 +34,7 @@ export const heapFlags = (percent: number, execArgv: ReadonlyArray<string>, node
 let tuned = false
 
 /** Applies the flags once per process (an invalid `ORION_HEAP_GROWING_PERCENT` warns and keeps the default). */
-export const tuneHeap: Effect.Effect<void> = Effect.suspend(() => {
+const applyFlags: Effect.Effect<void> = Effect.suspend(() => {
   if (tuned) return Effect.void
   tuned = true
   return Effect.flatMap(
@@ -41,3 +44,14 @@ export const tuneHeap: Effect.Effect<void> = Effect.suspend(() => {
     })
   )
 })
+
+/** `ORION_TUNE_HEAP`, read leniently: an invalid value warns and counts as unset. */
+const tuneSetting = Effect.catchAll(tuneHeapSetting, (e) => Effect.as(Effect.logWarning(`${String(e)}; ignored`), Option.none<boolean>()))
+
+/** For a process Orion starts itself (`orion start`, a benchmark): tunes the heap unless `ORION_TUNE_HEAP=false`. */
+export const tuneHeap: Effect.Effect<void> = Effect.flatMap(tuneSetting, (setting) =>
+  Option.getOrElse(setting, () => true) ? applyFlags : Effect.void)
+
+/** For a user's process (a script running flows): tunes the heap only when `ORION_TUNE_HEAP=true` asks for it. */
+export const tuneHeapIfAsked: Effect.Effect<void> = Effect.flatMap(tuneSetting, (setting) =>
+  Option.getOrElse(setting, () => false) ? applyFlags : Effect.void)

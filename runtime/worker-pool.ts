@@ -35,11 +35,13 @@ export interface WorkerPool {
   readonly run: (job: WorkerJob) => Effect.Effect<unknown, Error>
 }
 
-// The worker starts from plain JS that registers tsx when Orion itself runs from TypeScript (see worker-bootstrap.mjs).
+// The worker starts from plain JS that registers tsx when Orion itself runs from TypeScript (a checkout), or when the
+// script that started the process is TypeScript, whose task modules the workers will import (see worker-bootstrap.mjs).
 const here = fileURLToPath(import.meta.url)
-const typescript = here.endsWith(".ts")
+const orionFromSource = here.endsWith(".ts")
+const typescript = orionFromSource || /\.[cm]?tsx?$/.test(process.argv[1] ?? "")
 const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url)
-const entry = new URL(`./worker-entry${typescript ? ".ts" : ".js"}`, import.meta.url).href
+const entry = new URL(`./worker-entry${orionFromSource ? ".ts" : ".js"}`, import.meta.url).href
 
 /** Makes a pool alive for the current scope. */
 export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, never, Scope.Scope> =>

@@ -1,4 +1,4 @@
-/** Orion for TypeScript: `import { flow, task } from "orion"`. */
+/** Orion for TypeScript: `import { flow, task } from "@orion-ts/orion"`. */
 import "./domain/wire-parsers.js"
 export { flow, type Flow, type FlowOptions, type RunCallOptions } from "./sdk/flow.js"
 export { task, unmapped, type Task, type TaskOptions, type CallOptions } from "./sdk/task.js"

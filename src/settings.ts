@@ -65,6 +65,12 @@ export const apiRetrySeconds = Config.number("ORION_API_RETRY_SECONDS").pipe(
 )
 
 /**
+ * `ORION_TUNE_HEAP`: whether Orion sets V8's heap flags (runtime/heap.ts). Unset: in the processes Orion starts itself
+ * (`orion start`, benchmarks) but not in a user's script; `true`: in a user's script too; `false`: nowhere.
+ */
+export const tuneHeapSetting = Config.option(Config.boolean("ORION_TUNE_HEAP"))
+
+/**
  * `ORION_HEAP_GROWING_PERCENT`: how far V8's heap may grow past what survived its last full collection before the next
  * one, in processes Orion runs (default 50, i.e. 1.5×; 0 keeps V8's own policy, which lets it reach ~4×).
  */

@@ -35,7 +35,8 @@ const runExample = (name: Example): Promise<Ran> => {
     let stderr = ""
     child.stdout.on("data", (d) => { stdout += d })
     child.stderr.on("data", (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill("SIGKILL"), 50_000)
+    // a liveness limit, not a speed bar: eight examples start at once beside the other suites, each loading Orion through tsx
+    const timer = setTimeout(() => child.kill("SIGKILL"), 150_000)
     child.on("error", reject)
     child.on("close", (code) => {
       clearTimeout(timer)
@@ -49,7 +50,7 @@ const runs = new Map<Example, Ran>()
 beforeAll(async () => {
   const results = await Promise.all(examples.map(async (name) => [name, await runExample(name)] as const))
   for (const [name, ran] of results) runs.set(name, ran)
-}, 90_000)
+}, 180_000)
 
 afterAll(() => {
   for (const home of homes) fs.rmSync(home, { recursive: true, force: true })

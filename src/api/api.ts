@@ -6,9 +6,8 @@ import "../domain/wire-parsers.js"
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Option } from "effect"
-import { Conflict } from "../domain/errors.js"
 import { fastParsers } from "../domain/fast-parsers.js"
-import { BadRequest, InternalError, PayloadTooLarge, ServiceUnavailable, ValidationError } from "./errors.js"
+import { BadRequest, InternalError, ServiceUnavailable } from "./errors.js"
 import { AdminGroup } from "./groups/admin.js"
 import { ConcurrencyLimitsGroup } from "./groups/concurrency-limits.js"
 import { DataGroup } from "./groups/data.js"
@@ -49,10 +48,9 @@ export class OrionApi extends HttpApi.make("orion")
   .add(ConcurrencyLimitsGroup)
   .add(AdminGroup)
   .add(EventsGroup)
-  .addError(ValidationError)
+  // Errors any route can answer: a malformed URL (400), the database unavailable (503), a failure inside (500). Those of
+  // a route's input (422, 413) and of its writes (409) are declared by the routes that have them.
   .addError(BadRequest)
-  .addError(Conflict, { status: 409 })
-  .addError(PayloadTooLarge)
   .addError(ServiceUnavailable)
   .addError(InternalError)
   .annotate(OpenApi.Title, "Orion")

@@ -4,7 +4,7 @@
  */
 import { Config, Context, Effect, Option, Redacted } from "effect"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { packageRoot } from "../package-root.js"
 import { apiKey, orionHome } from "../settings.js"
 
 /** `ORION_API_HOST` (default 127.0.0.1) and `ORION_API_PORT` (default 4200): where `orion start` listens. */
@@ -46,7 +46,7 @@ export const dataDir = Config.all([Config.option(Config.string("ORION_DATA_BASE_
 
 /** `ORION_UI_DIR`: the built dashboard served at `/` (default `ui/dist` of this package). */
 export const uiDir = Config.string("ORION_UI_DIR").pipe(
-  Config.withDefault(fileURLToPath(new URL("../../ui/dist", import.meta.url))),
+  Config.withDefault(path.join(packageRoot, "ui", "dist")),
   Config.map((p) => path.resolve(p))
 )
 

@@ -64,3 +64,6 @@ export const Bytes = Schema.Uint8ArrayFromSelf.pipe(
 export const EventStreamBody = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })
 ).annotations({ description: "Server-Sent Events: `id: <n>`, `event: <kind>`, `data: <OrionEvent JSON>` frames" })
+
+/** How an endpoint that writes declares a 409: its write clashed with data written concurrently (a unique key, a run's state). */
+export const conflict = { status: 409 } as const

@@ -1,4 +1,4 @@
 /** Orion's version, read once from package.json (shown by `/api/admin/version` and the OpenAPI document). */
-import { createRequire } from "node:module"
+import { packageManifest } from "../package-root.js"
 
-export const orionVersion: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version
+export const orionVersion: string = packageManifest.version

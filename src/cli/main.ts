@@ -1,12 +1,19 @@
-/** The `orion` command line: `orion start`, `orion demo`, `orion database upgrade | reset`. */
+/**
+ * The `orion` command line: `orion start`, `orion demo`, `orion database upgrade | reset`, and the daily-work commands
+ * `orion flow-run …`, `orion task-run inspect`, `orion flow ls`, `orion config view`.
+ */
 import "../domain/wire-parsers.js"
 import { Command, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Console, Effect, Layer } from "effect"
+import { ConfigError, Console, Effect, Layer } from "effect"
+import { orionVersion } from "../api/version.js"
 import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"
+import { config } from "./config.js"
 import { demo } from "./demo.js"
+import { adjustedConsole, adjustHelp, commandPathOf, useColour } from "./output.js"
+import { commandWords, flow, flowRun, taskRun } from "./runs.js"
 import { start } from "./start.js"
 
 const demoCommand = Command.make("demo", {}, () => demo).pipe(
@@ -33,14 +40,28 @@ const reset = Command.make("reset", { yes }, ({ yes }) =>
 
 const database = Command.make("database").pipe(Command.withSubcommands([upgrade, reset]), Command.withDescription("Manage the metadata database"))
 
-const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database]))
+const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database, flowRun, taskRun, flow, config]))
 
-const cli = Command.run(orion, { name: "Orion", version: "0.1.0" })
+const cli = Command.run(orion, { name: "Orion", version: orionVersion })
+
+// What @effect/cli prints (help, refusals) reads `orion <command>` in its usage lines, and has no colour codes unless
+// the stream is a terminal and NO_COLOR is unset.
+const args = process.argv.slice(2)
+const words = new Set<string>(["start", "demo", "database", "upgrade", "reset", "config", "view", ...commandWords])
+const path = commandPathOf(args, words)
+const console = adjustedConsole((text, stream) => adjustHelp(text, path, useColour(stream === "out" ? process.stdout : process.stderr)))
+
+const refuse = (message: string) => Effect.zipRight(Console.error(message), Effect.sync(() => { process.exitCode = 1 }))
 
 cli(process.argv).pipe(
   // @effect/cli has already printed what was wrong with the command line: exit 1 without a second, raw dump.
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 1 })),
-  Effect.catchTag("DatabaseError", (e) => Effect.zipRight(Console.error(e.message), Effect.sync(() => { process.exitCode = 1 }))),
+  Effect.catchIf(ConfigError.isConfigError, (e) => refuse(`Invalid setting: ${String(e)}`)),
+  Effect.catchTags({
+    DatabaseError: (e) => refuse(e.message),
+    CliFailure: (e) => refuse(e.message)
+  }),
+  Effect.withConsole(console),
   Effect.provide(Layer.mergeAll(NodeContext.layer)),
   NodeRuntime.runMain({ disableErrorReporting: false })
 )

@@ -1,5 +1,5 @@
 /** `orion start`: serve the API (and docs and UI) on the local database until SIGINT/SIGTERM (spec §5.5, §8). */
-import { Command, Options } from "@effect/cli"
+import { Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { Config, Effect } from "effect"
 
 const host = Options.text("host").pipe(
@@ -11,7 +11,10 @@ const port = Options.integer("port").pipe(
   Options.withAlias("p"),
   Options.withDescription("Port to listen on (env ORION_API_PORT)"),
   Options.withFallbackConfig(Config.integer("ORION_API_PORT")),
-  Options.withDefault(4200)
+  Options.withDefault(4200),
+  Options.mapEffect((port) => Number.isInteger(port) && port >= 1 && port <= 65535
+    ? Effect.succeed(port)
+    : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--port must be a port number from 1 to 65535, got ${port}`))))
 )
 const noServices = Options.boolean("no-services").pipe(Options.withDescription("Do not run Orion's services in this process"))
 const noUi = Options.boolean("no-ui").pipe(Options.withDescription("Do not serve the dashboard at /"))

@@ -117,7 +117,10 @@ export const Int32 = Schema.Int.pipe(Schema.between(-(2 ** 31), 2 ** 31 - 1, { m
 export const Tags = Schema.Array(Schema.String)
 
 /** A free-form JSON object. */
-export const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+// Any JSON value, named so that OpenAPI defines it once and refers to it (Schema.Unknown's JSON Schema carries an
+// `$id`, which a document may define only once).
+const JsonValue = Schema.Unknown.annotations({ identifier: "JsonValue", description: "Any JSON value" })
+export const JsonObject = Schema.Record({ key: Schema.String, value: JsonValue })
 export type JsonObject = typeof JsonObject.Type
 
 /** An optional request field that becomes `default` when absent or null. */

@@ -44,7 +44,13 @@ export interface TaskRunContext {
 export type RunContext = FlowRunContext | TaskRunContext
 
 export const CurrentRun = FiberRef.unsafeMake<RunContext | undefined>(undefined)
-export const asyncRun = new AsyncLocalStorage<RunContext>()
+export const asyncRun: RunStorage = new AsyncLocalStorage<RunContext>()
+
+/** What Orion uses of its AsyncLocalStorage, named here so that the package's declarations need no Node types. */
+export interface RunStorage {
+  getStore(): RunContext | undefined
+  run<R>(store: RunContext, callback: () => R): R
+}
 
 /** The run the current fiber belongs to. */
 export const currentRun: Effect.Effect<Option.Option<RunContext>> = Effect.map(FiberRef.get(CurrentRun), Option.fromNullable)

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto"
 import { Context, Deferred, Duration, Effect, Either, Exit, Fiber, FiberSet, Option, ParseResult, Schema } from "effect"
 import { type Flow as FlowRecord, RunPolicy, type State, States, type StateCreate, type Uuid } from "../domain/index.js"
 import { type ClientError, OrionClient } from "../client/orion-client.js"
+import { reportFinished } from "./report.js"
 import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome } from "../../runtime/run-actor.js"
 import { jsonSerializer, ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
@@ -240,6 +241,7 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       : exit._tag === "Success" ? Deferred.succeed(done, exit.value.state)
       : Effect.flatMap(Effect.orElseSucceed(client.readFlowRun(created.id), () => undefined), (r) =>
         r?.state ? Deferred.succeed(done!, r.state) : Deferred.interrupt(done!))))
+    if (parentFlow === undefined) yield* reportFinished(client, def.name, created.id, outcome.state)
     return outcome
   })
 

@@ -5,7 +5,7 @@
 import { Config, Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
 import { OrionClient } from "../client/orion-client.js"
 import type { RemoteOptions } from "../client/remote-http.js"
-import { tuneHeap } from "../../runtime/heap.js"
+import { tuneHeapIfAsked } from "../../runtime/heap.js"
 import * as Results from "../../runtime/results.js"
 import { HeartbeatInterval } from "../../runtime/run-actor.js"
 import { onFlowScheduler } from "../../runtime/scheduler.js"
@@ -64,10 +64,10 @@ export const layerLocal = (options: ServicesOptions = {}) =>
 
 /**
  * The default services: with `ORION_API_URL` set, remote mode (no local database is opened); otherwise local mode.
- * Building them also tunes the process's heap (`ORION_HEAP_GROWING_PERCENT`, runtime/heap.ts).
+ * Building them leaves the process's V8 flags alone unless `ORION_TUNE_HEAP=true` asks Orion to tune its heap (runtime/heap.ts).
  * Either mode's client is loaded when the layer is built, so a process loads only the one it uses.
  */
-export const layer = Layer.unwrapEffect(Effect.zipRight(tuneHeap, Effect.map(Settings.apiUrl, (url) =>
+export const layer = Layer.unwrapEffect(Effect.zipRight(tuneHeapIfAsked, Effect.map(Settings.apiUrl, (url) =>
   url === undefined ? layerLocal() as Layer.Layer<OrionServices, unknown> : layerRemote({ url }) as Layer.Layer<OrionServices, unknown>)))
 
 let shared: ManagedRuntime.ManagedRuntime<OrionServices, unknown> | undefined

@@ -15,8 +15,11 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { Permits } from "./permits.js"
 import * as Checkpointer from "./sqlite-checkpointer.js"
 
+/** A better-sqlite3 connection (named here so that declaration files can refer to it). */
+export interface RawSqliteDatabase extends Sqlite.Database {}
+
 /** The raw connection. Use it only inside `sql.withTransaction`, which holds it for the calling fiber. */
-export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<SqliteConnection, Sqlite.Database>() {}
+export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<SqliteConnection, RawSqliteDatabase>() {}
 
 /**
  * `sql.withTransaction` for one hot caller (the orchestrator's writer, a transaction per batch): the same lock, the

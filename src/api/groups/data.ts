@@ -5,14 +5,15 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { DataDocument } from "../../domain/data.js"
 import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { Bytes, strict } from "../schemas.js"
+import { PayloadTooLarge, ValidationError } from "../errors.js"
 
 export class DataGroup extends HttpApiGroup.make("data")
-  .add(HttpApiEndpoint.post("persist", "/api/data/persist")
+  .add(HttpApiEndpoint.post("persist", "/api/data/persist").annotate(OpenApi.Summary, "Store a result").addError(PayloadTooLarge)
     .setPayload(Bytes)
     .addSuccess(DataDocument, { status: 201 })
     .annotate(OpenApi.Description,
       "Stores the raw request body as a file under the data directory; answers an `orion` DataDocument whose blob is the JSON of a `file` document naming it."))
-  .add(HttpApiEndpoint.post("retrieve", "/api/data/retrieve")
+  .add(HttpApiEndpoint.post("retrieve", "/api/data/retrieve").annotate(OpenApi.Summary, "Read a stored result").addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(DataDocument))
     .addSuccess(Bytes)
     .addError(ObjectNotFound, { status: 404 })

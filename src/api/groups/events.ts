@@ -5,11 +5,12 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Uuid } from "../../domain/primitives.js"
 import { EventStreamBody } from "../schemas.js"
+import { ValidationError } from "../errors.js"
 
 const EventId = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
 
 export class EventsGroup extends HttpApiGroup.make("events")
-  .add(HttpApiEndpoint.get("stream", "/api/events")
+  .add(HttpApiEndpoint.get("stream", "/api/events").annotate(OpenApi.Summary, "Stream events (Server-Sent Events)").addError(ValidationError)
     .setUrlParams(Schema.Struct({ flow_run_id: Schema.optional(Uuid), last_event_id: Schema.optional(EventId) }))
     .setHeaders(Schema.Struct({ "last-event-id": Schema.optional(EventId) }))
     .addSuccess(EventStreamBody)

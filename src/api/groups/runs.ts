@@ -7,18 +7,19 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
-import { InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
+import { Conflict, InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { CountRequest, FlowRunFilterRequest, TaskRunFilterRequest } from "../../domain/filters.js"
 import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
 import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRunCreateBatch } from "../../domain/batches.js"
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
-import { IdPath, strict } from "../schemas.js"
+import { IdPath, conflict, strict } from "../schemas.js"
+import { PayloadTooLarge, ValidationError } from "../errors.js"
 
 const notFound = { status: 404 } as const
 
 const setState = (prefix: string) =>
-  HttpApiEndpoint.post("setState", `/api/${prefix}/:id/set_state`)
+  HttpApiEndpoint.post("setState", `/api/${prefix}/:id/set_state`).annotate(OpenApi.Summary, `Propose a ${prefix === "flow_runs" ? "flow" : "task"} run state`).addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError)
     .setPath(IdPath)
     .setPayload(strict(SetStateRequest))
     .addSuccess(OrchestrationResult, { status: 201 })
@@ -27,45 +28,45 @@ const setState = (prefix: string) =>
     .annotate(OpenApi.Description, "Proposes a state. 201 when a state was stored (ACCEPT, REJECT), 200 when not (WAIT, ABORT).")
 
 const decisions = (prefix: string) =>
-  HttpApiEndpoint.get("decisions", `/api/${prefix}/:id/decisions`)
+  HttpApiEndpoint.get("decisions", `/api/${prefix}/:id/decisions`).annotate(OpenApi.Summary, `Read the orchestrator's decisions on a ${prefix === "flow_runs" ? "flow" : "task"} run`).addError(ValidationError)
     .setPath(IdPath)
     .addSuccess(Schema.Array(Decision))
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Every decision of the orchestrator on this run, oldest first: status, deciding rule, reason.")
 
 const setStates = (prefix: string) =>
-  HttpApiEndpoint.post("setStates", `/api/${prefix}/set_states`)
+  HttpApiEndpoint.post("setStates", `/api/${prefix}/set_states`).annotate(OpenApi.Summary, `Propose many ${prefix === "flow_runs" ? "flow" : "task"} run states`).addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(SetStateBatch))
     .addSuccess(Schema.Array(SetStateOutcome))
     .annotate(OpenApi.Description,
       `Proposes many states at once (at most ${MAX_BATCH_ITEMS}), each as \`set_state\` would: one answer per item, in order — its \`result\`, or an \`error\` when the run does not exist. A database failure fails the whole batch (503), though some items may have been applied.`)
 
 const heartbeat = (prefix: string) =>
-  HttpApiEndpoint.post("heartbeat", `/api/${prefix}/:id/heartbeat`)
+  HttpApiEndpoint.post("heartbeat", `/api/${prefix}/:id/heartbeat`).annotate(OpenApi.Summary, `Record a ${prefix === "flow_runs" ? "flow" : "task"} run's heartbeat`).addError(Conflict, conflict).addError(ValidationError)
     .setPath(IdPath)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Records that the run is alive: its `heartbeat_time` becomes now while it is RUNNING (otherwise nothing changes). 204.")
 
 const history = (prefix: string) =>
-  HttpApiEndpoint.post("history", `/api/${prefix}/history`)
+  HttpApiEndpoint.post("history", `/api/${prefix}/history`).annotate(OpenApi.Summary, `Count ${prefix === "flow_runs" ? "flow" : "task"} runs by state over time`).addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(HistoryRequest))
     .addSuccess(HistoryResponse)
     .addError(InvalidRequest, { status: 422 })
 
 export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
-  .add(HttpApiEndpoint.post("create", "/api/flow_runs/")
+  .add(HttpApiEndpoint.post("create", "/api/flow_runs/").annotate(OpenApi.Summary, "Create a flow run").addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(FlowRunCreate))
     .addSuccess(FlowRun, { status: 201 })
     .addSuccess(FlowRun)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Creates a flow run in its initial state (default Pending): 201; an existing run with the same idempotency key: 200."))
-  .add(HttpApiEndpoint.patch("update", "/api/flow_runs/:id").setPath(IdPath).setPayload(strict(FlowRunUpdate)).addError(ObjectNotFound, notFound))
-  .add(HttpApiEndpoint.post("count", "/api/flow_runs/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
+  .add(HttpApiEndpoint.patch("update", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Update a flow run").addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError).setPath(IdPath).setPayload(strict(FlowRunUpdate)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("count", "/api/flow_runs/count").annotate(OpenApi.Summary, "Count flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(CountRequest)).addSuccess(Schema.Int))
   .add(history("flow_runs"))
-  .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
-  .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
-  .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
-  .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Read a flow run").addError(ValidationError).setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").annotate(OpenApi.Summary, "Read a flow run's task graph").addError(ValidationError).setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").annotate(OpenApi.Summary, "List flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
+  .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Delete a flow run").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("flow_runs"))
   .add(setStates("flow_runs"))
   .add(decisions("flow_runs"))
@@ -74,22 +75,22 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
 {}
 
 export class TaskRunsGroup extends HttpApiGroup.make("task_runs")
-  .add(HttpApiEndpoint.post("create", "/api/task_runs/")
+  .add(HttpApiEndpoint.post("create", "/api/task_runs/").annotate(OpenApi.Summary, "Create a task run").addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(TaskRunCreate))
     .addSuccess(TaskRun, { status: 201 })
     .addSuccess(TaskRun)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Creates a task run (default Pending): 201; the existing run with the same (flow_run_id, task_key, dynamic_key): 200."))
-  .add(HttpApiEndpoint.post("createMany", "/api/task_runs/create_many")
+  .add(HttpApiEndpoint.post("createMany", "/api/task_runs/create_many").annotate(OpenApi.Summary, "Create many task runs").addError(Conflict, conflict).addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(TaskRunCreateBatch))
     .addSuccess(Schema.Array(CreateOutcome))
     .annotate(OpenApi.Description,
       `Creates many task runs at once (at most ${MAX_BATCH_ITEMS}), each as \`POST /task_runs/\` would, and makes each new run's \`start\` proposal (if any) in the same transaction: one answer per item, in order — the \`run\` (id, whether it was created, its state, what was decided on \`start\`), or an \`error\`.`))
-  .add(HttpApiEndpoint.post("count", "/api/task_runs/count").setPayload(strict(CountRequest)).addSuccess(Schema.Int))
+  .add(HttpApiEndpoint.post("count", "/api/task_runs/count").annotate(OpenApi.Summary, "Count task runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(CountRequest)).addSuccess(Schema.Int))
   .add(history("task_runs"))
-  .add(HttpApiEndpoint.get("get", "/api/task_runs/:id").setPath(IdPath).addSuccess(TaskRun).addError(ObjectNotFound, notFound))
-  .add(HttpApiEndpoint.post("filter", "/api/task_runs/filter").setPayload(strict(TaskRunFilterRequest)).addSuccess(Schema.Array(TaskRun)))
-  .add(HttpApiEndpoint.del("delete", "/api/task_runs/:id").setPath(IdPath).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("get", "/api/task_runs/:id").annotate(OpenApi.Summary, "Read a task run").addError(ValidationError).setPath(IdPath).addSuccess(TaskRun).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.post("filter", "/api/task_runs/filter").annotate(OpenApi.Summary, "List task runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(TaskRunFilterRequest)).addSuccess(Schema.Array(TaskRun)))
+  .add(HttpApiEndpoint.del("delete", "/api/task_runs/:id").annotate(OpenApi.Summary, "Delete a task run").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("task_runs"))
   .add(setStates("task_runs"))
   .add(decisions("task_runs"))

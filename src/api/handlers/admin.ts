@@ -14,7 +14,7 @@ import { OrionApi } from "../api.js"
 import { ApiSettings } from "../config.js"
 import { BadRequest, ServiceUnavailable } from "../errors.js"
 import { orionVersion } from "../version.js"
-import { lift } from "./respond.js"
+import { liftRead } from "./respond.js"
 
 /** Orion's tables with data, dependents first (the migrator's own table is kept). */
 const dataTables = [
@@ -37,7 +37,7 @@ export const AdminLive = HttpApiBuilder.group(OrionApi, "admin", (handlers) =>
     const migrationFailed = (e: { readonly message: string }) => new ServiceUnavailable({ detail: `Could not create the tables: ${e.message}` })
 
     return handlers
-      .handle("health", () => lift(Effect.as(sql`SELECT 1 AS one`, true)))
+      .handle("health", () => liftRead(Effect.as(sql`SELECT 1 AS one`, true)))
       .handle("hello", () => Effect.succeed("👋"))
       .handle("version", () => Effect.succeed(orionVersion))
       .handle("settings", () =>
@@ -59,16 +59,16 @@ export const AdminLive = HttpApiBuilder.group(OrionApi, "admin", (handlers) =>
       .handle("clear", ({ payload }) =>
         Effect.zipRight(
           confirmed(payload.confirm, "delete all data"),
-          lift(Effect.zipRight(
+          liftRead(Effect.zipRight(
             sql.withTransaction(Effect.forEach(dataTables, (table) => sql`DELETE FROM ${sql(table)}`, { discard: true })),
             orchestrator.invalidate()
           ))
         ))
       .handle("drop", ({ payload }) =>
-        Effect.zipRight(confirmed(payload.confirm, "drop the tables"), lift(Effect.zipRight(dropAll, orchestrator.invalidate()))))
+        Effect.zipRight(confirmed(payload.confirm, "drop the tables"), liftRead(Effect.zipRight(dropAll, orchestrator.invalidate()))))
       .handle("create", ({ payload }) =>
         Effect.zipRight(
           confirmed(payload.confirm, "create the tables"),
-          lift(Effect.zipRight(Effect.mapError(runMigrations, (e) => (e._tag === "MigrationError" ? migrationFailed(e) : e)), orchestrator.invalidate()))
+          liftRead(Effect.zipRight(Effect.mapError(runMigrations, (e) => (e._tag === "MigrationError" ? migrationFailed(e) : e)), orchestrator.invalidate()))
         ))
   }))

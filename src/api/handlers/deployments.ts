@@ -10,7 +10,7 @@ import { RunRepository } from "../../storage/repositories/runs.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
 import { checkSchedule, defaultWindow, scheduleRuns, SCHEDULER_MAX_RUNS, SCHEDULER_MAX_SCHEDULED_SECONDS } from "../scheduling.js"
-import { createdOrFound, json, lift } from "./respond.js"
+import { createdOrFound, json, lift, liftRead } from "./respond.js"
 
 /** Runs for the next 100 days of an active schedule, as the scheduler would make them (spec §4.4, §5.2). */
 const scheduleAhead = (deployment: Deployment) =>
@@ -32,10 +32,10 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
           yield* scheduleAhead(upserted.value)
           return yield* createdOrFound(Deployment, upserted)
         })).pipe(provideOrchestrator))
-      .handle("getByName", ({ path }) => lift(deployments.getByName(path.flow_name, path.deployment_name)))
-      .handle("get", ({ path }) => lift(deployments.get(path.id)))
-      .handle("filter", ({ payload }) => lift(deployments.filter(payload)))
-      .handle("count", ({ payload }) => lift(deployments.count(payload)))
+      .handle("getByName", ({ path }) => liftRead(deployments.getByName(path.flow_name, path.deployment_name)))
+      .handle("get", ({ path }) => liftRead(deployments.get(path.id)))
+      .handle("filter", ({ payload }) => liftRead(deployments.filter(payload)))
+      .handle("count", ({ payload }) => liftRead(deployments.count(payload)))
       .handle("delete", ({ path }) => lift(deployments.delete(path.id)))
       .handle("schedule", ({ path, payload }) =>
         lift(Effect.gen(function*() {

@@ -5,7 +5,7 @@ import { Flow } from "../../domain/flow.js"
 import { FlowRepository } from "../../storage/repositories/flows.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
-import { createdOrFound, lift } from "./respond.js"
+import { createdOrFound, lift, liftRead } from "./respond.js"
 
 export const FlowsLive = HttpApiBuilder.group(OrionApi, "flows", (handlers) =>
   Effect.gen(function*() {
@@ -14,10 +14,10 @@ export const FlowsLive = HttpApiBuilder.group(OrionApi, "flows", (handlers) =>
     return handlers
       .handle("create", ({ payload }) => lift(Effect.flatMap(flows.create(payload), (u) => createdOrFound(Flow, u))))
       .handle("update", ({ path, payload }) => lift(flows.update(path.id, payload)))
-      .handle("count", ({ payload }) => lift(flows.count(payload)))
-      .handle("getByName", ({ path }) => lift(flows.getByName(path.name)))
-      .handle("get", ({ path }) => lift(flows.get(path.id)))
-      .handle("filter", ({ payload }) => lift(flows.filter(payload)))
+      .handle("count", ({ payload }) => liftRead(flows.count(payload)))
+      .handle("getByName", ({ path }) => liftRead(flows.getByName(path.name)))
+      .handle("get", ({ path }) => liftRead(flows.get(path.id)))
+      .handle("filter", ({ payload }) => liftRead(flows.filter(payload)))
       // The flow's runs went with it: forget whatever the orchestrator remembers of them.
       .handle("delete", ({ path }) => lift(Effect.zipLeft(flows.delete(path.id), orchestrator.invalidate())))
   }))

@@ -46,3 +46,10 @@ export const lift = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, 
     const error = toApiError(e)
     return Effect.zipRight(Effect.logWarning(`request refused (${error._tag}): ${error.detail}`), Effect.fail(error))
   }) as Effect.Effect<A, Exclude<E, Infrastructure> | Conflict | ServiceUnavailable, R>
+
+/** For routes that only read, or whose writes cannot clash with others (schema changes): every failure of the database is a 503. */
+export const liftRead = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, Infrastructure> | ServiceUnavailable, R> =>
+  Effect.catchIf(effect, isInfrastructure, (e) => {
+    const error = new ServiceUnavailable({ detail: e._tag === "OrchestrationFailed" ? e.message : `The database could not serve the request: ${describeCause(Cause.fail(e))}` })
+    return Effect.zipRight(Effect.logWarning(`request refused (${error._tag}): ${error.detail}`), Effect.fail(error))
+  }) as Effect.Effect<A, Exclude<E, Infrastructure> | ServiceUnavailable, R>

@@ -16,7 +16,7 @@ import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
 import { type OrchestrationFailed, Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
-import { json, lift } from "./respond.js"
+import { json, lift, liftRead } from "./respond.js"
 
 /** `set_state`: the orchestrator's answer; 201 when a state was stored (ACCEPT, REJECT), 200 when not (spec §3.7). */
 const setState = (kind: RunKind, id: Uuid, state: StateCreate, force: boolean) =>
@@ -62,15 +62,15 @@ export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handler
           return yield* json(FlowRun, run, created.created ? 201 : 200)
         })))
       .handle("update", ({ path, payload }) => lift(runs.updateFlowRun(path.id, payload)))
-      .handle("count", ({ payload }) => lift(runs.countFlowRuns(payload)))
-      .handle("history", ({ payload }) => lift(runs.history("flow_run", payload)))
-      .handle("get", ({ path }) => lift(runs.getFlowRun(path.id)))
-      .handle("graph", ({ path }) => lift(runs.graph(path.id)))
-      .handle("filter", ({ payload }) => lift(runs.filterFlowRuns(payload)))
+      .handle("count", ({ payload }) => liftRead(runs.countFlowRuns(payload)))
+      .handle("history", ({ payload }) => liftRead(runs.history("flow_run", payload)))
+      .handle("get", ({ path }) => liftRead(runs.getFlowRun(path.id)))
+      .handle("graph", ({ path }) => liftRead(runs.graph(path.id)))
+      .handle("filter", ({ payload }) => liftRead(runs.filterFlowRuns(payload)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteFlowRun(path.id), orchestrator.invalidate())))
       .handle("setState", ({ path, payload }) => lift(setState("flow_run", path.id, payload.state, payload.force)))
       .handle("setStates", ({ payload }) => lift(setStates("flow_run", payload)))
-      .handle("decisions", ({ path }) => lift(runs.readDecisions("flow_run", path.id)))
+      .handle("decisions", ({ path }) => liftRead(runs.readDecisions("flow_run", path.id)))
       .handle("heartbeat", ({ path }) => lift(runs.heartbeat("flow_run", path.id)))
   }))
 
@@ -100,25 +100,25 @@ export const TaskRunsLive = HttpApiBuilder.group(OrionApi, "task_runs", (handler
           return yield* json(TaskRun, run, created.created ? 201 : 200)
         })))
       .handle("createMany", ({ payload }) => lift(allSettled(payload, createOne)))
-      .handle("count", ({ payload }) => lift(runs.countTaskRuns(payload)))
-      .handle("history", ({ payload }) => lift(runs.history("task_run", payload)))
-      .handle("get", ({ path }) => lift(runs.getTaskRun(path.id)))
-      .handle("filter", ({ payload }) => lift(runs.filterTaskRuns(payload)))
+      .handle("count", ({ payload }) => liftRead(runs.countTaskRuns(payload)))
+      .handle("history", ({ payload }) => liftRead(runs.history("task_run", payload)))
+      .handle("get", ({ path }) => liftRead(runs.getTaskRun(path.id)))
+      .handle("filter", ({ payload }) => liftRead(runs.filterTaskRuns(payload)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteTaskRun(path.id), orchestrator.invalidate(path.id))))
       .handle("setState", ({ path, payload }) => lift(setState("task_run", path.id, payload.state, payload.force)))
       .handle("setStates", ({ payload }) => lift(setStates("task_run", payload)))
-      .handle("decisions", ({ path }) => lift(runs.readDecisions("task_run", path.id)))
+      .handle("decisions", ({ path }) => liftRead(runs.readDecisions("task_run", path.id)))
       .handle("heartbeat", ({ path }) => lift(runs.heartbeat("task_run", path.id)))
   }))
 
 export const FlowRunStatesLive = HttpApiBuilder.group(OrionApi, "flow_run_states", (handlers) =>
   Effect.map(RunRepository, (runs) =>
     handlers
-      .handle("get", ({ path }) => lift(runs.readState("flow_run", path.id)))
-      .handle("list", ({ urlParams }) => lift(runs.readStates("flow_run", urlParams.flow_run_id)))))
+      .handle("get", ({ path }) => liftRead(runs.readState("flow_run", path.id)))
+      .handle("list", ({ urlParams }) => liftRead(runs.readStates("flow_run", urlParams.flow_run_id)))))
 
 export const TaskRunStatesLive = HttpApiBuilder.group(OrionApi, "task_run_states", (handlers) =>
   Effect.map(RunRepository, (runs) =>
     handlers
-      .handle("get", ({ path }) => lift(runs.readState("task_run", path.id)))
-      .handle("list", ({ urlParams }) => lift(runs.readStates("task_run", urlParams.task_run_id)))))
+      .handle("get", ({ path }) => liftRead(runs.readState("task_run", path.id)))
+      .handle("list", ({ urlParams }) => liftRead(runs.readStates("task_run", urlParams.task_run_id)))))

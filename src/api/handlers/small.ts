@@ -7,28 +7,28 @@ import { ConcurrencyLimitRepository } from "../../storage/repositories/concurren
 import { LogRepository } from "../../storage/repositories/logs.js"
 import { SavedSearchRepository } from "../../storage/repositories/saved-searches.js"
 import { OrionApi } from "../api.js"
-import { createdOrFound, lift } from "./respond.js"
+import { createdOrFound, lift, liftRead } from "./respond.js"
 
 export const SavedSearchesLive = HttpApiBuilder.group(OrionApi, "saved_searches", (handlers) =>
   Effect.map(SavedSearchRepository, (searches) =>
     handlers
       .handle("create", ({ payload }) => lift(Effect.flatMap(searches.upsert(payload), (u) => createdOrFound(SavedSearch, u))))
-      .handle("get", ({ path }) => lift(searches.get(path.id)))
-      .handle("filter", ({ payload }) => lift(searches.filter(payload)))
+      .handle("get", ({ path }) => liftRead(searches.get(path.id)))
+      .handle("filter", ({ payload }) => liftRead(searches.filter(payload)))
       .handle("delete", ({ path }) => lift(searches.delete(path.id)))))
 
 export const LogsLive = HttpApiBuilder.group(OrionApi, "logs", (handlers) =>
   Effect.map(LogRepository, (logs) =>
     handlers
       .handle("create", ({ payload }) => lift(Effect.asVoid(logs.createMany(payload))))
-      .handle("filter", ({ payload }) => lift(logs.filter(payload)))))
+      .handle("filter", ({ payload }) => liftRead(logs.filter(payload)))))
 
 export const ConcurrencyLimitsLive = HttpApiBuilder.group(OrionApi, "concurrency_limits", (handlers) =>
   Effect.map(ConcurrencyLimitRepository, (limits) =>
     handlers
       .handle("create", ({ payload }) => lift(Effect.flatMap(limits.upsert(payload), (u) => createdOrFound(ConcurrencyLimit, u))))
-      .handle("get", ({ path }) => lift(limits.get(path.id)))
-      .handle("getByTag", ({ path }) => lift(limits.getByTag(path.tag)))
-      .handle("filter", ({ payload }) => lift(limits.filter(payload)))
+      .handle("get", ({ path }) => liftRead(limits.get(path.id)))
+      .handle("getByTag", ({ path }) => liftRead(limits.getByTag(path.tag)))
+      .handle("filter", ({ payload }) => liftRead(limits.filter(payload)))
       .handle("delete", ({ path }) => lift(limits.delete(path.id)))
       .handle("deleteByTag", ({ path }) => lift(limits.deleteByTag(path.tag)))))
