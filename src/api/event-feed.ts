@@ -7,7 +7,7 @@
  * commits; this process has one), checked every `TAIL` while listened to; on PostgreSQL by LISTEN on the channel the
  * event table's trigger notifies (migration 0005). Either only says "read the table after the last id handed out".
  */
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Context, Effect, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
 import { EventBus } from "../../runtime/event-bus.js"
 import { OrionEvent } from "../domain/index.js"

@@ -107,6 +107,8 @@ for (const db of databases) {
       const completed = () => stream.received.find((r) => r.event === "flow_run.state_changed" && r.payload.state?.type === "COMPLETED")
       await waitFor("the example's flow run to complete on the stream", () => completed() !== undefined, 5_000)
       const run = completed()!.flowRunId
+      // its log lines are committed last, when the script flushes them on exit: a commit of their own, a poll later
+      await waitFor("the example's log lines on the stream", () => stream.received.some((r) => r.flowRunId === run && r.event === "log"), 5_000)
       const ofRun = stream.received.filter((r) => r.flowRunId === run)
       expect(ofRun.map((r) => r.event)).toContain("flow_run.created")
       expect(ofRun.filter((r) => r.event === "task_run.state_changed").length).toBeGreaterThanOrEqual(6)
