@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto"
 import { Context, Deferred, Duration, Effect, Either, Exit, Fiber, FiberSet, Option, ParseResult, Schema } from "effect"
-import { type Flow as FlowRecord, RunPolicy, type State, States, type StateCreate, type Uuid } from "../domain/index.js"
+import { type Flow as FlowRecord, randomSlug, RunPolicy, type State, States, type StateCreate, type Uuid } from "../domain/index.js"
 import { type ClientError, OrionClient } from "../client/orion-client.js"
 import { reportFinished } from "./report.js"
 import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome } from "../../runtime/run-actor.js"
@@ -217,8 +217,10 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       parentFlow.children.push({ finalState: Deferred.await(finished) })
     }
 
+    // Named here rather than by the server, so that its report at the end needs no read of the run.
+    const runName = randomSlug()
     const created = yield* client.createFlowRun({
-      name: null, flow_id: record.id, deployment_id: null, flow_version: def.version,
+      name: runName, flow_id: record.id, deployment_id: null, flow_version: def.version,
       parameters: params.stored, context: {}, empirical_policy: def.policy,
       tags: [...new Set([...def.tags, ...(parentFlow?.tags ?? [])])],
       idempotency_key: null, parent_task_run_id: parentTaskRunId, state: States.Pending()
@@ -241,7 +243,7 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       : exit._tag === "Success" ? Deferred.succeed(done, exit.value.state)
       : Effect.flatMap(Effect.orElseSucceed(client.readFlowRun(created.id), () => undefined), (r) =>
         r?.state ? Deferred.succeed(done!, r.state) : Deferred.interrupt(done!))))
-    if (parentFlow === undefined) yield* reportFinished(client, def.name, created.id, outcome.state)
+    if (parentFlow === undefined) yield* reportFinished(client, def.name, created.id, runName, outcome.state)
     return outcome
   })
 

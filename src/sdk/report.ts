@@ -13,12 +13,11 @@ export const reportRuns = Config.boolean("ORION_REPORT_RUNS").pipe(Config.withDe
 const line = (level: "INFO" | "ERROR", name: string, text: string) =>
   Effect.sync(() => process.stderr.write(`${new Date().toISOString()} ${level} ${name} - ${text}\n`))
 
-/** Reports the end of flow run `id` of flow `flowName` in `state`; reading what failed is best-effort and never fails the run. */
-export const reportFinished = (client: OrionClient["Type"], flowName: string, id: Uuid, state: State): Effect.Effect<void> =>
+/** Reports the end of flow run `id` (named `runName`) of flow `flowName` in `state`; reading what failed is best-effort and never fails the run. */
+export const reportFinished = (client: OrionClient["Type"], flowName: string, id: Uuid, runName: string, state: State): Effect.Effect<void> =>
   Effect.gen(function*() {
     if (!(yield* Effect.orElseSucceed(reportRuns, () => true))) return
     const name = `orion.flow_runs.${flowName}`
-    const run = yield* client.readFlowRun(id)
     if (state.type !== "COMPLETED") {
       const failed = yield* client.readTaskRuns({
         flow_runs: { id: { any_: [id] } }, task_runs: { state: { type: { any_: ["FAILED", "CRASHED"] } } },
@@ -30,5 +29,5 @@ export const reportFinished = (client: OrionClient["Type"], flowName: string, id
       }
     }
     yield* line(state.type === "COMPLETED" ? "INFO" : "ERROR", name,
-      `Flow run '${run.name}' (${id}) finished in state ${state.name}${state.type !== "COMPLETED" && state.message ? `: ${state.message}` : ""}`)
+      `Flow run '${runName}' (${id}) finished in state ${state.name}${state.type !== "COMPLETED" && state.message ? `: ${state.message}` : ""}`)
   }).pipe(Effect.catchAll(() => Effect.void))
