@@ -39,11 +39,18 @@ const start = async () => {
     await new Promise((r) => setTimeout(r, 100))
   }
 }
+/** Stops the server with SIGTERM; one that has not exited 20 s later is killed and fails the test, naming the hang. */
 const stop = async () => {
-  if (orion === undefined || orion.exitCode !== null) return
-  const exited = new Promise((r) => orion!.once("exit", r))
-  orion.kill("SIGTERM")
-  await exited
+  const server = orion
+  if (server === undefined || server.exitCode !== null) return
+  const exited = new Promise((r) => server.once("exit", r))
+  server.kill("SIGTERM")
+  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 20_000))])
+  if (timedOut) {
+    server.kill("SIGKILL")
+    await exited
+    throw new Error("orion start did not exit within 20 s of SIGTERM")
+  }
 }
 
 const api = async (method: string, route: string, body?: unknown): Promise<any> => {
@@ -109,11 +116,21 @@ describe("the dashboard with an API key, across a restart", () => {
     const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
     delete env.ORION_API_URL
     delete env.ORION_DATABASE_URL
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "examples/etl-async.ts"], { cwd: root, env, stdio: "ignore" })
-      child.once("exit", resolve)
+    let output = ""
+    const code = await new Promise<number | string | null>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "examples/etl-async.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+      child.stdout!.on("data", (d) => (output += d))
+      child.stderr!.on("data", (d) => (output += d))
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL")
+        resolve("did not exit within 45 s")
+      }, 45_000)
+      child.once("exit", (c) => {
+        clearTimeout(timer)
+        resolve(c)
+      })
     })
-    expect(code).toBe(0)
+    expect(code, output).toBe(0)
 
     await start()
     const [offline] = await api("POST", "/api/flow_runs/filter", { flows: { name: { any_: ["etl-async"] } }, limit: 1 })
