@@ -15,7 +15,9 @@ import {
   type EngineOutcome, type OrchestratedRun, type Policies, type Steps
 } from "../src/orchestration/index.js"
 import { Database, describeCause } from "../src/storage/database.js"
-import { makeRunStore, runColumns, stateRow, type NewRunFields, type RunStore, type StateRow } from "../src/storage/run-store.js"
+import { makeRunStore } from "../src/storage/run-store.js"
+import { newRunRow, stateRow, type NewRunFields, type RunWriter } from "../src/storage/run-writer.js"
+import type { StateRow } from "../src/storage/tables.js"
 import { SqlError } from "@effect/sql/SqlError"
 import { EventBus } from "./event-bus.js"
 import * as Mailbox from "./mailbox.js"
@@ -126,29 +128,15 @@ export interface OrchestratorOptions {
   readonly answerBeforeCommit?: boolean
 }
 
-type SqliteWrites = NonNullable<RunStore["sync"]>
+/** SQLite's synchronous writes, or the writes through Effects (see `Batch`). */
+type NowWriter = RunWriter<"now">
+type Writer = NowWriter | RunWriter<"effect">
 
 /** A run created in the request being handled, to be inserted when the request is done (SQLite; see `Batch`). */
 interface PendingInsert {
   readonly fields: NewRunFields
   readonly name: string
   readonly autoScheduled: boolean
-}
-
-/** A new run's row, but for its orchestrated columns (`runColumns`), as the Effect path inserts it (PostgreSQL). */
-const newRunRow = (id: Uuid, p: NewRunFields, name: string, now: Date, autoScheduled: boolean, isFlow: boolean): Record<string, unknown> => {
-  const base = { id, created: now, updated: now, name, empirical_policy: p.empirical_policy, tags: p.tags }
-  return isFlow
-    ? {
-      ...base, flow_id: p.flow_id, deployment_id: p.deployment_id, flow_version: p.flow_version,
-      parameters: p.parameters, idempotency_key: p.idempotency_key, context: p.context,
-      empirical_config: {}, parent_task_run_id: p.parent_task_run_id, auto_scheduled: autoScheduled
-    }
-    : {
-      ...base, flow_run_id: p.flow_run_id, task_key: p.task_key, dynamic_key: p.dynamic_key,
-      cache_key: p.cache_key, cache_expiration: p.cache_expiration, task_version: p.task_version,
-      task_inputs: p.task_inputs
-    }
 }
 
 /** Steps that fail at once with `error`. */
@@ -183,15 +171,17 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
   }
 
-  /** Points the run at its new state (PostgreSQL), failing with `StaleRun` when another writer moved it on. */
+  const effectWriter = store.effectWriter
+
+  /** Points the run at its new state through Effects, failing with `StaleRun` when another writer moved it on. */
   function* updateOrStale(run: OrchestratedRun, before: OrchestratedRun, now: Date): Steps<void, StaleRun | SqlError> {
-    if (!(yield* store.updateRun(run, before.state?.id ?? null, now))) return yield* new StaleRun({ id: run.id })
+    if (!(yield* effectWriter.updateRun(run, before, now))) return yield* new StaleRun({ id: run.id })
   }
 
-  /** Inserts a new run (PostgreSQL); finding one with its identity there already throws `RunExists` (see `create`). */
-  function* insertOrThrow(kind: RunKind, row: Record<string, unknown>): Steps<void, SqlError> {
+  /** Inserts a new run through Effects; finding one with its identity there already throws `RunExists` (see `create`). */
+  function* insertOrThrow(kind: RunKind, row: ReturnType<typeof newRunRow>): Steps<void, SqlError> {
     // Thrown, not failed: it unwinds the engine (no after-hooks for a run that was not stored) to the catch in `create`.
-    if (!(yield* store.insertRun(kind, row))) throw new RunExists()
+    if (!(yield* effectWriter.insertRun(kind, row))) throw new RunExists()
   }
 
   /** One transaction's work: runs changed so far (visible to later requests of the batch), decisions, events. */
@@ -210,11 +200,11 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     readonly pendingInserts = new Map<string, PendingInsert>()
 
     /** Writes the runs created by the request just handled (see `pendingInserts`). */
-    flushInserts(sync: SqliteWrites) {
+    flushInserts(sync: NowWriter) {
       for (const [id, pending] of this.pendingInserts) {
         const run = this.staged.get(id)
         if (run === undefined) continue // its create did not complete: nothing of it is recorded, so nothing is written
-        if (!sync.insertRun(run, pending.fields, pending.name, this.now, pending.autoScheduled)) {
+        if (!sync.insertRun(run.kind, newRunRow(run, pending.fields, pending.name, this.now, pending.autoScheduled))) {
           throw new Error(`the ${run.kind.replace("_", " ")} ${id} could not be inserted: a run with the same identity appeared`)
         }
       }
@@ -225,10 +215,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     readonly events: Array<{ -readonly [K in keyof OrionEvent]: OrionEvent[K] }> = []
     readonly states = { flow_run: [] as Array<StateRow>, task_run: [] as Array<StateRow> }
     /**
-     * @param sync SQLite's synchronous writes, or null to write through Effects — on PostgreSQL, and on SQLite for a
+     * @param writer SQLite's synchronous writes, or the writes through Effects — on PostgreSQL, and on SQLite for a
      * batch whose rules had to wait (a hook that sleeps or queries something not ready), which cannot run synchronously.
      */
-    constructor(readonly now: Date, readonly parent?: Batch, readonly sync: SqliteWrites | null = store.sync) {}
+    constructor(readonly now: Date, readonly parent?: Batch, readonly writer: Writer = store.nowWriter ?? effectWriter) {}
 
     *current(kind: RunKind, id: string): Steps<Option.Option<OrchestratedRun>, SqlError> {
       const known = this.find(id) ?? cache.get(id)
@@ -243,7 +233,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         timestamp: this.now, from_type: from?.type ?? null, proposed_type: proposed.type, proposed_name: proposed.name, forced: force,
         status: outcome.status, rule: outcome.decidedBy, reason: outcome.reason, rules: outcome.rules
       }
-      if (encoded !== null) this.states[run.kind].push(stateRow(run.id, encoded, decided))
+      if (encoded !== null) this.states[run.kind].push(stateRow(run.kind, run.id, encoded, decided))
       else this.decisions.push({ ...decided, id: newUuid(), run_kind: run.kind, run_id: run.id as Uuid, state_id: null, state_type: null, state_name: null })
       if (encoded === null || !announce) return encoded
       this.events.push({
@@ -275,14 +265,14 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       const now = this.now
       // Created in this request and not written yet: its row will be inserted with this state.
       const pending = this.pendingInserts.has(id)
-      const sync = this.sync
+      const writer = this.writer
       const outcome = yield* orchestrateSteps(
         { policy: policies[kind], run: work, proposed, force, now },
         (state): Steps<void, StaleRun | SqlError> | void => {
           work.state = state
           if (pending) return
           // SQLite writes at once, with no steps to yield unless the run moved on under us
-          if (sync !== null) return sync.updateRun(work, before, now) ? undefined : failWith(new StaleRun({ id }))
+          if (writer.mode === "now") return writer.updateRun(work, before, now) ? undefined : failWith(new StaleRun({ id }))
           return updateOrStale(work, before, now)
         }
       )
@@ -316,10 +306,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
       }
       const name = p.name ?? randomSlug()
       const initial = materialize(p.state ?? States.Pending(), now)
-      const sync = this.sync
-      if (sync !== null) {
+      const writer = this.writer
+      if (writer.mode === "now") {
         // SQLite: this transaction is the only writer, so look first, and insert (once) when the request is done.
-        const existingId = sync.findExisting(kind, p)
+        const existingId = writer.findExisting(kind, p)
         if (existingId !== null) {
           const existing = yield* this.current(kind, existingId)
           return { id: existingId as Uuid, created: false, state: Option.isSome(existing) ? existing.value.state : null }
@@ -332,11 +322,11 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
           { policy: policies[kind], run, proposed: initial, force: true, now },
           (state): Steps<void, SqlError> | void => {
             run.state = state
-            if (sync !== null) {
+            if (writer.mode === "now") {
               pendingInserts.set(id, { fields: p, name, autoScheduled })
               return
             }
-            return insertOrThrow(kind, { ...newRunRow(id, p, name, now, autoScheduled, isFlow), ...runColumns(run) })
+            return insertOrThrow(kind, newRunRow(run, p, name, now, autoScheduled))
           }
         )
       } catch (e) {
@@ -382,17 +372,11 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     }
   }
 
-  const findExisting = (kind: RunKind, p: FlowRunCreate & TaskRunCreate) =>
-    Effect.gen(function*() {
-      const rows = p.id !== undefined
-        ? yield* sql`SELECT id FROM ${sql(kind)} WHERE id = ${p.id}`
-        : kind === "flow_run"
-        ? yield* sql`SELECT id FROM flow_run WHERE flow_id = ${p.flow_id} AND idempotency_key = ${p.idempotency_key}`
-        : yield* sql`SELECT id FROM task_run WHERE flow_run_id = ${p.flow_run_id} AND task_key = ${p.task_key} AND dynamic_key = ${p.dynamic_key}`
-      const found = rows[0] as { id: string } | undefined
-      if (!found) return yield* new OrchestrationFailed({ message: `A ${kind.replace("_", " ")} with this identity exists but could not be read` })
-      return found.id
-    })
+  const findExisting = (kind: RunKind, p: NewRunFields) =>
+    Effect.flatMap(effectWriter.findExisting(kind, p), (found) =>
+      found === null
+        ? new OrchestrationFailed({ message: `A ${kind.replace("_", " ")} with this identity exists but could not be read` })
+        : Effect.succeed(found))
 
   /** Which referenced object is missing, when an insert broke a foreign key. */
   const missingReference = (kind: RunKind, p: FlowRunCreate & TaskRunCreate) =>
@@ -435,7 +419,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
    * The same on SQLite, where every query answers at once: the whole transaction's work — each request's steps, then
    * the states, events and decisions — runs as one synchronous call, on `runtime` for the few steps that yield.
    */
-  const batchSync = (sync: SqliteWrites, batch: Batch, requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<OrchestrationStore>): Exit.Exit<BatchResults, StaleRun | SqlError> => {
+  const batchSync = (sync: NowWriter, batch: Batch, requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<OrchestrationStore>): Exit.Exit<BatchResults, StaleRun | SqlError> => {
     const out: Array<Outcome> = []
     for (const r of requests) {
       const exit = runStepsSync(handle(batch, r), runtime)
@@ -466,10 +450,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   /** One batch's work inside the current transaction, through Effects (PostgreSQL, and SQLite when the connection was busy). */
   const batchWork = (batch: Batch, requests: ReadonlyArray<Request>): Effect.Effect<BatchResults, StaleRun | SqlError> => {
-    const sync = batch.sync
-    return sync !== null
+    const writer = batch.writer
+    return writer.mode === "now"
       ? Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-        batchSync(sync, batch, requests, Runtime.make({
+        batchSync(writer, batch, requests, Runtime.make({
           context: Context.add(runtime.context, OrchestrationStore, batch.orchestrationStore),
           // interruptible, though this runs inside an uninterruptible transaction: a hook that had to wait is stopped
           runtimeFlags: RuntimeFlags.enable(runtime.runtimeFlags, RuntimeFlags.Interruption),
@@ -477,10 +461,10 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
         })))
       : Effect.gen(function*() {
         const out = yield* handleAll(batch, requests)
-        yield* store.insertStates("flow_run", batch.states.flow_run)
-        yield* store.insertStates("task_run", batch.states.task_run)
-        const ids = yield* store.insertEvents(batch.events)
-        yield* store.insertDecisions(batch.decisions)
+        yield* writer.insertStates("flow_run", batch.states.flow_run)
+        yield* writer.insertStates("task_run", batch.states.task_run)
+        const ids = yield* writer.insertEvents(batch.events)
+        yield* writer.insertDecisions(batch.decisions)
         return { out, ids }
       }).pipe(Effect.provideService(OrchestrationStore, batch.orchestrationStore))
   }
@@ -504,7 +488,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     let leftover: ReadonlyArray<Request> = []
     const step = (rs: ReadonlyArray<Request>, parent: Batch | undefined) =>
       Effect.flatMap(Clock.currentTimeMillis, (millis) => {
-        const batch = new Batch(new Date(millis), parent, throughEffects ? null : store.sync)
+        const batch = new Batch(new Date(millis), parent, throughEffects ? effectWriter : undefined)
         return Effect.map(batchWork(batch, rs), (results): Step => ({ batch, requests: rs, results, early: false }))
       })
     const span = Effect.gen(function*() {
@@ -611,7 +595,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
    */
   const commitNow = (requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<never>, clock: Clock.Clock): Effect.Effect<boolean> =>
     Effect.suspend(() => {
-      const sync = store.sync
+      const sync = store.nowWriter
       const openNow = store.openNow
       if (sync === null || openNow === null) return Effect.succeed(false)
       const releaseOrder = bus.holdNow()

@@ -5,8 +5,8 @@ import { RunPolicy, defaultRunPolicy } from "./policy.js"
 import { JsonObject, Key, nullable, Seconds, Tags, Timestamp, Uuid, withDefault } from "./primitives.js"
 import { State, StateCreate, StateType } from "./state.js"
 
-/** Fields shared by flow runs and task runs, maintained by the orchestrator's global transforms. */
-const RunTimingFields = {
+/** The columns of a run that the orchestrator maintains as its state changes (spec §3.2's global transforms). */
+export const OrchestratedFields = {
   state_id: Schema.NullOr(Uuid),
   state_type: Schema.NullOr(StateType),
   state_name: Schema.NullOr(Schema.String),
@@ -15,7 +15,12 @@ const RunTimingFields = {
   next_scheduled_start_time: Schema.NullOr(Timestamp),
   start_time: Schema.NullOr(Timestamp),
   end_time: Schema.NullOr(Timestamp),
-  total_run_time: Seconds,
+  total_run_time: Seconds
+} as const
+
+/** Fields shared by flow runs and task runs: the orchestrated ones, the estimates computed on read, the current state. */
+const RunTimingFields = {
+  ...OrchestratedFields,
   estimated_run_time: Seconds,
   estimated_start_time_delta: Seconds,
   state: Schema.NullOr(State)

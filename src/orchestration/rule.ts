@@ -2,12 +2,15 @@
  * Orchestration rules and transforms as small declarative values: the states they apply to and their hooks.
  * A rule may reject, delay or abort a proposal before it is stored; a transform keeps a run's bookkeeping in step.
  */
-import type { Effect } from "effect"
-import type { RunKind, RunPolicy, State, StateCreate, StateType } from "../domain/index.js"
+import type { Effect, Schema } from "effect"
+import type { OrchestratedFields, RunKind, RunPolicy, State, StateCreate, StateType } from "../domain/index.js"
 import type { OrchestrationStore, StoreError } from "./store.js"
 
-/** The part of a flow or task run that orchestration reads and maintains. */
-export interface OrchestratedRun {
+/** The orchestrated columns but `state_id` (a run holds its `state`), as orchestration changes them. */
+type Orchestrated = { -readonly [K in Exclude<keyof typeof OrchestratedFields, "state_id">]: Schema.Schema.Type<(typeof OrchestratedFields)[K]> }
+
+/** The part of a flow or task run that orchestration reads and maintains: its orchestrated columns and current state. */
+export interface OrchestratedRun extends Orchestrated {
   readonly kind: RunKind
   readonly id: string
   /** The owning flow run of a task run; a flow run's own id. */
@@ -17,14 +20,6 @@ export interface OrchestratedRun {
   readonly tags: ReadonlyArray<string>
   readonly empirical_policy: RunPolicy
   state: State | null
-  state_type: StateType | null
-  state_name: string | null
-  run_count: number
-  expected_start_time: Date | null
-  next_scheduled_start_time: Date | null
-  start_time: Date | null
-  end_time: Date | null
-  total_run_time: number
 }
 
 /** A state type, or null for "the run has no state yet". */

@@ -66,17 +66,3 @@ export const decodeRow = <A, I>(schema: Schema.Schema<A, I>, columns: TableColum
   const decode = Schema.decodeUnknownSync(schema)
   return (row: Record<string, any>): A => decode(normalizeRow(row, columns))
 }
-
-/** Column layouts of every table. */
-export const Columns = {
-  flow: { json: ["tags"] },
-  deployment: { json: ["flow_data", "schedule", "parameters", "tags"], bool: ["is_schedule_active"] },
-  flow_run: { json: ["parameters", "context", "empirical_policy", "empirical_config", "tags"], bool: ["auto_scheduled"] },
-  task_run: { json: ["empirical_policy", "tags", "task_inputs"] },
-  state: { json: ["data", "state_details"] },
-  saved_search: { json: ["filters"] },
-  log: {},
-  concurrency_limit: { json: ["active_slots"] },
-  decision: { json: ["rules"], bool: ["forced"] },
-  event: { json: ["payload"], int: ["id"] }
-} satisfies Record<string, TableColumns>

@@ -10,7 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Option, Schema } from "effect"
 import { formatTimestamp, OrionEvent, State, type NewEvent } from "../domain/index.js"
-import { Columns, decodeRow, rowToDb } from "./codec.js"
+import { decodeRow, rowToDb } from "./codec.js"
+import { Columns } from "./tables.js"
 import { Database } from "./database.js"
 
 const decodeEvent = decodeRow(OrionEvent, Columns.event)
