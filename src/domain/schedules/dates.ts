@@ -3,7 +3,7 @@
  * `scheduleDates(schedule, { n, start, end })` is pure: sorted, unique instants, or the reason the schedule is unusable.
  */
 import { Cron, Either, Option } from "effect"
-import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from "../../domain/schedule.js"
+import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from "../schedule.js"
 import { rruleDates } from "./rrule.js"
 import { addCalendarDays, fromLocal, localOf } from "./zone.js"
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import type { Schedule } from "../../src/domain/index.js"
-import { scheduleDates } from "../../src/api/schedules/dates.js"
+import { scheduleDates } from "../../src/domain/schedules/dates.js"
 
 const dates = (schedule: Schedule, query: { n?: number; start: string; end?: string }) => {
   const result = scheduleDates(schedule, { n: query.n ?? null, start: new Date(query.start), end: query.end ? new Date(query.end) : null })
