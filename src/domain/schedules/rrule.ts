@@ -1,15 +1,11 @@
 /**
- * RFC 5545 recurrence rules, expanded in a time zone's wall-clock time (spec §6.3): DTSTART (default 2020-01-01
- * 00:00), one RRULE with FREQ, INTERVAL, COUNT, UNTIL, BYMONTH, BYMONTHDAY, BYDAY (with ordinals), BYHOUR, BYMINUTE,
- * BYSECOND and WKST, and EXDATE. BYSETPOS, BYYEARDAY, BYWEEKNO, RDATE and EXRULE are refused with a clear reason.
+ * RFC 5545 recurrence rules expanded in wall-clock time and then placed in the rule's zone, as dateutil does (spec
+ * §6.3): FREQ, INTERVAL, COUNT, UNTIL, BYMONTH, BYWEEKNO, BYYEARDAY, BYMONTHDAY, BYDAY (with ordinals), BYHOUR,
+ * BYMINUTE, BYSECOND, BYSETPOS and WKST, plus RDATE and EXDATE. The text is read by rrule-parse.ts.
  */
 import { Either } from "effect"
+import { parseRule, type Rule, RuleError } from "./rrule-parse.js"
 import { fromLocal, localOf, toLocal } from "./zone.js"
-
-const FREQS = ["YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY"] as const
-type Freq = typeof FREQS[number]
-const WEEKDAYS = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"] as const
-const UNSUPPORTED = ["BYSETPOS", "BYYEARDAY", "BYWEEKNO"]
 
 const SECOND = 1000
 const MINUTE = 60 * SECOND
@@ -18,158 +14,90 @@ const DAY = 24 * HOUR
 /** Periods examined at most, so a rule that never matches (BYMONTHDAY=31;BYMONTH=2) still ends. */
 const PERIOD_LIMIT = 100_000
 
-interface ByDay {
-  readonly weekday: number
-  readonly nth: number | null
-}
-
-interface Rule {
-  readonly freq: Freq
-  readonly interval: number
-  readonly count: number | null
-  readonly until: Date | null
-  readonly byMonth: ReadonlyArray<number> | null
-  readonly byMonthDay: ReadonlyArray<number> | null
-  readonly byDay: ReadonlyArray<ByDay> | null
-  readonly byHour: ReadonlyArray<number> | null
-  readonly byMinute: ReadonlyArray<number> | null
-  readonly bySecond: ReadonlyArray<number> | null
-  readonly wkst: number
-  /** Wall-clock start in the schedule's zone. */
-  readonly dtstart: number
-  readonly exdates: ReadonlySet<number>
-}
-
-class RuleError {
-  constructor(readonly reason: string) {}
-}
-const fail = (reason: string): never => {
-  throw new RuleError(reason)
-}
-
-/**
- * `20210101T090000Z` (an instant) or `20210101T090000` / `20210101` (wall-clock time in the schedule's zone, spec
- * §6.3). A TZID other than the schedule's zone is refused rather than guessed at.
- */
-const parseDateValue = (value: string, tzid: string | null, zone: string): { readonly local: number; readonly instant: Date } => {
-  if (tzid !== null && tzid !== zone) fail(`dates are in ${tzid} but the schedule's timezone is ${zone}: set "timezone" to ${JSON.stringify(tzid)}`)
-  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?$/.exec(value)
-  if (!m) return fail(`invalid date ${JSON.stringify(value)} (expected YYYYMMDD or YYYYMMDDTHHMMSS[Z])`)
-  const local = localOf(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
-  if (m[7] === "Z") return { instant: new Date(local), local: toLocal(new Date(local), zone) }
-  return { instant: fromLocal(local, zone), local }
-}
-
-const isKnownZone = (zone: string) => {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** `NAME;TZID=Zone:VALUE` → name, TZID parameter and value. */
-const parseProperty = (line: string) => {
-  const colon = line.indexOf(":")
-  if (colon < 0) return fail(`invalid line ${JSON.stringify(line)}: expected FREQ=…, RRULE:…, DTSTART:… or EXDATE:…`)
-  const [name = "", ...params] = line.slice(0, colon).split(";")
-  const tzid = params.find((p) => /^tzid=/i.test(p))?.slice(5) ?? null
-  if (tzid !== null && !isKnownZone(tzid)) fail(`unknown time zone ${JSON.stringify(tzid)}`)
-  return { name: name.toUpperCase(), tzid, value: line.slice(colon + 1) }
-}
-
-const intList = (name: string, value: string, min: number, max: number, allowNegative = false): Array<number> =>
-  value.split(",").map((v) => {
-    const n = Number(v)
-    const ok = Number.isInteger(n) && (allowNegative ? Math.abs(n) >= min && Math.abs(n) <= max : n >= min && n <= max)
-    return ok ? n : fail(`${name} value ${JSON.stringify(v)} is out of range`)
-  })
-
-const weekdayOf = (code: string): number => {
-  const i = WEEKDAYS.indexOf(code as typeof WEEKDAYS[number])
-  return i >= 0 ? i : fail(`unknown weekday ${JSON.stringify(code)}`)
-}
-
-const parseRule = (text: string, zone: string): Rule => {
-  let dtstart = localOf(2020, 1, 1)
-  let ruleText: string | null = null
-  const exdates = new Set<number>()
-  for (const token of text.trim().split(/\s+/)) {
-    if (/^FREQ=/i.test(token)) {
-      ruleText = ruleText === null ? token : fail("only one RRULE is supported")
-      continue
-    }
-    const { name, tzid, value } = parseProperty(token)
-    if (name === "DTSTART") dtstart = parseDateValue(value, tzid, zone).local
-    else if (name === "RRULE") ruleText = ruleText === null ? value : fail("only one RRULE is supported")
-    else if (name === "EXDATE") for (const v of value.split(",")) exdates.add(parseDateValue(v, tzid, zone).instant.getTime())
-    else fail(`${name} is not supported`)
-  }
-  if (ruleText === null) return fail("no RRULE (expected e.g. FREQ=DAILY;INTERVAL=1)")
-  const parts = new Map<string, string>()
-  for (const part of ruleText.split(";").filter((p) => p !== "")) {
-    const [key = "", value = ""] = part.split("=")
-    parts.set(key.toUpperCase(), value.toUpperCase())
-  }
-  for (const key of UNSUPPORTED) if (parts.has(key)) fail(`${key} is not supported`)
-  const freq = parts.get("FREQ") as Freq | undefined
-  if (freq === undefined || !FREQS.includes(freq)) return fail(`FREQ must be one of ${FREQS.join(", ")}`)
-  const interval = parts.has("INTERVAL") ? intList("INTERVAL", parts.get("INTERVAL")!, 1, 1_000_000)[0]! : 1
-  if (parts.has("COUNT") && parts.has("UNTIL")) fail("COUNT and UNTIL cannot both be given")
-  const list = <A>(key: string, parse: (v: string) => Array<A>): Array<A> | null => (parts.has(key) ? parse(parts.get(key)!) : null)
-  const byDay = list("BYDAY", (v) =>
-    v.split(",").map((d) => {
-      const m = /^([+-]?\d{1,2})?([A-Z]{2})$/.exec(d) ?? fail(`invalid BYDAY value ${JSON.stringify(d)}`)
-      const nth = m[1] === undefined ? null : Number(m[1])
-      if (nth !== null && (nth === 0 || Math.abs(nth) > 53)) fail(`invalid BYDAY ordinal in ${JSON.stringify(d)}`)
-      if (nth !== null && freq !== "MONTHLY" && freq !== "YEARLY") fail("BYDAY ordinals need FREQ=MONTHLY or FREQ=YEARLY")
-      return { weekday: weekdayOf(m[2]!), nth }
-    }))
-  return {
-    freq,
-    interval,
-    count: parts.has("COUNT") ? intList("COUNT", parts.get("COUNT")!, 1, 1_000_000)[0]! : null,
-    until: parts.has("UNTIL") ? parseDateValue(parts.get("UNTIL")!, null, zone).instant : null,
-    byMonth: list("BYMONTH", (v) => intList("BYMONTH", v, 1, 12)),
-    byMonthDay: list("BYMONTHDAY", (v) => intList("BYMONTHDAY", v, 1, 31, true)),
-    byDay,
-    byHour: list("BYHOUR", (v) => intList("BYHOUR", v, 0, 23)),
-    byMinute: list("BYMINUTE", (v) => intList("BYMINUTE", v, 0, 59)),
-    bySecond: list("BYSECOND", (v) => intList("BYSECOND", v, 0, 59)),
-    wkst: parts.has("WKST") ? weekdayOf(parts.get("WKST")!) : 1,
-    dtstart,
-    exdates
-  }
-}
-
 const fields = (local: number) => {
   const d = new Date(local)
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), weekday: d.getUTCDay(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds() }
 }
 const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate()
-const monthDayMatches = (days: ReadonlyArray<number>, day: number, dim: number) => days.some((md) => md === day || dim + md + 1 === day)
+/** Whether a 1-based position (negative: from the end) among `length` names `index` (0-based). */
+const atPosition = (positions: ReadonlyArray<number>, index: number, length: number) =>
+  positions.some((p) => (p > 0 ? p - 1 : length + p) === index)
+const monthDayMatches = (days: ReadonlyArray<number>, day: number, dim: number) => atPosition(days, day - 1, dim)
 
-/** Days (local midnight) of a month or year that satisfy BYMONTHDAY and BYDAY; ordinals count within that scope. */
-const daysInScope = (r: Rule, first: number, length: number): Array<number> => {
-  const days = Array.from({ length }, (_, i) => first + i * DAY)
-  return days.filter((day, index) => {
-    const f = fields(day)
-    if (r.byMonthDay !== null && !monthDayMatches(r.byMonthDay, f.day, daysInMonth(f.year, f.month))) return false
-    if (r.byDay === null) return r.byMonthDay !== null || f.day === fields(r.dtstart).day
-    return r.byDay.some((bd) => {
-      if (bd.weekday !== f.weekday) return false
-      if (bd.nth === null) return true
-      const sameBefore = Math.floor(index / 7) + 1
-      const sameAfter = Math.floor((length - 1 - index) / 7) + 1
-      return bd.nth > 0 ? bd.nth === sameBefore : -bd.nth === sameAfter
-    })
+/** The first day of week 1 of `year`: the week (starting on `wkst`) that holds at least four of its days (RFC 5545). */
+const week1Start = (year: number, wkst: number): number => {
+  const jan1 = localOf(year, 1, 1)
+  const offset = (new Date(jan1).getUTCDay() - wkst + 7) % 7
+  return offset <= 3 ? jan1 - offset * DAY : jan1 + (7 - offset) * DAY
+}
+
+/** The week number of a day, counted in the year its week belongs to, and how many weeks that year has. */
+const weekOf = (day: number, wkst: number): { readonly week: number; readonly weeks: number } => {
+  const year = new Date(day).getUTCFullYear()
+  const weekYear = day < week1Start(year, wkst) ? year - 1 : day >= week1Start(year + 1, wkst) ? year + 1 : year
+  const first = week1Start(weekYear, wkst)
+  return { week: Math.floor((day - first) / (7 * DAY)) + 1, weeks: Math.round((week1Start(weekYear + 1, wkst) - first) / (7 * DAY)) }
+}
+
+/** BYDAY: a plain weekday, or its n-th (from the end if negative) occurrence among the `length` days from `first`. */
+const byDayMatches = (r: Rule, day: number, first: number, length: number) => {
+  const weekday = new Date(day).getUTCDay()
+  const index = Math.round((day - first) / DAY)
+  return r.byDay!.some((bd) => {
+    if (bd.weekday !== weekday) return false
+    if (bd.nth === null) return true
+    return bd.nth > 0 ? bd.nth === Math.floor(index / 7) + 1 : -bd.nth === Math.floor((length - 1 - index) / 7) + 1
   })
 }
 
+/** The days of a year that its BYxxx parts select; with none, DTSTART's month and day (RFC 5545, dateutil). */
+const yearDays = (r: Rule, year: number): Array<number> => {
+  const start = localOf(year, 1, 1)
+  const length = (localOf(year + 1, 1, 1) - start) / DAY
+  const s = fields(r.dtstart)
+  const dayParts = r.byWeekNo !== null || r.byYearDay !== null || r.byMonthDay !== null || r.byDay !== null
+  const months = r.byMonth ?? (dayParts ? null : [s.month])
+  const out: Array<number> = []
+  for (let i = 0; i < length; i++) {
+    const day = start + i * DAY
+    const f = fields(day)
+    if (months !== null && !months.includes(f.month)) continue
+    if (!dayParts) {
+      if (f.day === s.day) out.push(day)
+      continue
+    }
+    if (r.byWeekNo !== null) {
+      const { week, weeks } = weekOf(day, r.wkst)
+      if (!r.byWeekNo.some((n) => n === week || weeks + n + 1 === week)) continue
+    }
+    if (r.byYearDay !== null && !atPosition(r.byYearDay, i, length)) continue
+    const dim = daysInMonth(f.year, f.month)
+    if (r.byMonthDay !== null && !monthDayMatches(r.byMonthDay, f.day, dim)) continue
+    // BYDAY ordinals count within the month when BYMONTH is given, else within the year
+    if (r.byDay !== null && !(r.byMonth !== null ? byDayMatches(r, day, localOf(f.year, f.month, 1), dim) : byDayMatches(r, day, start, length))) continue
+    out.push(day)
+  }
+  return out
+}
+
+/** The days of a month that BYMONTHDAY and BYDAY select; with neither, DTSTART's day of the month. */
+const monthDays = (r: Rule, year: number, month: number): Array<number> => {
+  const first = localOf(year, month, 1)
+  const dim = daysInMonth(year, month)
+  const dtDay = fields(r.dtstart).day
+  return Array.from({ length: dim }, (_, i) => first + i * DAY).filter((day, i) => {
+    if (r.byMonthDay !== null && !monthDayMatches(r.byMonthDay, i + 1, dim)) return false
+    if (r.byDay === null) return r.byMonthDay !== null || i + 1 === dtDay
+    return byDayMatches(r, day, first, dim)
+  })
+}
+
+/** Whether a day passes the BYxxx day filters of a daily or finer rule. */
 const dayMatches = (r: Rule, local: number): boolean => {
   const f = fields(local)
+  const yearStart = localOf(f.year, 1, 1)
   return (r.byMonth === null || r.byMonth.includes(f.month)) &&
+    (r.byYearDay === null || atPosition(r.byYearDay, Math.floor((local - yearStart) / DAY), (localOf(f.year + 1, 1, 1) - yearStart) / DAY)) &&
     (r.byMonthDay === null || monthDayMatches(r.byMonthDay, f.day, daysInMonth(f.year, f.month))) &&
     (r.byDay === null || r.byDay.some((bd) => bd.weekday === f.weekday))
 }
@@ -181,11 +109,7 @@ const periodDays = (r: Rule, k: number): { readonly start: number; readonly days
   switch (r.freq) {
     case "YEARLY": {
       const year = s.year + step
-      const start = localOf(year, 1, 1)
-      const yearLength = (localOf(year + 1, 1, 1) - start) / DAY
-      if (r.byMonth === null && r.byDay !== null && r.byDay.some((bd) => bd.nth !== null)) return { start, days: daysInScope(r, start, yearLength) }
-      const months = r.byMonth ?? (r.byMonthDay !== null || r.byDay !== null ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] : [s.month])
-      return { start, days: months.flatMap((m) => daysInScope(r, localOf(year, m, 1), daysInMonth(year, m))) }
+      return { start: localOf(year, 1, 1), days: yearDays(r, year) }
     }
     case "MONTHLY": {
       const index = s.year * 12 + (s.month - 1) + step
@@ -193,7 +117,7 @@ const periodDays = (r: Rule, k: number): { readonly start: number; readonly days
       const month = (index % 12) + 1
       const start = localOf(year, month, 1)
       if (r.byMonth !== null && !r.byMonth.includes(month)) return { start, days: [] }
-      return { start, days: daysInScope(r, start, daysInMonth(year, month)) }
+      return { start, days: monthDays(r, year, month) }
     }
     case "WEEKLY": {
       const dtDay = Math.floor(r.dtstart / DAY)
@@ -213,8 +137,8 @@ const periodDays = (r: Rule, k: number): { readonly start: number; readonly days
 const cross = (times: ReadonlyArray<number>, values: ReadonlyArray<number>, unit: number) =>
   times.flatMap((t) => values.map((v) => t + v * unit))
 
-/** The k-th period's candidate wall-clock times, sorted, and the local time the period starts. */
-const period = (r: Rule, k: number): { readonly start: number; readonly times: Array<number> } => {
+/** The k-th period's candidate wall-clock times, sorted, before BYSETPOS. */
+const periodTimes = (r: Rule, k: number): { readonly start: number; readonly times: Array<number> } => {
   const s = fields(r.dtstart)
   const minutes = r.byMinute ?? [s.minute]
   const seconds = r.bySecond ?? [s.second]
@@ -246,6 +170,14 @@ const period = (r: Rule, k: number): { readonly start: number; readonly times: A
   }
 }
 
+/** The k-th period's occurrences in wall-clock time: its candidates, narrowed by BYSETPOS when given. */
+const period = (r: Rule, k: number): { readonly start: number; readonly times: Array<number> } => {
+  const p = periodTimes(r, k)
+  if (r.bySetPos === null) return p
+  const { times } = p
+  return { start: p.start, times: times.filter((_, i) => atPosition(r.bySetPos!, i, times.length)) }
+}
+
 /** Whole periods between the rule's start and `local`, to skip ahead when no COUNT needs counting from DTSTART. */
 const periodsBefore = (r: Rule, local: number): number => {
   const s = fields(r.dtstart)
@@ -257,13 +189,45 @@ const periodsBefore = (r: Rule, local: number): number => {
   return Math.max(0, Math.floor(units / r.interval) - 1)
 }
 
-/** The rule's occurrences in `[start, end]`, at most `n` of them, as instants; Left with the reason a rule is refused. */
-export const rruleDates = (
-  text: string,
-  zone: string,
-  window: { readonly n: number; readonly start: Date; readonly end: Date | null },
-  maxCandidates: number
-): Either.Either<Array<Date>, string> => {
+/** The RRULE's own occurrences in the window, as instants, EXDATEs left out; at most `n`. */
+const ruleOccurrences = (rule: Rule, window: RuleWindow, maxCandidates: number): Array<Date> => {
+  const out: Array<Date> = []
+  // two wall-clock times can land on one instant (02:00 and 03:00 on a spring-forward day): one run
+  const placed = new Set<number>()
+  const zone = rule.zone
+  const startLocal = toLocal(window.start, zone)
+  const endLocal = window.end === null ? null : toLocal(window.end, zone)
+  const first = rule.count === null ? periodsBefore(rule, startLocal) : 0
+  let counted = 0
+  for (let k = first, examined = 0; k < first + PERIOD_LIMIT; k++) {
+    const { start, times } = period(rule, k)
+    if ((endLocal !== null && start > endLocal + DAY) || new Date(start).getUTCFullYear() > 9999) break
+    for (const local of times) {
+      if (local < rule.dtstart) continue
+      if (rule.count !== null && ++counted > rule.count) return out
+      const instant = fromLocal(local, zone)
+      if (rule.until !== null && instant > rule.until) return out
+      if (window.end !== null && instant > window.end) return out
+      if (rule.exdates.has(instant.getTime()) || instant < window.start || placed.has(instant.getTime())) continue
+      placed.add(instant.getTime())
+      out.push(instant)
+      if (out.length >= window.n || ++examined >= maxCandidates) return out
+    }
+  }
+  return out
+}
+
+export interface RuleWindow {
+  readonly n: number
+  readonly start: Date
+  readonly end: Date | null
+}
+
+/**
+ * The recurrence's occurrences in `[start, end]`, at most `n` of them, as sorted instants: the RRULE's (EXDATEs left
+ * out) and the RDATEs; Left with the reason a rule is refused. `zone` is the schedule's; a DTSTART TZID may set it.
+ */
+export const rruleDates = (text: string, zone: string, window: RuleWindow, maxCandidates: number): Either.Either<Array<Date>, string> => {
   let rule: Rule
   try {
     rule = parseRule(text, zone)
@@ -271,24 +235,9 @@ export const rruleDates = (
     if (e instanceof RuleError) return Either.left(`Invalid rrule ${JSON.stringify(text)}: ${e.reason}`)
     throw e
   }
-  const out: Array<Date> = []
-  const startLocal = toLocal(window.start, zone)
-  const endLocal = window.end === null ? null : toLocal(window.end, zone)
-  const first = rule.count === null ? periodsBefore(rule, startLocal) : 0
-  let seen = 0
-  for (let k = first, examined = 0; k < first + PERIOD_LIMIT; k++) {
-    const { start, times } = period(rule, k)
-    if ((endLocal !== null && start > endLocal + DAY) || new Date(start).getUTCFullYear() > 9999) break
-    for (const local of times) {
-      if (local < rule.dtstart) continue
-      if (rule.count !== null && ++seen > rule.count) return Either.right(out)
-      const instant = fromLocal(local, zone)
-      if (rule.until !== null && instant > rule.until) return Either.right(out)
-      if (window.end !== null && instant > window.end) return Either.right(out)
-      if (rule.exdates.has(instant.getTime()) || instant < window.start) continue
-      out.push(instant)
-      if (out.length >= window.n || ++examined >= maxCandidates) return Either.right(out)
-    }
-  }
-  return Either.right(out)
+  const extra = rule.rdates.filter((d) =>
+    d >= window.start && (window.end === null || d <= window.end) && !rule.exdates.has(d.getTime()))
+  const all = [...ruleOccurrences(rule, window, maxCandidates), ...extra]
+  const unique = [...new Map(all.map((d) => [d.getTime(), d])).values()].sort((a, b) => a.getTime() - b.getTime())
+  return Either.right(unique.slice(0, window.n))
 }
