@@ -26,6 +26,8 @@ interface Window {
 
 const DAY_SECONDS = 86_400
 const DAY_MS = DAY_SECONDS * 1000
+/** More than any zone moves its clocks at once (2 h): how far a wall-clock time's instant can be out of order. */
+const DST_SLACK_MS = 3 * 3_600_000
 
 /**
  * anchor + k·interval on or after `start`. Each step adds the interval's whole days as calendar days in the zone
@@ -72,6 +74,8 @@ const cronDates = (s: CronSchedule, w: Window): Either.Either<Array<Date>, strin
   // a day either side of the window's local dates: instants near midnight may belong to the neighbouring local day
   const firstDay = Math.floor(toLocal(w.start, zone) / DAY_MS) - 1
   const lastDay = w.end === null ? Infinity : Math.floor(toLocal(w.end, zone) / DAY_MS) + 1
+  // once `n` are found, times a DST shift could still place before the last of them
+  let stopAfter = Infinity
   let lastMatch = firstDay
   for (let day = firstDay; day <= lastDay && day - lastMatch < CRON_MAX_DAYS_BETWEEN && out.length < w.n && out.length < MAX_CANDIDATES; day++) {
     const date = new Date(day * DAY_MS)
@@ -80,10 +84,13 @@ const cronDates = (s: CronSchedule, w: Window): Either.Either<Array<Date>, strin
     lastMatch = day
     for (const hour of spec.hours) {
       for (const minute of spec.minutes) {
-        const instant = fromLocal(day * DAY_MS + hour * 3_600_000 + minute * 60_000, zone)
+        const local = day * DAY_MS + hour * 3_600_000 + minute * 60_000
+        if (local > stopAfter) return Either.right(out)
+        const instant = fromLocal(local, zone)
         if (instant >= w.start && (w.end === null || instant <= w.end) && !seen.has(instant.getTime())) {
           seen.add(instant.getTime())
           out.push(instant)
+          if (out.length >= w.n && stopAfter === Infinity) stopAfter = local + DST_SLACK_MS
         }
       }
     }

@@ -11,6 +11,8 @@ const SECOND = 1000
 const MINUTE = 60 * SECOND
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
+/** More than any zone moves its clocks at once (2 h): how far a wall-clock time's instant can be out of order. */
+const DST_SLACK = 3 * HOUR
 /** Periods examined at most, so a rule that never matches (BYMONTHDAY=31;BYMONTH=2) still ends. */
 const PERIOD_LIMIT = 100_000
 
@@ -197,21 +199,27 @@ const ruleOccurrences = (rule: Rule, window: RuleWindow, maxCandidates: number):
   const zone = rule.zone
   const startLocal = toLocal(window.start, zone)
   const endLocal = window.end === null ? null : toLocal(window.end, zone)
+  const untilLocal = rule.until === null ? null : toLocal(rule.until, zone)
   const first = rule.count === null ? periodsBefore(rule, startLocal) : 0
   let counted = 0
+  // once `n` are found, times a DST shift could still place before the last of them
+  let stopAfter = Infinity
   for (let k = first, examined = 0; k < first + PERIOD_LIMIT; k++) {
     const { start, times } = period(rule, k)
     if ((endLocal !== null && start > endLocal + DAY) || new Date(start).getUTCFullYear() > 9999) break
     for (const local of times) {
       if (local < rule.dtstart) continue
       if (rule.count !== null && ++counted > rule.count) return out
+      if (local > stopAfter || (untilLocal !== null && local > untilLocal + DST_SLACK) || (endLocal !== null && local > endLocal + DST_SLACK)) return out
+      // long before the window an occurrence is only counted (COUNT counts from DTSTART)
+      if (local < startLocal - DST_SLACK) continue
       const instant = fromLocal(local, zone)
-      if (rule.until !== null && instant > rule.until) return out
-      if (window.end !== null && instant > window.end) return out
-      if (rule.exdates.has(instant.getTime()) || instant < window.start || placed.has(instant.getTime())) continue
+      if (instant < window.start || (window.end !== null && instant > window.end) || (rule.until !== null && instant > rule.until)) continue
+      if (rule.exdates.has(instant.getTime()) || placed.has(instant.getTime())) continue
       placed.add(instant.getTime())
       out.push(instant)
-      if (out.length >= window.n || ++examined >= maxCandidates) return out
+      if (++examined >= maxCandidates) return out
+      if (out.length >= window.n && stopAfter === Infinity) stopAfter = local + DST_SLACK
     }
   }
   return out
