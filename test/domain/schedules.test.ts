@@ -137,6 +137,7 @@ describe("rrule schedules across DST: wall-clock times placed in the zone, as cr
     ["New York, fall back, hourly: no second 01:00", rrule("DTSTART:20211107T000000\nRRULE:FREQ=HOURLY", NY), { start: "2021-11-07T04:00:00Z", n: 4 }, ["2021-11-07T04:00:00Z", "2021-11-07T05:00:00Z", "2021-11-07T07:00:00Z", "2021-11-07T08:00:00Z"]],
     ["Berlin, spring forward, hourly: 02:00 becomes 03:00 CEST, once", rrule("DTSTART:20210328T000000\nRRULE:FREQ=HOURLY", BERLIN), { start: "2021-03-27T23:00:00Z", n: 4 }, ["2021-03-27T23:00:00Z", "2021-03-28T00:00:00Z", "2021-03-28T01:00:00Z", "2021-03-28T02:00:00Z"]],
     ["Berlin, fall back: 02:30 once, at the first", rrule("DTSTART;TZID=Europe/Berlin:20211030T023000\nRRULE:FREQ=DAILY;COUNT=3", BERLIN), { start: "2021-10-01T00:00:00Z", n: 5 }, ["2021-10-30T00:30:00Z", "2021-10-31T00:30:00Z", "2021-11-01T01:30:00Z"]],
+    ["New York, spring forward: BYSETPOS picks 02:45 (→ 03:45 EDT) and 03:15; the first date is 03:15", rrule("FREQ=DAILY;BYHOUR=2,3;BYMINUTE=15,45;BYSETPOS=2,3", NY), { start: "2021-03-14T05:00:00Z", n: 1 }, ["2021-03-14T07:15:00Z"]],
     ["Berlin, the last Sunday of March and October at 02:30", rrule("FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU;BYHOUR=2;BYMINUTE=30", BERLIN), { start: "2021-01-01T00:00:00Z", n: 2 }, ["2021-03-28T01:30:00Z", "2021-10-31T00:30:00Z"]]
   ])
 })
