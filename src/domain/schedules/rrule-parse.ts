@@ -76,6 +76,7 @@ const parseProperty = (line: string): Property => {
   const colon = line.indexOf(":")
   if (colon < 0) return fail(`invalid line ${JSON.stringify(line)}: expected FREQ=…, RRULE:…, DTSTART:…, RDATE:… or EXDATE:…`)
   const [name = "", ...params] = line.slice(0, colon).split(";")
+  if (name === "") fail(`invalid line ${JSON.stringify(line)}: no property name before ":"`)
   let tzid: string | null = null
   let valueType: string | null = null
   for (const param of params) {
@@ -91,7 +92,12 @@ const parseProperty = (line: string): Property => {
 const parseDate = (value: string, tzid: string | null, zone: string): { readonly local: number; readonly instant: Date; readonly dateOnly: boolean } => {
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?$/.exec(value)
   if (!m) return fail(`invalid date ${JSON.stringify(value)} (expected YYYYMMDD or YYYYMMDDTHHMMSS[Z])`)
-  const wall = localOf(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4] ?? "0", m[5] ?? "0", m[6] ?? "0"].map(Number) as [number, number, number, number, number, number]
+  const wall = localOf(year, month, day, hour, minute, second)
+  const f = new Date(wall)
+  if (year < 1 || f.getUTCFullYear() !== year || f.getUTCMonth() + 1 !== month || f.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    fail(`invalid date ${JSON.stringify(value)}: no such day or time`)
+  }
   const instant = m[7] === "Z" ? new Date(wall) : fromLocal(wall, tzid ?? zone)
   return { instant, local: toLocal(instant, zone), dateOnly: m[4] === undefined }
 }
@@ -114,6 +120,7 @@ const ruleParts = (text: string): Map<string, string> => {
   for (const part of text.split(";").filter((p) => p !== "")) {
     const eq = part.indexOf("=")
     const key = (eq < 0 ? part : part.slice(0, eq)).toUpperCase()
+    if (key === "") fail(`${JSON.stringify(part)} names no RRULE part`)
     if (!(RRULE_PARTS as ReadonlyArray<string>).includes(key)) {
       fail(`${key} is not an RRULE part (RFC 5545 knows ${RRULE_PARTS.join(", ")})`)
     }
