@@ -72,8 +72,10 @@ const cronDates = (s: CronSchedule, w: Window): Either.Either<Array<Date>, strin
   const out: Array<Date> = []
   const seen = new Set<number>()
   // a day either side of the window's local dates: instants near midnight may belong to the neighbouring local day
-  const firstDay = Math.floor(toLocal(w.start, zone) / DAY_MS) - 1
-  const lastDay = w.end === null ? Infinity : Math.floor(toLocal(w.end, zone) / DAY_MS) + 1
+  const startLocal = toLocal(w.start, zone)
+  const endLocal = w.end === null ? Infinity : toLocal(w.end, zone)
+  const firstDay = Math.floor(startLocal / DAY_MS) - 1
+  const lastDay = Math.floor(endLocal / DAY_MS) + 1
   // once `n` are found, times a DST shift could still place before the last of them
   let stopAfter = Infinity
   let lastMatch = firstDay
@@ -85,7 +87,8 @@ const cronDates = (s: CronSchedule, w: Window): Either.Either<Array<Date>, strin
     for (const hour of spec.hours) {
       for (const minute of spec.minutes) {
         const local = day * DAY_MS + hour * 3_600_000 + minute * 60_000
-        if (local > stopAfter) return Either.right(out)
+        if (local > stopAfter || local > endLocal + DST_SLACK_MS) return Either.right(out)
+        if (local < startLocal - DST_SLACK_MS) continue
         const instant = fromLocal(local, zone)
         if (instant >= w.start && (w.end === null || instant <= w.end) && !seen.has(instant.getTime())) {
           seen.add(instant.getTime())
