@@ -11,7 +11,7 @@ import { formatTimestamp, type Uuid } from "../domain/primitives.js"
 import type { Schedule } from "../domain/schedule.js"
 import { States } from "../domain/state.js"
 import { Orchestrator } from "../../runtime/orchestrator.js"
-import { scheduleDates } from "./schedules/dates.js"
+import { scheduleDates } from "../domain/schedules/dates.js"
 
 /** Runs scheduled at most per deployment and window (spec §9 `scheduler_max_runs`). */
 export const SCHEDULER_MAX_RUNS = 100

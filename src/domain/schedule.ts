@@ -1,6 +1,7 @@
 /** Deployment schedules: interval, cron and RRule variants, told apart by their distinctive key (spec §6). */
-import { Schema } from "effect"
+import { Either, Schema } from "effect"
 import { Seconds, Timestamp } from "./primitives.js"
+import { parseCron } from "./schedules/cron.js"
 
 const isKnownTimeZone = (tz: string): boolean => {
   try {
@@ -35,12 +36,10 @@ export const IntervalSchedule = Schema.Struct({
 ).annotations({ identifier: "IntervalSchedule" })
 export type IntervalSchedule = typeof IntervalSchedule.Type
 
-const cronField = /^[\d*,\-/A-Za-z?LW#]+$/
 export const CronSchedule = Schema.Struct({
-  cron: Schema.String.pipe(Schema.filter((c) => {
-    const fields = c.trim().split(/\s+/)
-    return (fields.length === 5 && fields.every((f) => cronField.test(f))) || `Invalid cron string: ${JSON.stringify(c)} (expected 5 fields)`
-  }, { arbitrary: () => (fc) => fc.constantFrom("* * * * *", "0 9 * * 1-5", "*/15 0-6 1,15 * *", "0 0 1 JAN *") })),
+  cron: Schema.String.pipe(Schema.filter((c) => Either.match(parseCron(c), { onLeft: (reason) => reason, onRight: () => true }), {
+    arbitrary: () => (fc) => fc.constantFrom("* * * * *", "0 9 * * 1-5", "*/15 0-6 1,15 * *", "0 0 1 JAN *", "@daily", "0 18 L * *", "0 9 * * 5#2", "0 9 * * L5")
+  })),
   timezone: Schema.optionalWith(Schema.NullOr(TimeZone), { default: () => null }),
   day_or: Schema.optionalWith(Schema.Boolean, { default: () => true })
 }).annotations({ identifier: "CronSchedule" })

@@ -1,73 +1,83 @@
-/** The dates of interval, cron and RRule schedules (spec §6): windows, counts, time zones and DST, refused rules. */
-import { describe, expect, it } from "@effect/vitest"
-import { Either } from "effect"
-import type { Schedule } from "../../src/domain/index.js"
-import { scheduleDates } from "../../src/api/schedules/dates.js"
+/**
+ * Schedules over real HTTP: a deployment's cron aliases, L and #, and RRULE BYSETPOS in a DTSTART zone become its runs;
+ * a cron or RRULE Orion cannot honour is a 422 naming the field or part, and nothing is written. Parsing, not storage,
+ * is under test here, so SQLite alone.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { databases } from "../support/databases.js"
+import { apiServer, call, expectStatus, unique } from "./harness.js"
 
-const dates = (schedule: Schedule, query: { n?: number; start: string; end?: string }) => {
-  const result = scheduleDates(schedule, { n: query.n ?? null, start: new Date(query.start), end: query.end ? new Date(query.end) : null })
-  if (Either.isLeft(result)) throw new Error(result.left)
-  return result.right.map((d) => d.toISOString())
-}
-const refusal = (schedule: Schedule) => Either.getLeft(scheduleDates(schedule, { n: 1, start: new Date(0) }))
+const flowData = { encoding: "file", blob: "/flows/etl.ts" }
+const sqlite = databases.filter((db) => db.name === "sqlite")
 
-const interval = (seconds: number, extra: Partial<{ timezone: string | null; anchor_date: Date | null }> = {}): Schedule =>
-  ({ interval: seconds, timezone: null, anchor_date: null, ...extra })
-const cron = (expr: string, timezone: string | null = null, day_or = true): Schedule => ({ cron: expr, timezone, day_or })
-const rrule = (rule: string, timezone = "UTC"): Schedule => ({ rrule: rule, timezone })
+const newFlow = () => expectStatus(201, "POST", "/api/flows/", { name: unique("flow") })
+const startTimes = (deploymentId: string) =>
+  Effect.map(
+    expectStatus(200, "POST", "/api/flow_runs/filter", { flow_runs: { deployment_id: { any_: [deploymentId] } }, sort: "EXPECTED_START_TIME_ASC" }),
+    (runs: Array<{ expected_start_time: string }>) => runs.map((r) => r.expected_start_time.replace(".000000+00:00", "Z")))
 
-describe("schedule dates", () => {
-  it("interval: anchored at 2020-01-01, on or after start; n defaults to 1 without an end", () => {
-    expect(dates(interval(3600), { start: "2021-11-19T10:30:00Z", n: 3 })).toEqual(["2021-11-19T11:00:00.000Z", "2021-11-19T12:00:00.000Z", "2021-11-19T13:00:00.000Z"])
-    expect(dates(interval(3600), { start: "2021-11-19T10:00:00Z" })).toEqual(["2021-11-19T10:00:00.000Z"])
-    expect(dates(interval(6 * 3600), { start: "2021-11-19T00:00:00Z", end: "2021-11-20T00:00:00Z" })).toHaveLength(5)
-    const anchored = interval(90, { anchor_date: new Date("2021-11-19T10:00:30Z") })
-    expect(dates(anchored, { start: "2021-11-19T10:00:00Z", n: 2 })).toEqual(["2021-11-19T10:00:30.000Z", "2021-11-19T10:02:00.000Z"])
+/** A deployment with this schedule, off, then backfilled over a window: the start times of its runs. */
+const runsFor = (schedule: unknown, window: { start_time: string; end_time: string; max_runs: number }) =>
+  Effect.gen(function*() {
+    const flow = yield* newFlow()
+    const d = yield* expectStatus(201, "POST", "/api/deployments/", { name: unique("d"), flow_id: flow.id, flow_data: flowData, is_schedule_active: false, schedule })
+    yield* expectStatus(200, "POST", `/api/deployments/${d.id}/schedule`, window)
+    return yield* startTimes(d.id)
   })
 
-  it("interval: whole days keep the local hour across DST; shorter intervals follow absolute time", () => {
-    const daily = interval(86_400, { timezone: "America/New_York" })
-    expect(dates(daily, { start: "2021-11-06T00:00:00Z", n: 3 })).toEqual(["2021-11-06T04:00:00.000Z", "2021-11-07T04:00:00.000Z", "2021-11-08T05:00:00.000Z"])
-    const hourly = interval(3600, { timezone: "America/New_York" })
-    expect(dates(hourly, { start: "2021-11-07T05:00:00Z", n: 3 })).toEqual(["2021-11-07T05:00:00.000Z", "2021-11-07T06:00:00.000Z", "2021-11-07T07:00:00.000Z"])
-  })
+describe.each(sqlite)("API schedules on $name", (db) => {
+  layer(apiServer(db), { excludeTestServices: true })((it) => {
+    it.effect("cron aliases, L and # make the runs they say, in the schedule's zone across DST", () =>
+      Effect.gen(function*() {
+        const year = { start_time: "2021-01-01T00:00:00+00:00", end_time: "2021-12-31T23:59:59+00:00", max_runs: 3 }
+        expect(yield* runsFor({ cron: "@monthly" }, year)).toEqual(["2021-01-01T00:00:00Z", "2021-02-01T00:00:00Z", "2021-03-01T00:00:00Z"])
+        expect(yield* runsFor({ cron: "0 18 L * *" }, year)).toEqual(["2021-01-31T18:00:00Z", "2021-02-28T18:00:00Z", "2021-03-31T18:00:00Z"])
+        expect(yield* runsFor({ cron: "0 9 * * 1#2", timezone: "Europe/Berlin" }, year)).toEqual(["2021-01-11T08:00:00Z", "2021-02-08T08:00:00Z", "2021-03-08T08:00:00Z"])
+        // 02:30 on the last Friday… and on 28 March 2021 (spring forward in Berlin) at 03:30 CEST
+        const spring = { start_time: "2021-03-26T00:00:00+00:00", end_time: "2021-03-29T23:59:59+00:00", max_runs: 10 }
+        expect(yield* runsFor({ cron: "30 2 * * *", timezone: "Europe/Berlin" }, spring))
+          .toEqual(["2021-03-26T01:30:00Z", "2021-03-27T01:30:00Z", "2021-03-28T01:30:00Z", "2021-03-29T00:30:00Z"])
+      }))
 
-  it("cron: includes a match at start, keeps wall-clock time in its zone, honours day_or", () => {
-    expect(dates(cron("0 0 * * *"), { start: "2021-11-19T00:00:00Z", n: 2 })).toEqual(["2021-11-19T00:00:00.000Z", "2021-11-20T00:00:00.000Z"])
-    expect(dates(cron("0 0 * * *"), { start: "2021-11-19T00:00:00.500Z", n: 1 })).toEqual(["2021-11-20T00:00:00.000Z"])
-    expect(dates(cron("0 9 * * *", "America/New_York"), { start: "2021-11-06T00:00:00Z", n: 3 }))
-      .toEqual(["2021-11-06T13:00:00.000Z", "2021-11-07T14:00:00.000Z", "2021-11-08T14:00:00.000Z"])
-    // the 2nd Friday (day 8–14 AND Friday) versus day 8–14 OR Friday
-    expect(dates(cron("0 0 8-14 * 5", null, false), { start: "2021-11-01T00:00:00Z", n: 2 })).toEqual(["2021-11-12T00:00:00.000Z", "2021-12-10T00:00:00.000Z"])
-    expect(dates(cron("0 0 8-14 * 5", null, true), { start: "2021-11-01T00:00:00Z", n: 2 })).toEqual(["2021-11-05T00:00:00.000Z", "2021-11-08T00:00:00.000Z"])
-    expect(dates(cron("*/15 * * * *"), { start: "2021-11-19T10:01:00Z", end: "2021-11-19T11:00:00Z" })).toHaveLength(4)
-  })
+    it.effect("an RRULE with BYSETPOS, EXDATE and a DTSTART;TZID makes its runs in that zone", () =>
+      Effect.gen(function*() {
+        const rule = "DTSTART;TZID=America/New_York:20210101T170000\nRRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\nEXDATE;TZID=America/New_York:20210226T170000"
+        const runs = yield* runsFor({ rrule: rule }, { start_time: "2021-01-01T00:00:00+00:00", end_time: "2021-04-30T23:59:59+00:00", max_runs: 10 })
+        // last weekdays at 17:00 New York: EST in January, EDT from 14 March; February's is excluded
+        expect(runs).toEqual(["2021-01-29T22:00:00Z", "2021-03-31T21:00:00Z", "2021-04-30T21:00:00Z"])
+      }))
 
-  it("rrule: DTSTART and UNTIL in the zone, BYDAY ordinals, COUNT from DTSTART, EXDATE", () => {
-    expect(dates(rrule("DTSTART:20211101T090000\nRRULE:FREQ=DAILY", "America/New_York"), { start: "2021-11-06T00:00:00Z", n: 3 }))
-      .toEqual(["2021-11-06T13:00:00.000Z", "2021-11-07T14:00:00.000Z", "2021-11-08T14:00:00.000Z"])
-    expect(dates(rrule("FREQ=MONTHLY;BYDAY=2FR"), { start: "2021-11-01T00:00:00Z", n: 3 }))
-      .toEqual(["2021-11-12T00:00:00.000Z", "2021-12-10T00:00:00.000Z", "2022-01-14T00:00:00.000Z"])
-    expect(dates(rrule("FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=12"), { start: "2021-11-01T00:00:00Z", n: 2 }))
-      .toEqual(["2021-11-28T12:00:00.000Z", "2021-12-26T12:00:00.000Z"])
-    expect(dates(rrule("DTSTART:20211101T100000Z RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=4"), { start: "2021-11-06T00:00:00Z", n: 10 }))
-      .toEqual(["2021-11-08T10:00:00.000Z", "2021-11-10T10:00:00.000Z"])
-    expect(dates(rrule("DTSTART:20211101T100000Z\nRRULE:FREQ=DAILY;UNTIL=20211104T100000Z\nEXDATE:20211102T100000Z"), { start: "2021-11-01T00:00:00Z", n: 10 }))
-      .toEqual(["2021-11-01T10:00:00.000Z", "2021-11-03T10:00:00.000Z", "2021-11-04T10:00:00.000Z"])
-    expect(dates(rrule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1"), { start: "2023-01-01T00:00:00Z", n: 2 }))
-      .toEqual(["2023-02-28T00:00:00.000Z", "2024-02-29T00:00:00.000Z"])
-    expect(dates(rrule("DTSTART;TZID=Europe/Berlin:20210101T080000 RRULE:FREQ=WEEKLY;INTERVAL=2", "Europe/Berlin"), { start: "2021-06-01T00:00:00Z", n: 1 }))
-      .toEqual(["2021-06-04T06:00:00.000Z"])
-    expect(dates(rrule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31"), { start: "2021-01-01T00:00:00Z", n: 1 })).toEqual([])
-  })
-
-  it("refuses what it cannot compute, with the reason", () => {
-    expect(refusal(rrule("FREQ=DAILY;BYSETPOS=1"))).toEqual(expect.objectContaining({ value: expect.stringContaining("BYSETPOS is not supported") }))
-    expect(refusal(rrule("INTERVAL=2"))).toEqual(expect.objectContaining({ value: expect.stringContaining("expected FREQ=") }))
-    expect(refusal(rrule("RRULE:INTERVAL=2"))).toEqual(expect.objectContaining({ value: expect.stringContaining("FREQ must be") }))
-    expect(refusal(rrule("DTSTART;TZID=Europe/Berlin:20210101T080000 RRULE:FREQ=DAILY"))).toEqual(expect.objectContaining({ value: expect.stringContaining('set "timezone" to "Europe/Berlin"') }))
-    expect(refusal(rrule("FREQ=WEEKLY;BYDAY=2MO"))).toEqual(expect.objectContaining({ value: expect.stringContaining("ordinals") }))
-    expect(refusal(rrule("DTSTART;TZID=Mars/Base:20210101T000000 RRULE:FREQ=DAILY"))).toEqual(expect.objectContaining({ value: expect.stringContaining("time zone") }))
-    expect(refusal(cron("0 0 L * *"))).toEqual(expect.objectContaining({ value: expect.stringContaining("Invalid cron") }))
+    it.effect("an unknown or unsupported RRULE part, or a bad cron field, is a 422 naming it; nothing is written", () =>
+      Effect.gen(function*() {
+        const flow = yield* newFlow()
+        const create = (name: string, schedule: unknown) => call("POST", "/api/deployments/", { name, flow_id: flow.id, flow_data: flowData, schedule })
+        for (
+          const [schedule, named] of [
+            [{ rrule: "FREQ=DAILY;BYEASTER=0" }, "BYEASTER is not an RRULE part"],
+            [{ rrule: "FREQ=DAILY;BYSETPOS=1" }, "BYSETPOS needs another BYxxx part"],
+            [{ rrule: "DTSTART:20210101T000000\nRRULE:FREQ=DAILY\nEXRULE:FREQ=WEEKLY" }, "EXRULE is not supported"],
+            [{ rrule: "FREQ=MONTHLY;BYWEEKNO=3" }, "BYWEEKNO needs FREQ=YEARLY"]
+          ] as const
+        ) {
+          const reply = yield* create("bad-rrule", schedule)
+          expect(reply.status).toBe(422)
+          expect(reply.json).toMatchObject({ _tag: "InvalidRequest" })
+          expect(reply.json.detail).toContain(named)
+        }
+        for (
+          const [cron, named] of [
+            ["0 0 * * 1#6", "the week number after # must be 1–5"],
+            ["@fortnightly", "unknown alias"],
+            ["0 25 * * *", "hour field \"25\""]
+          ] as const
+        ) {
+          const reply = yield* create("bad-cron", { cron })
+          expect(reply.status).toBe(422)
+          // the payload's schema refuses it: the cron field's entry says why
+          expect(reply.json.detail).toContainEqual(expect.objectContaining({ loc: ["schedule", "cron"], msg: expect.stringContaining(named) }))
+        }
+        for (const name of ["bad-rrule", "bad-cron"]) expect((yield* call("GET", `/api/deployments/name/${flow.name}/${name}`)).status).toBe(404)
+      }))
   })
 })

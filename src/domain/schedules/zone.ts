@@ -20,5 +20,8 @@ export const addCalendarDays = (instant: Date, days: number, zone: string): Date
 }
 
 /** A wall-clock time from its fields (month 1–12). */
-export const localOf = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number =>
-  Date.UTC(year, month - 1, day, hour, minute, second)
+export const localOf = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number => {
+  const local = new Date(Date.UTC(2000, month - 1, day, hour, minute, second))
+  // Date.UTC reads years 0–99 as 1900–1999
+  return year >= 100 ? Date.UTC(year, month - 1, day, hour, minute, second) : local.setUTCFullYear(local.getUTCFullYear() - 2000 + year)
+}

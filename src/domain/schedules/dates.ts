@@ -2,10 +2,11 @@
  * The dates a deployment's schedule fires at (spec §6): interval, cron and RRule, each time-zone aware.
  * `scheduleDates(schedule, { n, start, end })` is pure: sorted, unique instants, or the reason the schedule is unusable.
  */
-import { Cron, Either, Option } from "effect"
-import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from "../../domain/schedule.js"
+import { Either } from "effect"
+import type { CronSchedule, IntervalSchedule, RRuleSchedule, Schedule } from "../schedule.js"
 import { rruleDates } from "./rrule.js"
-import { addCalendarDays, fromLocal, localOf } from "./zone.js"
+import { cronFiresOn, parseCron } from "./cron.js"
+import { addCalendarDays, fromLocal, localOf, toLocal } from "./zone.js"
 
 /** At most this many candidate dates are examined (spec §6). */
 export const MAX_CANDIDATES = 10_000
@@ -24,6 +25,9 @@ interface Window {
 }
 
 const DAY_SECONDS = 86_400
+const DAY_MS = DAY_SECONDS * 1000
+/** More than any zone moves its clocks at once (2 h): how far a wall-clock time's instant can be out of order. */
+const DST_SLACK_MS = 3 * 3_600_000
 
 /**
  * anchor + k·interval on or after `start`. Each step adds the interval's whole days as calendar days in the zone
@@ -51,27 +55,48 @@ const intervalDates = (s: IntervalSchedule, w: Window): Array<Date> => {
   return out
 }
 
-/** Successive cron matches in the zone's wall-clock time, a match at `start` itself included (spec §6.2). */
+/** Calendar days examined at most between two cron matches (croniter's 50 years), so "31 February" ends. */
+const CRON_MAX_DAYS_BETWEEN = 50 * 366
+
+/**
+ * Cron matches in the zone's wall-clock time, a match at `start` itself included (spec §6.2). Each matching local time
+ * becomes one instant as croniter makes it: a time repeated when clocks fall back fires once, at its first occurrence;
+ * a time skipped when clocks spring forward fires that much later (02:30 → 03:30 daylight time), merged with a run
+ * already there.
+ */
 const cronDates = (s: CronSchedule, w: Window): Either.Either<Array<Date>, string> => {
-  const parsed = Cron.parse(s.cron, s.timezone ?? "UTC")
-  if (Either.isLeft(parsed)) return Either.left(`Invalid cron schedule ${JSON.stringify(s.cron)}: ${parsed.left.message}`)
-  const c = parsed.right
-  const cron = s.day_or ? c : Cron.make({
-    seconds: c.seconds, minutes: c.minutes, hours: c.hours, days: c.days, months: c.months, weekdays: c.weekdays,
-    and: true, tz: Option.getOrUndefined(c.tz)
-  })
+  const parsed = parseCron(s.cron)
+  if (Either.isLeft(parsed)) return Either.left(parsed.left)
+  const spec = parsed.right
+  const zone = s.timezone ?? "UTC"
   const out: Array<Date> = []
-  let cursor = new Date(Math.ceil(w.start.getTime() / 1000) * 1000 - 1000)
-  for (let i = 0; i < MAX_CANDIDATES && out.length < w.n; i++) {
-    let next: Date
-    try {
-      next = Cron.next(cron, cursor)
-    } catch {
-      break // no further match within the cron module's search horizon
+  const seen = new Set<number>()
+  // a day either side of the window's local dates: instants near midnight may belong to the neighbouring local day
+  const startLocal = toLocal(w.start, zone)
+  const endLocal = w.end === null ? Infinity : toLocal(w.end, zone)
+  const firstDay = Math.floor(startLocal / DAY_MS) - 1
+  const lastDay = Math.floor(endLocal / DAY_MS) + 1
+  // once `n` are found, times a DST shift could still place before the last of them
+  let stopAfter = Infinity
+  let lastMatch = firstDay
+  for (let day = firstDay; day <= lastDay && day - lastMatch < CRON_MAX_DAYS_BETWEEN && out.length < w.n && out.length < MAX_CANDIDATES; day++) {
+    const date = new Date(day * DAY_MS)
+    if (date.getUTCFullYear() > 9999) break
+    if (!cronFiresOn(spec, s.day_or, date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate())) continue
+    lastMatch = day
+    for (const hour of spec.hours) {
+      for (const minute of spec.minutes) {
+        const local = day * DAY_MS + hour * 3_600_000 + minute * 60_000
+        if (local > stopAfter || local > endLocal + DST_SLACK_MS) return Either.right(out)
+        if (local < startLocal - DST_SLACK_MS) continue
+        const instant = fromLocal(local, zone)
+        if (instant >= w.start && (w.end === null || instant <= w.end) && !seen.has(instant.getTime())) {
+          seen.add(instant.getTime())
+          out.push(instant)
+          if (out.length >= w.n && stopAfter === Infinity) stopAfter = local + DST_SLACK_MS
+        }
+      }
     }
-    if (w.end !== null && next > w.end) break
-    out.push(next)
-    cursor = next
   }
   return Either.right(out)
 }
@@ -89,6 +114,6 @@ export const scheduleDates = (schedule: Schedule, query: DateQuery): Either.Eith
     : rrule(schedule, w)
   return Either.map(dates, (ds) => {
     const unique = [...new Map(ds.map((d) => [d.getTime(), d])).values()]
-    return unique.sort((a, b) => a.getTime() - b.getTime())
+    return unique.sort((a, b) => a.getTime() - b.getTime()).slice(0, w.n)
   })
 }
