@@ -1,0 +1,259 @@
+/**
+ * The orchestrator's commit policy: the requests taken from its mailbox become one transaction ("group commit"). A
+ * batch that may be answered before its commit (`answerBeforeCommit`) is, and its transaction stays open for what
+ * arrives before the event loop's next turn; a run that moved on under us is reloaded and retried, a busy SQLite
+ * waited for, and a batch that fails is split so that each request gets its own answer.
+ */
+import { SqlError } from "@effect/sql/SqlError"
+import { Cause, Chunk, Clock, Context, Effect, Exit, Option, Runtime } from "effect"
+import { isTerminal, OrchestrationResult, type FlowRunCreate, type OrionEvent, type TaskRunCreate } from "../src/domain/index.js"
+import { OrchestrationStore } from "../src/orchestration/index.js"
+import { describeCause } from "../src/storage/database.js"
+import {
+  Batch, batchSync, batchWork, missingReference, OrchestrationFailed,
+  type BatchEnv, type BatchResults, type Created, type Outcome, type Reply, type Request, type StaleRun
+} from "./orchestrator-batch.js"
+import type { EventBus } from "./event-bus.js"
+import type * as Mailbox from "./mailbox.js"
+import { Once } from "./once.js"
+
+export interface CommitOptions {
+  /** Most requests taken into one batch. */
+  readonly maxBatch: number
+  /** See `OrchestratorOptions.answerBeforeCommit`. */
+  readonly answerBeforeCommit: boolean
+}
+
+/** One batch of an open transaction: its requests, what they came to, and whether they were answered already. */
+interface Step {
+  readonly batch: Batch
+  readonly requests: ReadonlyArray<Request>
+  readonly results: BatchResults
+  early: boolean
+}
+
+/** Most batches one open transaction takes before it commits. */
+const maxSteps = 64
+
+const replyNow = (r: Request, result: Outcome) =>
+  (r.reply as Reply<unknown>).complete(result.ok ? Exit.succeed(result.value) : Exit.fail(result.error))
+
+/** Answers each request with `OrchestrationFailed`. */
+export const failAll = (requests: ReadonlyArray<Request>, message: string) =>
+  Effect.sync(() => {
+    for (const r of requests) r.reply.complete(Exit.fail(new OrchestrationFailed({ message })))
+  })
+
+/** Resumes at the event loop's next turn (`takeBefore`'s deadline). */
+const nextTurnDeadline = (fire: () => void) => {
+  const handle = setImmediate(fire)
+  return () => clearImmediate(handle)
+}
+
+export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>, mailbox: Mailbox.Mailbox<Request>, options: CommitOptions) => {
+  const { store, cache } = env
+
+  /** A committed batch's bookkeeping: its runs remembered, its events numbered as the table assigned their ids. */
+  const bookCommitted = (batch: Batch, results: BatchResults): ReadonlyArray<OrionEvent> => {
+    for (const run of batch.staged.values()) cache.remember(run)
+    const events = batch.events
+    for (let i = 0; i < events.length; i++) events[i]!.id = results.ids[i]!
+    return events
+  }
+
+  /** Whether a step may be answered before its commit (`answerBeforeCommit`). */
+  const answersEarly = ({ batch, requests, results: { out } }: Step): boolean => {
+    if (!options.answerBeforeCommit || batch.touchesShared) return false
+    for (let i = 0; i < requests.length; i++) {
+      const o = out[i]!
+      if (!o.ok) return false
+      if (requests[i]!._tag === "Propose") {
+        const result = o.value as OrchestrationResult
+        if (result.status !== "ACCEPT" || result.state === null || isTerminal(result.state.type)) return false
+      } else {
+        const created = o.value as Created
+        if (created.state === null || isTerminal(created.state.type) || (created.started !== undefined && created.started.status !== "ACCEPT")) return false
+      }
+    }
+    return true
+  }
+
+  /** Set while answers given before their commit are not committed yet; completed when they are (or failed to be). */
+  let uncommitted: Once<void> | undefined
+  const answerEarly = (step: Step) => {
+    step.early = true
+    uncommitted ??= new Once<void>()
+    for (let i = 0; i < step.requests.length; i++) replyNow(step.requests[i]!, step.results.out[i]!)
+  }
+  /** The open transaction has ended: readers waiting for its early answers may go on. */
+  const settle = () => {
+    const waiting = uncommitted
+    uncommitted = undefined
+    waiting?.complete(Exit.void)
+  }
+
+  /** Requests that arrive before the event loop's next turn. */
+  const moreBeforeNextTurn = mailbox.takeBefore(options.maxBatch, nextTurnDeadline)
+
+  /**
+   * Grows an open transaction: while its last step may be answered early, answers it and makes what arrives before the
+   * event loop's next turn the next step (`nextStep`, undone alone when it fails). Returns the requests of a step that
+   * failed, to be committed on their own after.
+   */
+  const grow = (steps: Array<Step>, nextStep: (rs: ReadonlyArray<Request>, parent: Batch) => Effect.Effect<Step | undefined>): Effect.Effect<ReadonlyArray<Request>> =>
+    Effect.suspend(() => {
+      const last = steps[steps.length - 1]!
+      if (steps.length >= maxSteps || !answersEarly(last)) return Effect.succeed([])
+      answerEarly(last)
+      return Effect.flatMap(moreBeforeNextTurn, (arrived) =>
+        arrived.length === 0 ? Effect.succeed(arrived) : Effect.flatMap(nextStep(arrived, last.batch), (next) => {
+          if (next === undefined) return Effect.succeed(arrived)
+          steps.push(next)
+          return grow(steps, nextStep)
+        }))
+    })
+
+  /**
+   * A transaction's end: committed, each step's runs are remembered, its events published and its requests answered
+   * (those not answered early); when the commit failed, those requests fail with the reason.
+   */
+  const finish = (steps: ReadonlyArray<Step>, failure: Cause.Cause<unknown> | undefined) => {
+    if (failure !== undefined) {
+      const message = `Could not apply the proposal: ${describeCause(failure)}`
+      for (const step of steps) if (!step.early) for (const r of step.requests) r.reply.complete(Exit.fail(new OrchestrationFailed({ message })))
+      return
+    }
+    for (const step of steps) {
+      bus.publishNow(bookCommitted(step.batch, step.results))
+      if (!step.early) for (let i = 0; i < step.requests.length; i++) replyNow(step.requests[i]!, step.results.out[i]!)
+    }
+  }
+
+  /** A step after the first of an open transaction: undone alone (to its savepoint) when it fails. */
+  const savepointed = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
+    Effect.zipRight(store.sql`SAVEPOINT orion_step`, Effect.matchEffect(effect, {
+      onFailure: (e) => Effect.zipRight(Effect.zipRight(store.sql`ROLLBACK TO SAVEPOINT orion_step`, store.sql`RELEASE SAVEPOINT orion_step`), Effect.fail(e)),
+      onSuccess: (a) => Effect.as(store.sql`RELEASE SAVEPOINT orion_step`, a)
+    }))
+
+  /**
+   * Runs `requests` in one transaction through Effects, grown as `grow` says. Fails, with nothing answered, when the
+   * first batch or the commit failed before any early answer (`commit` then retries); after one, a failed commit is
+   * every later request's answer. Sequenced on the bus, so this process commits and publishes events in id order.
+   */
+  const runBatch = (requests: ReadonlyArray<Request>, throughEffects: boolean): Effect.Effect<void, StaleRun | SqlError> => {
+    const steps: Array<Step> = []
+    let leftover: ReadonlyArray<Request> = []
+    const step = (rs: ReadonlyArray<Request>, parent: Batch | undefined) =>
+      Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+        const batch = new Batch(env, new Date(millis), parent, throughEffects ? store.effectWriter : undefined)
+        return Effect.map(batchWork(batch, rs), (results): Step => ({ batch, requests: rs, results, early: false }))
+      })
+    const span = Effect.flatMap(step(requests, undefined), (first) => {
+      steps.push(first)
+      return Effect.map(
+        grow(steps, (rs, parent) => Effect.map(Effect.either(savepointed(step(rs, parent))), (e) => (e._tag === "Right" ? e.right : undefined))),
+        (rest) => void (leftover = rest)
+      )
+    })
+    const transaction = Effect.uninterruptible(bus.sequenced(Effect.ensuring(Effect.matchCauseEffect(store.withTransaction(span), {
+      onSuccess: () => Effect.sync(() => finish(steps, undefined)),
+      onFailure: (cause) => (steps.length === 0 || !steps[0]!.early ? Effect.failCause(cause) : Effect.sync(() => finish(steps, cause)))
+    }), Effect.sync(settle))))
+    return Effect.zipRight(transaction, Effect.suspend(() => (leftover.length > 0 ? commit(leftover) : Effect.void)))
+  }
+
+  /**
+   * On SQLite, the same as synchronous steps of one transaction when neither the connection nor the event order is
+   * held elsewhere (the common case): `runBatch` takes ~120 Effect steps per batch for the same. False, with nothing
+   * done, when it could not begin or its first step failed: the caller then goes through `commit`, which waits its
+   * turn, retries and reports.
+   */
+  const commitNow = (requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<never>, clock: Clock.Clock): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      const sync = store.nowWriter
+      const openNow = store.openNow
+      if (sync === null || openNow === null) return Effect.succeed(false)
+      const releaseOrder = bus.holdNow()
+      if (releaseOrder === undefined) return Effect.succeed(false)
+      const tx = openNow()
+      if (tx === undefined) {
+        releaseOrder()
+        return Effect.succeed(false)
+      }
+      const runStep = (rs: ReadonlyArray<Request>, parent: Batch | undefined): Step | undefined => {
+        const batch = new Batch(env, new Date(clock.unsafeCurrentTimeMillis()), parent)
+        const exit = tx.step(() =>
+          batchSync(sync, batch, rs, Runtime.make({
+            context: Context.add(Context.merge(runtime.context, tx.inTransaction), OrchestrationStore, batch.orchestrationStore),
+            runtimeFlags: runtime.runtimeFlags,
+            fiberRefs: runtime.fiberRefs
+          })))
+        return Exit.isSuccess(exit) ? { batch, requests: rs, results: exit.value, early: false } : undefined
+      }
+      const first = runStep(requests, undefined)
+      if (first === undefined) {
+        tx.rollback()
+        releaseOrder()
+        return Effect.succeed(false)
+      }
+      const steps: Array<Step> = [first]
+      let leftover: ReadonlyArray<Request> = []
+      const end = Effect.sync(() => {
+        try {
+          const committed = tx.commit()
+          finish(steps, Exit.isFailure(committed) ? committed.cause : undefined)
+        } finally {
+          releaseOrder()
+          settle()
+        }
+      })
+      const span = Effect.map(grow(steps, (rs, parent) => Effect.sync(() => runStep(rs, parent))), (rest) => void (leftover = rest))
+      // Uninterruptible: a writer being stopped still commits what it has answered (its wait ends at the next turn).
+      return Effect.uninterruptible(Effect.ensuring(span, end)).pipe(
+        Effect.zipRight(Effect.suspend(() => (leftover.length > 0 ? commit(leftover) : Effect.void))),
+        Effect.as(true)
+      )
+    })
+
+  /** Commits a batch; stale runs are reloaded and retried; other failures fall back to one transaction per request. */
+  const commit = (requests: ReadonlyArray<Request>): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      let throughEffects = false
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const exit = yield* Effect.exit(runBatch(requests, throughEffects))
+        if (exit._tag === "Success") return
+        // On SQLite, a rule that had to wait stopped the synchronous run (rolled back): do the batch through Effects.
+        if (!throughEffects && Cause.defects(exit.cause).pipe(Chunk.some(Runtime.isAsyncFiberException))) {
+          throughEffects = true
+          continue
+        }
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && (failure.value as { _tag?: string })._tag === "StaleRun") {
+          cache.forget((failure.value as StaleRun).id)
+          continue
+        }
+        // Another process holds SQLite's write lock or committed under our read snapshot: start over shortly.
+        if (/SQLITE_BUSY|database is locked/i.test(describeCause(exit.cause))) {
+          for (const r of requests) if (r._tag === "Propose") cache.forget(r.id)
+          yield* Effect.sleep(`${5 * (attempt + 1)} millis`)
+          continue
+        }
+        if (requests.length > 1) return yield* Effect.forEach(requests, (r) => commit([r]), { discard: true })
+        const r = requests[0]!
+        if (r._tag === "Create") {
+          const missing = yield* missingReference(store.sql, r.kind, r.payload as FlowRunCreate & TaskRunCreate)
+          if (missing) return yield* Effect.sync(() => r.reply.complete(Exit.fail(missing)))
+        }
+        return yield* failAll(requests, `Could not apply the proposal: ${describeCause(exit.cause)}`)
+      }
+      return yield* failAll(requests, "Could not apply the proposal: the run kept changing under concurrent writers")
+    })
+
+  return {
+    commitNow,
+    commit,
+    /** Waits until every transition already answered is committed (see `answerBeforeCommit`). */
+    committed: Effect.suspend(() => uncommitted?.await ?? Effect.void)
+  }
+}
