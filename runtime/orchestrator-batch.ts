@@ -116,6 +116,14 @@ export interface BatchEnv {
   readonly cache: RunCache
 }
 
+/** What a batch's rules said of concurrency slots, acted on once it commits (see `SlotWaiters`). */
+export interface SlotNotes {
+  /** Runs told to wait for a slot, with the tag. */
+  readonly waits: Array<readonly [runId: string, tag: string]>
+  /** Tags under which a slot was given back, once per slot. */
+  readonly freed: Array<string>
+}
+
 /** Points the run at its new state through Effects, failing with `StaleRun` when another writer moved it on. */
 function* updateOrStale(writer: RunWriter<"effect">, run: OrchestratedRun, before: OrchestratedRun, now: Date): Steps<void, StaleRun | SqlError> {
   if (!(yield* writer.updateRun(run, before, now))) return yield* new StaleRun({ id: run.id })
@@ -302,6 +310,11 @@ export class Batch {
 
   /** What the rules may ask of the database in this batch (provided to them as `OrchestrationStore`). */
   readonly orchestrationStore: Context.Tag.Service<OrchestrationStore>
+  /** Set when a rule spoke of concurrency slots. */
+  slots: SlotNotes | undefined = undefined
+  slotNotes(): SlotNotes {
+    return (this.slots ??= { waits: [], freed: [] })
+  }
 }
 
 /** The store rules use in `batch`: its writes of what other processes share mark the batch (`touchesShared`). */
@@ -316,6 +329,8 @@ const rulesStore = (batch: Batch, store: RunStore): Context.Tag.Service<Orchestr
     expireCacheEntries: shared(store.expireCacheEntries),
     limitsForTags: store.limitsForTags,
     setActiveSlots: shared(store.setActiveSlots),
+    awaitSlot: (runId, tag) => Effect.sync(() => void batch.slotNotes().waits.push([runId, tag])),
+    slotFreed: (tag) => Effect.sync(() => void batch.slotNotes().freed.push(tag)),
     taskRunIdsInStates: store.taskRunIdsInStates,
     // Called by a rule or transform, so inside this batch, where this store is provided.
     forceState: shared((kind, runId, state, opts) =>

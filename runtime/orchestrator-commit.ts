@@ -16,6 +16,7 @@ import {
 import type { EventBus } from "./event-bus.js"
 import type * as Mailbox from "./mailbox.js"
 import { Once } from "./once.js"
+import type { SlotWaiters } from "./slot-waiters.js"
 
 export interface CommitOptions {
   /** Most requests taken into one batch. */
@@ -50,8 +51,23 @@ const nextTurnDeadline = (fire: () => void) => {
   return () => clearImmediate(handle)
 }
 
-export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>, mailbox: Mailbox.Mailbox<Request>, options: CommitOptions) => {
+export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>, mailbox: Mailbox.Mailbox<Request>, slots: SlotWaiters, options: CommitOptions) => {
   const { store, cache } = env
+
+  /**
+   * A committed step's concurrency waits: runs told to wait for a slot are queued (before they are answered), runs
+   * answered otherwise wait for none, and each slot given back wakes the first run waiting under its tag.
+   */
+  const settleSlots = ({ batch, requests, results: { out } }: Step) => {
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i]!
+      const o = out[i]!
+      if (r._tag === "Propose" && o.ok && (o.value as OrchestrationResult).status !== "WAIT") slots.forget(r.id)
+    }
+    if (batch.slots === undefined) return
+    for (const [runId, tag] of batch.slots.waits) slots.wait(runId, tag)
+    for (const tag of batch.slots.freed) slots.freed(tag)
+  }
 
   /** A committed batch's bookkeeping: its runs remembered, its events numbered as the table assigned their ids. */
   const bookCommitted = (batch: Batch, results: BatchResults): ReadonlyArray<OrionEvent> => {
@@ -124,6 +140,7 @@ export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>,
       return
     }
     for (const step of steps) {
+      settleSlots(step)
       bus.publishNow(bookCommitted(step.batch, step.results))
       if (!step.early) for (let i = 0; i < step.requests.length; i++) replyNow(step.requests[i]!, step.results.out[i]!)
     }

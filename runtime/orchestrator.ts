@@ -16,6 +16,7 @@ import * as Mailbox from "./mailbox.js"
 import { Once } from "./once.js"
 import { type Created, OrchestrationFailed, type Failure, type Reply, type Request, RunCache } from "./orchestrator-batch.js"
 import { failAll, makeCommitter } from "./orchestrator-commit.js"
+import { SlotWaiters } from "./slot-waiters.js"
 
 export { type Created, OrchestrationFailed } from "./orchestrator-batch.js"
 
@@ -49,6 +50,11 @@ export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator
    * them, from any connection. At once when none is pending.
    */
   readonly committed: Effect.Effect<void>
+  /**
+   * Resumes when a task run told to WAIT for a concurrency slot may ask again: a slot under its tag was given back in
+   * this process. Never, when the run waits for no slot (its WAIT's delay is then the wait).
+   */
+  readonly slotWait: (runId: string) => Effect.Effect<void>
   /** Forgets cached run states, e.g. after runs were deleted or the database was reset. */
   readonly invalidate: (runId?: string) => Effect.Effect<void>
 }>() {}
@@ -87,7 +93,8 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
   const bus = yield* EventBus
   const mailbox = Mailbox.make<Request>()
   const cache = new RunCache(options.cacheSize ?? 50_000)
-  const committer = makeCommitter({ policies: options.policies ?? CorePolicies, store, cache }, bus, mailbox, {
+  const slots = new SlotWaiters()
+  const committer = makeCommitter({ policies: options.policies ?? CorePolicies, store, cache }, bus, mailbox, slots, {
     maxBatch,
     answerBeforeCommit: options.answerBeforeCommit ?? false
   })
@@ -139,6 +146,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
     createFlowRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: undefined, autoScheduled: opts?.autoScheduled ?? false, reply })),
     createTaskRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, start: opts?.start, autoScheduled: false, reply })),
     committed: committer.committed,
+    slotWait: (runId) => slots.woken(runId),
     invalidate: (runId) => Effect.sync(() => (runId === undefined ? cache.forget() : cache.forget(runId)))
   })
 })

@@ -38,7 +38,11 @@ export const proposeObeying = (ref: RunRef, state: StateCreate, options?: { read
       (answer) => {
         switch (answer.status) {
           case "WAIT":
-            return Effect.zipRight(Effect.sleep(Duration.seconds(answer.details.type === "wait_details" ? answer.details.delay_seconds : 1)), ask)
+            // The delay is the longest wait: a task run waiting for a concurrency slot asks again as soon as one frees.
+            return Effect.zipRight(Effect.race(
+              Effect.sleep(Duration.seconds(answer.details.type === "wait_details" ? answer.details.delay_seconds : 1)),
+              client.slotWait(ref)
+            ), ask)
           case "ABORT":
             return Effect.fail(new RunAborted({
               run_id: ref.id,

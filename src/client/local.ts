@@ -30,6 +30,7 @@ const make = Effect.gen(function*() {
     proposeState: (run, state, options) => lift(orchestrator.propose(run, state, options)),
     readStates: (run) => lift(afterCommits(runs.readStates(run.kind, run.id))),
     createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch))),
+    slotWait: (run) => orchestrator.slotWait(run.id),
     heartbeat: (run) => lift(runs.heartbeat(run.kind, run.id))
   })
 })

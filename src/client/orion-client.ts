@@ -52,6 +52,11 @@ export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
   /** A run's states, oldest first. */
   readonly readStates: (run: RunRef) => Effect.Effect<ReadonlyArray<State>, ClientError>
   readonly createLogs: (logs: ReadonlyArray<LogCreate>) => Effect.Effect<void, ClientError>
+  /**
+   * Resumes when a task run told to WAIT for a concurrency slot may ask again because a slot under its tag was given
+   * back; never, when nothing will wake it (its WAIT's delay is then the wait). It never fails.
+   */
+  readonly slotWait: (run: RunRef) => Effect.Effect<void>
   /** Records that a running run is alive (its `heartbeat_time` becomes now), so crashed runs can be detected. */
   readonly heartbeat: (run: RunRef) => Effect.Effect<void, ClientError>
 }>() {}

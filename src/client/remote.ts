@@ -8,6 +8,7 @@ import {
   newUuid, ObjectNotFound, type OrchestrationResult, type RunCreated, type RunKind, type RunRef, type StateCreate,
   type TaskRunCreateItem, Uuid
 } from "../domain/index.js"
+import { MAX_SLOT_WAIT_SECONDS } from "../api/groups/runs.js"
 import * as Batcher from "./batcher.js"
 import { type ClientError, type CreatedRun, OrionClient, OrionUnavailable } from "./orion-client.js"
 import { type ApiClient, isRefusal, OrionHttp, type RemoteOptions } from "./remote-http.js"
@@ -149,6 +150,13 @@ const make = Effect.gen(function*() {
         .pipe(Effect.catchTag("ObjectNotFound", () => Effect.succeed([]))),
     createLogs: (logs) =>
       logs.length === 0 ? Effect.void : http.call("POST /api/logs/", (api) => Effect.asVoid(api.logs.create({ payload: logs }))),
+    // Held open by the server until a slot frees or the timeout: a WAIT's delay stays the wait when it answers false.
+    slotWait: (ref) =>
+      ref.kind !== "task_run" ? Effect.never : http.call(`POST /api/task_runs/${ref.id}/wait_for_slot`, (api) =>
+        api.task_runs.waitForSlot({ path: { id: ref.id }, payload: { timeout_seconds: MAX_SLOT_WAIT_SECONDS } })).pipe(
+          Effect.flatMap((answer) => (answer.woken ? Effect.void : Effect.never)),
+          Effect.catchAll(() => Effect.never)
+        ),
     heartbeat: (ref) =>
       withId(ref.kind, ref.id, (id) =>
         http.call(`POST /api/${ref.kind}s/${id}/heartbeat`, (api) => (ref.kind === "flow_run" ? api.flow_runs : api.task_runs).heartbeat({ path: { id } })))

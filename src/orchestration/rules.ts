@@ -144,6 +144,7 @@ const releaseSlots = (runId: string, tags: ReadonlyArray<string>, now: Date): Ef
     for (const limit of yield* store.limitsForTags(tags)) {
       if (limit.active_slots.includes(runId as never)) {
         yield* store.setActiveSlots(limit.id, limit.active_slots.filter((s) => s !== runId), now)
+        yield* store.slotFreed(limit.tag)
       }
     }
   })
@@ -163,7 +164,9 @@ export const SecureTaskConcurrencySlots = rule({
         if (limit.concurrency_limit === 0) {
           ctx.abort(`The concurrency limit on tag '${limit.tag}' is 0: this run could never start.`)
         } else if (limit.active_slots.length >= limit.concurrency_limit) {
+          // The delay is the longest wait: the run is woken as soon as a slot under the tag frees (`awaitSlot`).
           ctx.delay(30, `Concurrency limit for the '${limit.tag}' tag has been reached (${limit.concurrency_limit}).`)
+          yield* store.awaitSlot(id, limit.tag)
         } else {
           yield* store.setActiveSlots(limit.id, [...limit.active_slots, id], ctx.now)
           taken.push(limit.tag)

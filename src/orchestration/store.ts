@@ -21,6 +21,10 @@ export class OrchestrationStore extends Context.Tag("orion/OrchestrationStore")<
   /** The limits on any of `tags`, locked for the rest of the transaction where the database supports it. */
   readonly limitsForTags: (tags: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ConcurrencyLimit>, StoreError>
   readonly setActiveSlots: (limitId: string, slots: ReadonlyArray<string>, now: Date) => Effect.Effect<void, StoreError>
+  /** The run is told to WAIT for a slot under `tag`: once this transaction commits, it is woken when one frees. */
+  readonly awaitSlot: (runId: string, tag: string) => Effect.Effect<void>
+  /** A slot under `tag` was given back: once this transaction commits, the first run waiting for one is woken. */
+  readonly slotFreed: (tag: string) => Effect.Effect<void>
   /** Force-sets a state on another run in the same transaction (global transforms apply). */
   readonly forceState: (kind: RunKind, runId: string, state: StateCreate | State, options?: { readonly resetRunCount?: boolean }) => Effect.Effect<void, StoreError>
   /** Ids of a flow run's task runs whose current state has one of `types`. */

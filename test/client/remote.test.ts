@@ -213,7 +213,44 @@ describe.each(databases)("remote OrionClient on $name", (db) => {
         }).pipe(Effect.provide(Layer.fresh(Orion.layer)), Effect.withConfigProvider(config))
         expect(fs.readdirSync(home)).toEqual([])
       }))
+    it.effect("a task run told to WAIT for a full concurrency slot is woken by the server as soon as the slot is given back", () =>
+      withClient(Effect.gen(function*() {
+        const client = yield* OrionClient
+        const tag = unique("slot")
+        const limits = yield* api
+        yield* limits.concurrency_limits.create({ payload: { tag, concurrency_limit: 1 } })
+        const flow = yield* client.ensureFlow({ name: unique("slots"), tags: [] })
+        const run = yield* client.createFlowRun(flowRunCreate(flow.id))
+        const holder = yield* client.createTaskRun(taskRunCreate(run.id, { tags: [tag] }), { start: States.Running() })
+        expect(holder.started).toMatchObject({ status: "ACCEPT" })
+        const waiter = yield* client.createTaskRun(taskRunCreate(run.id, { tags: [tag] }))
+        const waiterRef = { kind: "task_run" as const, id: waiter.id }
+        const told = yield* client.proposeState(waiterRef, States.Running())
+        expect(told).toMatchObject({ status: "WAIT", details: { delay_seconds: 30 } })
+        const woken = yield* Effect.fork(elapsedOf(client.slotWait(waiterRef)))
+        yield* Effect.sleep("300 millis")
+        expect(woken.unsafePoll()).toBeNull()
+        yield* client.proposeState({ kind: "task_run", id: holder.id }, States.Completed())
+        // Well inside the WAIT's 30 s: the server answered the held request when the slot was given back.
+        const { ms } = yield* Fiber.join(woken).pipe(Effect.timeout("10 seconds"))
+        expect(ms).toBeGreaterThanOrEqual(300)
+        expect(yield* client.proposeState(waiterRef, States.Running())).toMatchObject({ status: "ACCEPT" })
+      })))
+
+    it.effect("wait_for_slot answers false after its timeout for a run that waits for no slot, and refuses a timeout out of range", () =>
+      Effect.gen(function*() {
+        const client = yield* api
+        const id = newUuid()
+        expect(yield* client.task_runs.waitForSlot({ path: { id }, payload: { timeout_seconds: 0.2 } })).toEqual({ woken: false })
+        const url = yield* baseUrl
+        const refused = yield* Effect.promise(() => fetch(`${url}/api/task_runs/${id}/wait_for_slot`, {
+          method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ timeout_seconds: 3600 })
+        }))
+        expect(refused.status).toBe(422)
+        expect(yield* Effect.promise(() => refused.text())).toContain("timeout_seconds")
+      }))
   })
+
 })
 
 /** The server's data directory, as named inside an `orion` document it made. */

@@ -30,7 +30,7 @@ const logsOnlyClient = (createLogs: ClientService["createLogs"]) => {
   const unused = () => Effect.dieMessage("not used by run logs")
   return Layer.succeed(OrionClient, OrionClient.of({
     ensureFlow: unused, readFlow: unused, createFlowRun: unused, readFlowRun: unused, readFlowRuns: unused, createTaskRun: unused,
-    readTaskRun: unused, readTaskRuns: unused, proposeState: unused, readStates: unused, heartbeat: unused, createLogs
+    readTaskRun: unused, readTaskRuns: unused, proposeState: unused, readStates: unused, slotWait: unused, heartbeat: unused, createLogs
   }))
 }
 type ClientService = OrionClient["Type"]

@@ -41,6 +41,15 @@ const setStates = (prefix: string) =>
     .annotate(OpenApi.Description,
       `Proposes many states at once (at most ${MAX_BATCH_ITEMS}), each as \`set_state\` would: one answer per item, in order — its \`result\`, or an \`error\` when the run does not exist. A database failure fails the whole batch (503), though some items may have been applied.`)
 
+/** The longest a `wait_for_slot` request is held open. */
+export const MAX_SLOT_WAIT_SECONDS = 60
+
+const SlotWaitRequest = Schema.Struct({
+  timeout_seconds: Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(MAX_SLOT_WAIT_SECONDS))
+}).annotations({ identifier: "SlotWaitRequest" })
+
+const SlotWaitResponse = Schema.Struct({ woken: Schema.Boolean }).annotations({ identifier: "SlotWaitResponse" })
+
 const heartbeat = (prefix: string) =>
   HttpApiEndpoint.post("heartbeat", `/api/${prefix}/:id/heartbeat`).annotate(OpenApi.Summary, `Record a ${prefix === "flow_runs" ? "flow" : "task"} run's heartbeat`).addError(Conflict, conflict).addError(ValidationError)
     .setPath(IdPath)
@@ -95,5 +104,11 @@ export class TaskRunsGroup extends HttpApiGroup.make("task_runs")
   .add(setStates("task_runs"))
   .add(decisions("task_runs"))
   .add(heartbeat("task_runs"))
+  .add(HttpApiEndpoint.post("waitForSlot", "/api/task_runs/:id/wait_for_slot").annotate(OpenApi.Summary, "Wait for a concurrency slot").addError(PayloadTooLarge).addError(ValidationError)
+    .setPath(IdPath)
+    .setPayload(strict(SlotWaitRequest))
+    .addSuccess(SlotWaitResponse)
+    .annotate(OpenApi.Description,
+      "For a task run whose `set_state` to RUNNING was answered WAIT because a concurrency limit was full: answers `{\"woken\": true}` as soon as a slot under its tag is given back in this server, or `{\"woken\": false}` after `timeout_seconds` (then propose again anyway, as the WAIT's delay says). A run waiting for no slot gets false after the timeout."))
   .annotate(OpenApi.Description, "Task runs: one execution of a task inside a flow run")
 {}

@@ -5,7 +5,7 @@
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { Conflict } from "../../domain/errors.js"
 import { OrchestrationResult } from "../../domain/orchestration.js"
 import type { CreateOutcome, SetStateItem, SetStateOutcome, TaskRunCreateItem } from "../../domain/batches.js"
@@ -109,6 +109,8 @@ export const TaskRunsLive = HttpApiBuilder.group(OrionApi, "task_runs", (handler
       .handle("setStates", ({ payload }) => lift(setStates("task_run", payload)))
       .handle("decisions", ({ path }) => liftRead(runs.readDecisions("task_run", path.id)))
       .handle("heartbeat", ({ path }) => lift(runs.heartbeat("task_run", path.id)))
+      .handle("waitForSlot", ({ path, payload }) =>
+        Effect.race(Effect.as(orchestrator.slotWait(path.id), { woken: true }), Effect.as(Effect.sleep(Duration.seconds(payload.timeout_seconds)), { woken: false })))
   }))
 
 export const FlowRunStatesLive = HttpApiBuilder.group(OrionApi, "flow_run_states", (handlers) =>
