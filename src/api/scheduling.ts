@@ -8,6 +8,7 @@ import type { Deployment } from "../domain/deployment.js"
 import { InvalidRequest } from "../domain/errors.js"
 import { defaultRunPolicy } from "../domain/policy.js"
 import { formatTimestamp, type Uuid } from "../domain/primitives.js"
+import type { FlowRunCreate } from "../domain/runs.js"
 import type { Schedule } from "../domain/schedule.js"
 import { States } from "../domain/state.js"
 import { Orchestrator } from "../../runtime/orchestrator.js"
@@ -17,6 +18,8 @@ import { scheduleDates } from "./schedules/dates.js"
 export const SCHEDULER_MAX_RUNS = 100
 /** How far ahead runs are scheduled (spec §9 `scheduler_max_scheduled_time`: 100 days). */
 export const SCHEDULER_MAX_SCHEDULED_SECONDS = 100 * 86_400
+/** Runs created at a time (spec §9 `scheduler_insert_batch_size`). */
+export const SCHEDULER_INSERT_BATCH_SIZE = 500
 
 /** The idempotency key of a deployment's scheduled run at `date`. */
 export const scheduledRunKey = (deploymentId: string, date: Date): string => `scheduled ${deploymentId} ${formatTimestamp(date)}`
@@ -35,32 +38,50 @@ export interface ScheduleWindow {
 }
 
 /**
- * Creates the deployment's runs for its schedule's dates in the window, each SCHEDULED at its date with tags
- * `auto-scheduled` + the deployment's, and marks them auto-scheduled (in the same transaction); returns the ids of the runs that were new.
+ * The deployment's runs for its schedule's dates in the window, each SCHEDULED at its date with the idempotency key
+ * of that date and tags `auto-scheduled` + the deployment's (spec §5.2 step 3); none for a deployment without schedule.
  */
-export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
+export const scheduledRunsOf = (deployment: Deployment, window: ScheduleWindow): Effect.Effect<Array<FlowRunCreate>, InvalidRequest> => {
+  if (deployment.schedule === null) return Effect.succeed([])
+  const dates = scheduleDates(deployment.schedule, { n: window.maxRuns, start: window.start, end: window.end })
+  if (Either.isLeft(dates)) return Effect.fail(new InvalidRequest({ detail: dates.left }))
+  return Effect.succeed(dates.right.map((date) => ({
+    name: null,
+    flow_id: deployment.flow_id,
+    deployment_id: deployment.id,
+    flow_version: null,
+    parameters: deployment.parameters,
+    context: {},
+    empirical_policy: defaultRunPolicy,
+    tags: ["auto-scheduled", ...deployment.tags.filter((t) => t !== "auto-scheduled")],
+    idempotency_key: scheduledRunKey(deployment.id, date),
+    parent_task_run_id: null,
+    state: States.Scheduled({ scheduledTime: date, message: "Flow run scheduled" })
+  })))
+}
+
+/**
+ * Creates the runs through the orchestrator, marked auto-scheduled, `batchSize` at a time (proposed together, each
+ * batch shares the orchestrator's transactions); a run whose key exists is found, not made again. Answers the new
+ * runs, each with its id.
+ */
+export const createScheduledRuns = (runs: ReadonlyArray<FlowRunCreate>, batchSize = SCHEDULER_INSERT_BATCH_SIZE) =>
   Effect.gen(function*() {
-    if (deployment.schedule === null) return [] as Array<Uuid>
-    const dates = scheduleDates(deployment.schedule, { n: window.maxRuns, start: window.start, end: window.end })
-    if (Either.isLeft(dates)) return yield* new InvalidRequest({ detail: dates.left })
     const orchestrator = yield* Orchestrator
-    // Proposed together, the creates share the orchestrator's transactions (group commit).
-    const created = yield* Effect.forEach(dates.right, (date) =>
-      orchestrator.createFlowRun({
-        name: null,
-        flow_id: deployment.flow_id,
-        deployment_id: deployment.id,
-        flow_version: null,
-        parameters: deployment.parameters,
-        context: {},
-        empirical_policy: defaultRunPolicy,
-        tags: ["auto-scheduled", ...deployment.tags.filter((t) => t !== "auto-scheduled")],
-        idempotency_key: scheduledRunKey(deployment.id, date),
-        parent_task_run_id: null,
-        state: States.Scheduled({ scheduledTime: date, message: "Flow run scheduled" })
-      }, { autoScheduled: true }), { concurrency: "unbounded" })
-    return created.filter((c) => c.created).map((c) => c.id)
+    const created: Array<{ readonly id: Uuid; readonly run: FlowRunCreate }> = []
+    for (let i = 0; i < runs.length; i += batchSize) {
+      const batch = runs.slice(i, i + batchSize)
+      const outcomes = yield* Effect.forEach(batch, (run) => orchestrator.createFlowRun(run, { autoScheduled: true }), { concurrency: "unbounded" })
+      outcomes.forEach((c, j) => {
+        if (c.created) created.push({ id: c.id, run: batch[j]! })
+      })
+    }
+    return created
   })
+
+/** Creates the deployment's runs for its schedule's dates in the window (see `scheduledRunsOf`); answers the ids of the new ones. */
+export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
+  Effect.flatMap(scheduledRunsOf(deployment, window), (runs) => Effect.map(createScheduledRuns(runs), (created) => created.map((c) => c.id)))
 
 /** The default window of the scheduler: from `now`, 100 days ahead, at most 100 runs. */
 export const defaultWindow = (now: Date): ScheduleWindow => ({

@@ -24,11 +24,14 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
     const runs = yield* RunRepository
     const orchestrator = yield* Orchestrator
     const provideOrchestrator = Effect.provideService(Orchestrator, orchestrator)
+    /** The orchestrator forgets runs deleted under it (unstarted runs of a paused, changed or deleted schedule). */
+    const forget = (ids: ReadonlyArray<string>) => Effect.forEach(ids, (id) => orchestrator.invalidate(id), { discard: true })
     return handlers
       .handle("create", ({ payload }) =>
         lift(Effect.gen(function*() {
           yield* checkSchedule(payload.schedule)
           const upserted = yield* deployments.upsert(payload)
+          yield* forget(upserted.removedRuns)
           yield* scheduleAhead(upserted.value)
           return yield* createdOrFound(Deployment, upserted)
         })).pipe(provideOrchestrator))
@@ -36,7 +39,7 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
       .handle("get", ({ path }) => liftRead(deployments.get(path.id)))
       .handle("filter", ({ payload }) => liftRead(deployments.filter(payload)))
       .handle("count", ({ payload }) => liftRead(deployments.count(payload)))
-      .handle("delete", ({ path }) => lift(deployments.delete(path.id)))
+      .handle("delete", ({ path }) => lift(Effect.flatMap(deployments.delete(path.id), forget)))
       .handle("schedule", ({ path, payload }) =>
         lift(Effect.gen(function*() {
           const deployment = yield* deployments.get(path.id)
@@ -50,7 +53,8 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
         })).pipe(provideOrchestrator))
       .handle("setScheduleActive", ({ path }) =>
         lift(Effect.flatMap(deployments.setScheduleActive(path.id, true), scheduleAhead)).pipe(provideOrchestrator))
-      .handle("setScheduleInactive", ({ path }) => lift(Effect.asVoid(deployments.setScheduleActive(path.id, false))))
+      .handle("setScheduleInactive", ({ path }) =>
+        lift(Effect.flatMap(deployments.changeScheduleActive(path.id, false), (r) => forget(r.removedRuns))))
       .handle("createFlowRun", ({ path, payload }) =>
         lift(Effect.gen(function*() {
           const deployment = yield* deployments.get(path.id)

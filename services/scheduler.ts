@@ -1,0 +1,64 @@
+/**
+ * The scheduler service (spec §5.2): every loop, pages through the deployments with an active schedule and keeps each
+ * one's runs scheduled ahead (at most `maxRuns`, at most `maxScheduledSeconds` ahead). Idempotent across processes:
+ * each date's run has a unique key per deployment and date, so two schedulers on one database never make a run twice.
+ * It never executes anything.
+ */
+import { Effect } from "effect"
+import { createScheduledRuns, scheduledRunsOf } from "../src/api/scheduling.js"
+import type { Deployment } from "../src/domain/deployment.js"
+import type { FlowRunCreate } from "../src/domain/runs.js"
+import { currentDate } from "../src/storage/repositories/common.js"
+import { activeScheduledDeployments, deleteUnstartedRuns, deploymentUnchanged } from "../src/storage/service-queries.js"
+import { Orchestrator } from "../runtime/orchestrator.js"
+import { loopService } from "./loop.js"
+import type { ServiceReporter } from "./service.js"
+import type { SchedulerSettings } from "./settings.js"
+
+/**
+ * Schedules one page of deployments. A deployment paused, changed or deleted while its runs were being made loses the
+ * runs made here that have not started (its handler removed the others): a pass never undoes a pause.
+ */
+const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, settings: SchedulerSettings, report: ServiceReporter) =>
+  Effect.gen(function*() {
+    const window = { start: now, end: new Date(now.getTime() + settings.maxScheduledSeconds * 1000), maxRuns: settings.maxRuns }
+    const runs: Array<FlowRunCreate> = []
+    for (const deployment of page) {
+      const made = yield* Effect.either(scheduledRunsOf(deployment, window))
+      if (made._tag === "Left") yield* report.error(`deployment ${deployment.id} (${deployment.name}): ${made.left.detail}`)
+      else runs.push(...made.right)
+    }
+    const created = yield* createScheduledRuns(runs, settings.insertBatchSize)
+    let kept = created.length
+    for (const deployment of page) {
+      const mine = created.filter((c) => c.run.deployment_id === deployment.id).map((c) => c.id)
+      if (mine.length === 0 || (yield* deploymentUnchanged(deployment.id, deployment.updated))) continue
+      const removed = yield* deleteUnstartedRuns(mine)
+      const orchestrator = yield* Orchestrator
+      yield* Effect.forEach(removed, (id) => orchestrator.invalidate(id), { discard: true })
+      kept -= removed.length
+    }
+    return kept
+  })
+
+/** One pass (spec §5.2): every page of active deployments, until a page comes back short; answers the runs made. */
+export const scheduleOnce = (settings: SchedulerSettings, report: ServiceReporter) =>
+  Effect.gen(function*() {
+    const now = yield* currentDate
+    let after: string | null = null
+    let total = 0
+    while (true) {
+      const page: ReadonlyArray<Deployment> = yield* activeScheduledDeployments(after, settings.deploymentBatchSize)
+      if (page.length > 0) total += yield* schedulePage(page, now, settings, report)
+      if (page.length < settings.deploymentBatchSize) return total
+      after = page[page.length - 1]!.id
+    }
+  })
+
+export const scheduler = (settings: SchedulerSettings) =>
+  loopService({
+    name: "scheduler",
+    description: `keeps each active deployment's runs scheduled up to ${settings.maxRuns} runs or ${Math.round(settings.maxScheduledSeconds / 86_400)} days ahead (every ${settings.loopSeconds} s)`,
+    loopSeconds: settings.loopSeconds,
+    runOnce: (report) => Effect.map(scheduleOnce(settings, report), (n) => (n > 0 ? `Scheduled ${n} runs.` : ""))
+  })
