@@ -39,10 +39,9 @@ const endFlowRun = (run: StaleRun, timeoutSeconds: number) =>
     return yield* end("flow_run", run.id, run.state_type === "CANCELLING", message)
   })
 
-/** One pass: stale flow runs (with their task runs), then stale task runs left; answers how many runs were ended. */
-export const detectCrashesOnce = (settings: CrashDetectionSettings) =>
+/** One pass as of `now`: stale flow runs (with their task runs), then stale task runs left; answers how many runs were ended. */
+export const detectCrashesAt = (now: Date, settings: CrashDetectionSettings) =>
   Effect.gen(function*() {
-    const now = yield* currentDate
     const cutoff = new Date(now.getTime() - settings.timeoutSeconds * 1000)
     let ended = 0
     for (const kind of ["flow_run", "task_run"] as const) {
@@ -67,5 +66,5 @@ export const crashDetection = (settings: CrashDetectionSettings) =>
     name: "crash-detection",
     description: `marks runs Crashed after ${settings.timeoutSeconds} s without a heartbeat, Cancelling ones Cancelled (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: () => Effect.map(detectCrashesOnce(settings), (n) => (n > 0 ? `Ended ${n} runs whose process is gone.` : ""))
+    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => detectCrashesAt(now, settings)), (n) => (n > 0 ? `Ended ${n} runs whose process is gone.` : ""))
   })

@@ -11,11 +11,10 @@ import { Orchestrator } from "../runtime/orchestrator.js"
 import { loopService } from "./loop.js"
 import type { LateRunsSettings } from "./settings.js"
 
-/** One pass: every run late by the cutoff, `batchSize` at a time; answers how many were marked Late. */
-export const markLateOnce = (settings: LateRunsSettings) =>
+/** One pass as of `now`: every run late by then, `batchSize` at a time; answers how many were marked Late. */
+export const markLateAt = (now: Date, settings: LateRunsSettings) =>
   Effect.gen(function*() {
     const orchestrator = yield* Orchestrator
-    const now = yield* currentDate
     const cutoff = new Date(now.getTime() - settings.afterSeconds * 1000)
     let after: string | null = null
     let marked = 0
@@ -38,5 +37,5 @@ export const lateRuns = (settings: LateRunsSettings) =>
     name: "late-runs",
     description: `marks Scheduled flow runs not started ${settings.afterSeconds} s after their time as Late (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: () => Effect.map(markLateOnce(settings), (n) => (n > 0 ? `Marked ${n} runs as Late.` : ""))
+    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => markLateAt(now, settings)), (n) => (n > 0 ? `Marked ${n} runs as Late.` : ""))
   })

@@ -19,7 +19,7 @@ import type { SchedulerSettings } from "./settings.js"
  * Schedules one page of deployments. A deployment paused, changed or deleted while its runs were being made loses the
  * runs made here that have not started (its handler removed the others): a pass never undoes a pause.
  */
-const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, settings: SchedulerSettings, report: ServiceReporter) =>
+export const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, settings: SchedulerSettings, report: ServiceReporter) =>
   Effect.gen(function*() {
     const window = { start: now, end: new Date(now.getTime() + settings.maxScheduledSeconds * 1000), maxRuns: settings.maxRuns }
     const runs: Array<FlowRunCreate> = []
@@ -41,10 +41,9 @@ const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, settings: Sche
     return kept
   })
 
-/** One pass (spec §5.2): every page of active deployments, until a page comes back short; answers the runs made. */
-export const scheduleOnce = (settings: SchedulerSettings, report: ServiceReporter) =>
+/** One pass (spec §5.2) as of `now`: every page of active deployments, until a page comes back short; answers the runs made. */
+export const scheduleAt = (now: Date, settings: SchedulerSettings, report: ServiceReporter) =>
   Effect.gen(function*() {
-    const now = yield* currentDate
     let after: string | null = null
     let total = 0
     while (true) {
@@ -60,5 +59,5 @@ export const scheduler = (settings: SchedulerSettings) =>
     name: "scheduler",
     description: `keeps each active deployment's runs scheduled up to ${settings.maxRuns} runs or ${Math.round(settings.maxScheduledSeconds / 86_400)} days ahead (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: (report) => Effect.map(scheduleOnce(settings, report), (n) => (n > 0 ? `Scheduled ${n} runs.` : ""))
+    runOnce: (report) => Effect.map(Effect.flatMap(currentDate, (now) => scheduleAt(now, settings, report)), (n) => (n > 0 ? `Scheduled ${n} runs.` : ""))
   })
