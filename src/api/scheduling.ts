@@ -62,8 +62,8 @@ export const scheduledRunsOf = (deployment: Deployment, window: ScheduleWindow):
 
 /**
  * Creates the runs through the orchestrator, marked auto-scheduled, `batchSize` at a time (proposed together, each
- * batch shares the orchestrator's transactions); a run whose key exists is found, not made again. Answers the new
- * runs, each with its id.
+ * batch shares the orchestrator's transactions); a run whose key exists is found, not made again, and one whose
+ * deployment was deleted meanwhile is skipped. Answers the new runs, each with its id.
  */
 export const createScheduledRuns = (runs: ReadonlyArray<FlowRunCreate>, batchSize = SCHEDULER_INSERT_BATCH_SIZE) =>
   Effect.gen(function*() {
@@ -71,9 +71,11 @@ export const createScheduledRuns = (runs: ReadonlyArray<FlowRunCreate>, batchSiz
     const created: Array<{ readonly id: Uuid; readonly run: FlowRunCreate }> = []
     for (let i = 0; i < runs.length; i += batchSize) {
       const batch = runs.slice(i, i + batchSize)
-      const outcomes = yield* Effect.forEach(batch, (run) => orchestrator.createFlowRun(run, { autoScheduled: true }), { concurrency: "unbounded" })
+      // A run whose deployment (or flow) was deleted meanwhile is not made; the others are.
+      const outcomes = yield* Effect.forEach(batch, (run) =>
+        orchestrator.createFlowRun(run, { autoScheduled: true }).pipe(Effect.catchTag("ObjectNotFound", () => Effect.succeed(null))), { concurrency: "unbounded" })
       outcomes.forEach((c, j) => {
-        if (c.created) created.push({ id: c.id, run: batch[j]! })
+        if (c !== null && c.created) created.push({ id: c.id, run: batch[j]! })
       })
     }
     return created

@@ -12,7 +12,7 @@ import { baseUrl, call } from "../api/harness.js"
 import { databases, tempDir } from "../support/databases.js"
 
 /** Polls `read` until `done` holds of what it answers (at most ~10 s), then answers it. */
-const until = <A>(read: Effect.Effect<A>, done: (a: A) => boolean) =>
+const until = <A, R>(read: Effect.Effect<A, never, R>, done: (a: A) => boolean) =>
   Effect.gen(function*() {
     for (let i = 0; i < 1000; i++) {
       const a = yield* read
