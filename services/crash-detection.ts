@@ -33,13 +33,14 @@ const why = (run: StaleRun, timeoutSeconds: number) =>
 const endFlowRun = (run: StaleRun, timeoutSeconds: number) =>
   Effect.gen(function*() {
     const message = why(run, timeoutSeconds)
+    let ended = 0
     for (const task of yield* unfinishedTaskRuns(run.id)) {
-      yield* end("task_run", task.id, task.state_type === "CANCELLING", `Its flow run's process is presumed dead. ${message}`)
+      if (yield* end("task_run", task.id, task.state_type === "CANCELLING", `Its flow run's process is presumed dead. ${message}`)) ended++
     }
-    return yield* end("flow_run", run.id, run.state_type === "CANCELLING", message)
+    return ended + ((yield* end("flow_run", run.id, run.state_type === "CANCELLING", message)) ? 1 : 0)
   })
 
-/** One pass as of `now`: stale flow runs (with their task runs), then stale task runs left; answers how many runs were ended. */
+/** One pass as of `now`: stale flow runs (with their task runs), then stale task runs left; answers how many runs it ended (or sent to a retry). */
 export const detectCrashesAt = (now: Date, settings: CrashDetectionSettings) =>
   Effect.gen(function*() {
     const cutoff = new Date(now.getTime() - settings.timeoutSeconds * 1000)
@@ -49,10 +50,9 @@ export const detectCrashesAt = (now: Date, settings: CrashDetectionSettings) =>
       while (true) {
         const page: ReadonlyArray<StaleRun> = yield* staleRuns(kind, cutoff, after, settings.batchSize)
         for (const run of page) {
-          const done = kind === "flow_run"
+          ended += kind === "flow_run"
             ? yield* endFlowRun(run, settings.timeoutSeconds)
-            : yield* end("task_run", run.id, run.state_type === "CANCELLING", why(run, settings.timeoutSeconds))
-          if (done) ended++
+            : (yield* end("task_run", run.id, run.state_type === "CANCELLING", why(run, settings.timeoutSeconds))) ? 1 : 0
         }
         if (page.length < settings.batchSize) break
         after = page[page.length - 1]!.id
