@@ -19,6 +19,14 @@ const port = Options.integer("port").pipe(
 const noServices = Options.boolean("no-services").pipe(Options.withDescription("Do not run Orion's services in this process"))
 const noUi = Options.boolean("no-ui").pipe(Options.withDescription("Do not serve the dashboard at /"))
 
+/** A service setting's `ConfigError` as one line that names the setting: `ORION_X: Expected a number …`. */
+const describeSettingError = (text: string) => {
+  const m = /^\(Invalid data at ([^:]*): "(.*)"\)$/s.exec(text)
+  if (m === null) return text
+  const [, at, message] = m
+  return at === "" || message!.includes(at!) ? message! : `${at}: ${message}`
+}
+
 export const start = Command.make("start", { host, port, noServices, noUi }, (o) =>
   // The server, SQL drivers, handlers and services load only for this command.
   Effect.gen(function*() {
@@ -28,7 +36,7 @@ export const start = Command.make("start", { host, port, noServices, noUi }, (o)
       : yield* Effect.flatMap(Effect.promise(() => import("../../services/index.js")), (m) => m.servicesToRun).pipe(
         Effect.catchAll((e) => Effect.as(Effect.sync(() => {
           // An invalid service setting: one clear line and exit code 1, nothing started.
-          console.error(`Orion could not start: ${String(e).replace(/^\(Invalid data at [^:]*: "(.*)"\)$/s, "$1")}`)
+          console.error(`Orion could not start: ${describeSettingError(String(e))}`)
           process.exitCode = 1
         }), undefined))
       )
