@@ -1,5 +1,6 @@
 /** The services' settings (spec §9, §11), read through `Config` from the environment, each with its default (README "Settings"). */
 import { Config } from "effect"
+import { schedulerInsertBatchSize, schedulerMaxRuns, schedulerMaxScheduledSeconds } from "../src/api/scheduling.js"
 
 const positive = (name: string, fallback: number) =>
   Config.number(name).pipe(
@@ -32,9 +33,9 @@ export interface SchedulerSettings {
 export const schedulerSettings: Config.Config<SchedulerSettings> = Config.all({
   loopSeconds: positive("ORION_SERVICES_SCHEDULER_LOOP_SECONDS", 60),
   deploymentBatchSize: positiveInt("ORION_SERVICES_SCHEDULER_DEPLOYMENT_BATCH_SIZE", 100),
-  maxRuns: positiveInt("ORION_SERVICES_SCHEDULER_MAX_RUNS", 100),
-  maxScheduledSeconds: positive("ORION_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", 100 * 86_400),
-  insertBatchSize: positiveInt("ORION_SERVICES_SCHEDULER_INSERT_BATCH_SIZE", 500)
+  maxRuns: schedulerMaxRuns,
+  maxScheduledSeconds: schedulerMaxScheduledSeconds,
+  insertBatchSize: schedulerInsertBatchSize
 })
 
 export interface LateRunsSettings {

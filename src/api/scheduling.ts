@@ -3,7 +3,7 @@
  * SCHEDULED flow runs created through the orchestrator. Idempotent: each date's run has the idempotency key
  * `scheduled <deployment id> <date>`, so scheduling a window twice never duplicates a date.
  */
-import { Effect, Either } from "effect"
+import { Config, Effect, Either } from "effect"
 import type { Deployment } from "../domain/deployment.js"
 import { InvalidRequest } from "../domain/errors.js"
 import { defaultRunPolicy } from "../domain/policy.js"
@@ -20,6 +20,37 @@ export const SCHEDULER_MAX_RUNS = 100
 export const SCHEDULER_MAX_SCHEDULED_SECONDS = 100 * 86_400
 /** Runs created at a time (spec §9 `scheduler_insert_batch_size`). */
 export const SCHEDULER_INSERT_BATCH_SIZE = 500
+
+/** `ORION_SERVICES_SCHEDULER_MAX_RUNS` (100): runs kept scheduled ahead per deployment, by the scheduler and the deployment routes alike. */
+export const schedulerMaxRuns = Config.integer("ORION_SERVICES_SCHEDULER_MAX_RUNS").pipe(
+  Config.withDefault(SCHEDULER_MAX_RUNS),
+  Config.validate({ message: "ORION_SERVICES_SCHEDULER_MAX_RUNS must be a positive integer", validation: (n) => n >= 1 })
+)
+/** `ORION_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME` (100 days): seconds ahead that runs are scheduled. */
+export const schedulerMaxScheduledSeconds = Config.number("ORION_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME").pipe(
+  Config.withDefault(SCHEDULER_MAX_SCHEDULED_SECONDS),
+  Config.validate({ message: "ORION_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME must be a positive number of seconds", validation: (n) => n > 0 && Number.isFinite(n) })
+)
+/** `ORION_SERVICES_SCHEDULER_INSERT_BATCH_SIZE` (500): runs created at a time. */
+export const schedulerInsertBatchSize = Config.integer("ORION_SERVICES_SCHEDULER_INSERT_BATCH_SIZE").pipe(
+  Config.withDefault(SCHEDULER_INSERT_BATCH_SIZE),
+  Config.validate({ message: "ORION_SERVICES_SCHEDULER_INSERT_BATCH_SIZE must be a positive integer", validation: (n) => n >= 1 })
+)
+
+/** How far ahead runs are kept scheduled: the scheduler's horizon, which the deployment routes use too. */
+export interface Horizon {
+  readonly maxRuns: number
+  readonly maxScheduledSeconds: number
+}
+
+export const horizon: Config.Config<Horizon> = Config.all({ maxRuns: schedulerMaxRuns, maxScheduledSeconds: schedulerMaxScheduledSeconds })
+
+/** The window of `horizon` from `now`. */
+export const windowFrom = (now: Date, h: Horizon): ScheduleWindow => ({
+  start: now,
+  end: new Date(now.getTime() + h.maxScheduledSeconds * 1000),
+  maxRuns: h.maxRuns
+})
 
 /** The idempotency key of a deployment's scheduled run at `date`. */
 export const scheduledRunKey = (deploymentId: string, date: Date): string => `scheduled ${deploymentId} ${formatTimestamp(date)}`
@@ -84,10 +115,3 @@ export const createScheduledRuns = (runs: ReadonlyArray<FlowRunCreate>, batchSiz
 /** Creates the deployment's runs for its schedule's dates in the window (see `scheduledRunsOf`); answers the ids of the new ones. */
 export const scheduleRuns = (deployment: Deployment, window: ScheduleWindow) =>
   Effect.flatMap(scheduledRunsOf(deployment, window), (runs) => Effect.map(createScheduledRuns(runs), (created) => created.map((c) => c.id)))
-
-/** The default window of the scheduler: from `now`, 100 days ahead, at most 100 runs. */
-export const defaultWindow = (now: Date): ScheduleWindow => ({
-  start: now,
-  end: new Date(now.getTime() + SCHEDULER_MAX_SCHEDULED_SECONDS * 1000),
-  maxRuns: SCHEDULER_MAX_RUNS
-})

@@ -9,20 +9,21 @@ import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
-import { checkSchedule, defaultWindow, scheduleRuns, SCHEDULER_MAX_RUNS, SCHEDULER_MAX_SCHEDULED_SECONDS } from "../scheduling.js"
+import { checkSchedule, horizon, scheduleRuns, windowFrom } from "../scheduling.js"
 import { createdOrFound, json, lift, liftRead } from "./respond.js"
-
-/** Runs for the next 100 days of an active schedule, as the scheduler would make them (spec §4.4, §5.2). */
-const scheduleAhead = (deployment: Deployment) =>
-  deployment.is_schedule_active && deployment.schedule !== null
-    ? Effect.flatMap(currentDate, (now) => scheduleRuns(deployment, defaultWindow(now)))
-    : Effect.void
 
 export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (handlers) =>
   Effect.gen(function*() {
     const deployments = yield* DeploymentRepository
     const runs = yield* RunRepository
     const orchestrator = yield* Orchestrator
+    // The scheduler's horizon (ORION_SERVICES_SCHEDULER_MAX_RUNS, …_MAX_SCHEDULED_TIME); an invalid one stops the server.
+    const ahead = yield* horizon
+    /** Runs for an active schedule's horizon, as the scheduler would make them (spec §4.4, §5.2). */
+    const scheduleAhead = (deployment: Deployment) =>
+      deployment.is_schedule_active && deployment.schedule !== null
+        ? Effect.flatMap(currentDate, (now) => scheduleRuns(deployment, windowFrom(now, ahead)))
+        : Effect.void
     const provideOrchestrator = Effect.provideService(Orchestrator, orchestrator)
     /** The orchestrator forgets runs deleted under it (unstarted runs of a paused, changed or deleted schedule). */
     const forget = (ids: ReadonlyArray<string>) => Effect.forEach(ids, (id) => orchestrator.invalidate(id), { discard: true })
@@ -46,8 +47,8 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
           const start = payload.start_time ?? (yield* currentDate)
           yield* scheduleRuns(deployment, {
             start,
-            end: payload.end_time ?? new Date(start.getTime() + SCHEDULER_MAX_SCHEDULED_SECONDS * 1000),
-            maxRuns: payload.max_runs ?? SCHEDULER_MAX_RUNS
+            end: payload.end_time ?? new Date(start.getTime() + ahead.maxScheduledSeconds * 1000),
+            maxRuns: payload.max_runs ?? ahead.maxRuns
           })
           return null
         })).pipe(provideOrchestrator))
