@@ -1,7 +1,8 @@
 /**
  * The late-runs service (spec §5.3, with the comparison fixed as in 2022): a flow run still in the state named
- * "Scheduled" `afterSeconds` after its time becomes Late, through the orchestrator (forced, so the decision is
- * recorded). Late is still a SCHEDULED-type state, so agents still pick it up; AwaitingRetry runs are never marked.
+ * "Scheduled" `afterSeconds` after its time becomes Late, through the orchestrator, so the decision is recorded. Not
+ * forced (as in Prefect) but by the rules, which allow Scheduled → Late and refuse it for a run an agent started
+ * meanwhile. Late is still a SCHEDULED-type state, so agents still pick it up; AwaitingRetry runs are never marked.
  */
 import { Effect } from "effect"
 import { States } from "../src/domain/state.js"
@@ -23,8 +24,7 @@ export const markLateAt = (now: Date, settings: LateRunsSettings) =>
       const results = yield* Effect.forEach(page, (run) =>
         orchestrator.propose(
           { kind: "flow_run", id: run.id },
-          States.Late({ scheduledTime: run.next_scheduled_start_time }),
-          { force: true }
+          States.Late({ scheduledTime: run.next_scheduled_start_time })
         ).pipe(Effect.catchTag("ObjectNotFound", () => Effect.succeed(null))), { concurrency: "unbounded" })
       marked += results.filter((r) => r !== null && r.status === "ACCEPT").length
       if (page.length < settings.batchSize) return marked

@@ -27,7 +27,11 @@ export const HandleCancellingStateTransitions = rule({
 const progress: Partial<Record<StateType | "null", number>> = { null: 0, SCHEDULED: 1, PENDING: 2, RUNNING: 3, CANCELLING: 4 }
 const progressing = only("SCHEDULED", "PENDING", "RUNNING", "CANCELLING")
 
-/** No backwards progress, no same-type moves (Scheduled < Pending < Running < Cancelling): two agents can't both start a run. */
+/**
+ * No backwards progress, no same-type moves (Scheduled < Pending < Running < Cancelling): two agents can't both start a
+ * run. One same-type move is progress: a run still named Scheduled becoming Late (the late-runs service); so a run
+ * that an agent has just started is not sent back to Late, where another agent could start it again.
+ */
 export const PreventRedundantTransitions = rule({
   name: "PreventRedundantTransitions",
   from: [null, ...progressing],
@@ -35,6 +39,7 @@ export const PreventRedundantTransitions = rule({
   before: (ctx) => {
     const from = ctx.initial?.type ?? null
     const to = ctx.proposed!.type
+    if (from === "SCHEDULED" && to === "SCHEDULED" && ctx.initial!.name === "Scheduled" && ctx.proposed!.name === "Late") return
     if (progress[to]! <= progress[from ?? "null"]!) {
       ctx.abort(`This run cannot transition to the ${to} state from the ${from ?? "(no)"} state.`)
     }
