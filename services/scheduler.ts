@@ -9,7 +9,7 @@ import { createScheduledRuns, scheduledRunsOf } from "../src/api/scheduling.js"
 import type { Deployment } from "../src/domain/deployment.js"
 import type { FlowRunCreate } from "../src/domain/runs.js"
 import { currentDate } from "../src/storage/repositories/common.js"
-import { activeScheduledDeployments, deleteUnstartedRuns, deploymentUnchanged } from "../src/storage/service-queries.js"
+import { activeScheduledDeployments, type DeploymentPage, deleteUnstartedRuns, deploymentUnchanged } from "../src/storage/service-queries.js"
 import { Orchestrator } from "../runtime/orchestrator.js"
 import { loopService } from "./loop.js"
 import type { ServiceReporter } from "./service.js"
@@ -41,16 +41,20 @@ export const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, setting
     return kept
   })
 
-/** One pass (spec §5.2) as of `now`: every page of active deployments, until a page comes back short; answers the runs made. */
+/**
+ * One pass (spec §5.2) as of `now`: every page of active deployments, until a page comes back short; answers the runs
+ * made. A deployment that cannot be read or scheduled is reported (`last_error`), and the others are still scheduled.
+ */
 export const scheduleAt = (now: Date, settings: SchedulerSettings, report: ServiceReporter) =>
   Effect.gen(function*() {
     let after: string | null = null
     let total = 0
     while (true) {
-      const page: ReadonlyArray<Deployment> = yield* activeScheduledDeployments(after, settings.deploymentBatchSize)
-      if (page.length > 0) total += yield* schedulePage(page, now, settings, report)
-      if (page.length < settings.deploymentBatchSize) return total
-      after = page[page.length - 1]!.id
+      const page: DeploymentPage = yield* activeScheduledDeployments(after, settings.deploymentBatchSize)
+      for (const bad of page.unreadable) yield* report.error(`deployment ${bad.id} (${bad.name}) cannot be read: ${bad.reason}`)
+      if (page.deployments.length > 0) total += yield* schedulePage(page.deployments, now, settings, report)
+      if (page.size < settings.deploymentBatchSize || page.lastId === null) return total
+      after = page.lastId
     }
   })
 

@@ -17,13 +17,35 @@ const at = (sql: SqlClient.SqlClient, d: Date) =>
 
 const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)))
 
+/** A page of deployments with an active schedule; a row that cannot be read (a schedule from elsewhere) comes with its reason. */
+export interface DeploymentPage {
+  readonly deployments: ReadonlyArray<Deployment>
+  readonly unreadable: ReadonlyArray<{ readonly id: string; readonly name: string; readonly reason: string }>
+  /** The id to continue after (the page's last row, readable or not); null for an empty page. */
+  readonly lastId: string | null
+  /** Rows in the page: fewer than asked means it was the last. */
+  readonly size: number
+}
+
 /** Deployments with an active schedule, `limit` at a time in id order after `afterId` (spec §5.2 step 1). */
 export const activeScheduledDeployments = (afterId: string | null, limit: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(
       sql`SELECT * FROM deployment WHERE is_schedule_active = TRUE AND schedule IS NOT NULL
         ${afterId === null ? sql`` : sql`AND id > ${afterId}`} ORDER BY id LIMIT ${limit}`,
-      (rows) => rows.map((r) => decodeDeployment(r as Record<string, any>))
+      (rows): DeploymentPage => {
+        const deployments: Array<Deployment> = []
+        const unreadable: Array<{ id: string; name: string; reason: string }> = []
+        for (const row of rows as ReadonlyArray<Record<string, any>>) {
+          try {
+            deployments.push(decodeDeployment(row))
+          } catch (e) {
+            unreadable.push({ id: String(row.id), name: String(row.name), reason: e instanceof Error ? e.message : String(e) })
+          }
+        }
+        const last = rows[rows.length - 1] as { id: string } | undefined
+        return { deployments, unreadable, lastId: last?.id ?? null, size: rows.length }
+      }
     ))
 
 /** Whether the deployment still has an active schedule as of `updated` (false: changed, paused or deleted since). */

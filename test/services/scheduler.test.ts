@@ -100,5 +100,19 @@ describe.each(databases)("the scheduler on $name", (db) => {
         expect(yield* scheduleAt(t0, settings, report)).toBe(5)
         expect((yield* runsOf(b.id)).map((r: any) => r.idempotency_key)).toEqual([0, 1, 2, 3, 4].map((m) => scheduledRunKey(b.id, new Date(t0.getTime() + m * 60_000))))
       }))
+
+    it.effect("a deployment whose schedule cannot be read or used is reported; the others are still scheduled", () =>
+      Effect.gen(function*() {
+        errors.length = 0
+        const { a, b, c } = yield* setUp
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`UPDATE deployment SET schedule = ${JSON.stringify({ interval: "soon" })} WHERE id = ${a.id}`
+        yield* sql`UPDATE deployment SET schedule = ${JSON.stringify({ rrule: "FREQ=DAILY;BYSETPOS=1" })} WHERE id = ${b.id}`
+        expect(yield* scheduleAt(t0, settings, report)).toBe(5)
+        expect((yield* runsOf(c.id)).length).toBe(5)
+        expect(errors).toHaveLength(2)
+        expect(errors.find((e) => e.startsWith(`deployment ${a.id} (a) cannot be read: `))).toBeDefined()
+        expect(errors.find((e) => e.startsWith(`deployment ${b.id} (b)`))).toContain("BYSETPOS")
+      }))
   })
 })
