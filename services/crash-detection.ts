@@ -27,15 +27,17 @@ const why = (run: StaleRun, timeoutSeconds: number) =>
   `No heartbeat since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s): the run's process is presumed dead.`
 
 /**
- * Ends a stale flow run: first its unfinished task runs (Crashed; Cancelled when cancelling), so that a retry of the
- * flow run, decided by the rules on its Crashed, finds them ended and resets them; then the flow run itself.
+ * Ends a stale flow run: first its unfinished task runs (Crashed; Cancelled when they or it were being cancelled), so
+ * that a retry of the flow run, decided by the rules on its Crashed, finds them ended and resets them; then the run.
  */
 const endFlowRun = (run: StaleRun, timeoutSeconds: number) =>
   Effect.gen(function*() {
     const message = why(run, timeoutSeconds)
     let ended = 0
     for (const task of yield* unfinishedTaskRuns(run.id)) {
-      if (yield* end("task_run", task.id, task.state_type === "CANCELLING", `Its flow run's process is presumed dead. ${message}`)) ended++
+      // The task runs of a flow run being cancelled are Cancelled with it; the others Crashed.
+      const cancel = run.state_type === "CANCELLING" || task.state_type === "CANCELLING"
+      if (yield* end("task_run", task.id, cancel, `Its flow run's process is presumed dead. ${message}`)) ended++
     }
     return ended + ((yield* end("flow_run", run.id, run.state_type === "CANCELLING", message)) ? 1 : 0)
   })

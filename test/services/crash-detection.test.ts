@@ -100,7 +100,7 @@ describe.each(databases)("crash detection on $name", (db) => {
         expect((yield* runs.getFlowRun(retried.id)).state_type).toBe("CRASHED")
       }))
 
-    it.effect("a Cancelling run whose process is gone becomes Cancelled; a task run left Running under an ended flow run becomes Crashed", () =>
+    it.effect("a Cancelling run whose process is gone becomes Cancelled with its task runs; a task run left Running under an ended flow run becomes Crashed", () =>
       Effect.gen(function*() {
         yield* clearDatabase
         const cancelling = yield* runningFlow()
@@ -111,7 +111,8 @@ describe.each(databases)("crash detection on $name", (db) => {
         yield* detectCrashesAt(later, settings)
         const runs = yield* RunRepository
         expect((yield* runs.getFlowRun(cancelling.id)).state).toMatchObject({ type: "CANCELLED", name: "Cancelled" })
-        expect((yield* runs.getTaskRun(cancelling.holding)).state_type).toBe("CRASHED")
+        expect((yield* runs.getTaskRun(cancelling.holding)).state_type).toBe("CANCELLED")
+        expect((yield* runs.getTaskRun(cancelling.waiting)).state_type).toBe("CANCELLED")
         expect((yield* runs.getTaskRun(orphan.holding)).state_type).toBe("CRASHED")
         // The orphan's Pending task run shows no sign of life only by its state, which is not Running: it is left.
         expect((yield* runs.getTaskRun(orphan.waiting)).state_type).toBe("PENDING")
