@@ -9,7 +9,9 @@ import { createScheduledRuns, scheduledRunsOf } from "../src/api/scheduling.js"
 import type { Deployment } from "../src/domain/deployment.js"
 import type { FlowRunCreate } from "../src/domain/runs.js"
 import { currentDate } from "../src/storage/repositories/common.js"
-import { activeScheduledDeployments, type DeploymentPage, deleteUnstartedRuns, deploymentUnchanged } from "../src/storage/service-queries.js"
+import {
+  activeScheduledDeployments, type DeploymentPage, deleteUnstartedRuns, deploymentUnchanged, existingRunKeys
+} from "../src/storage/service-queries.js"
 import { Orchestrator } from "../runtime/orchestrator.js"
 import { loopService } from "./loop.js"
 import type { ServiceReporter } from "./service.js"
@@ -25,8 +27,14 @@ export const schedulePage = (page: ReadonlyArray<Deployment>, now: Date, setting
     const runs: Array<FlowRunCreate> = []
     for (const deployment of page) {
       const made = yield* Effect.either(scheduledRunsOf(deployment, window))
-      if (made._tag === "Left") yield* report.error(`deployment ${deployment.id} (${deployment.name}): ${made.left.detail}`)
-      else runs.push(...made.right)
+      if (made._tag === "Left") {
+        yield* report.error(`deployment ${deployment.id} (${deployment.name}): ${made.left.detail}`)
+        continue
+      }
+      // Most dates of a pass were scheduled by an earlier one: only the others go to the orchestrator, which still
+      // makes each run at most once (another scheduler may be making the same ones).
+      const existing = yield* existingRunKeys(deployment.flow_id, made.right.map((r) => r.idempotency_key!))
+      runs.push(...made.right.filter((r) => !existing.has(r.idempotency_key!)))
     }
     const created = yield* createScheduledRuns(runs, settings.insertBatchSize)
     let kept = created.length

@@ -48,6 +48,14 @@ export const activeScheduledDeployments = (afterId: string | null, limit: number
       }
     ))
 
+/** Which of `keys` are idempotency keys of the flow's runs already (one indexed lookup, on the unique (flow, key)). */
+export const existingRunKeys = (flowId: string, keys: ReadonlyArray<string>) =>
+  keys.length === 0 ? Effect.succeed(new Set<string>()) : Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql`SELECT idempotency_key FROM flow_run WHERE flow_id = ${flowId} AND ${sql.in("idempotency_key", keys)}`,
+      (rows) => new Set(rows.map((r) => String((r as { idempotency_key: unknown }).idempotency_key)))
+    ))
+
 /** Whether the deployment still has an active schedule as of `updated` (false: changed, paused or deleted since). */
 export const deploymentUnchanged = (id: string, updated: Date) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
