@@ -12,7 +12,7 @@ import { States } from "../src/domain/state.js"
 import { currentDate } from "../src/storage/repositories/common.js"
 import { type StaleRun, staleRuns, unfinishedTaskRuns } from "../src/storage/service-queries.js"
 import { Orchestrator } from "../runtime/orchestrator.js"
-import { loopService } from "./loop.js"
+import { loopService, runsText } from "./loop.js"
 import type { CrashDetectionSettings } from "./settings.js"
 
 /** Proposes the end of one run whose process is gone; an unknown run (deleted meanwhile) is skipped. */
@@ -68,5 +68,5 @@ export const crashDetection = (settings: CrashDetectionSettings) =>
     name: "crash-detection",
     description: `marks runs Crashed after ${settings.timeoutSeconds} s without a heartbeat, Cancelling ones Cancelled (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => detectCrashesAt(now, settings)), (n) => (n > 0 ? `Ended ${n} runs whose process is gone.` : ""))
+    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => detectCrashesAt(now, settings)), (n) => (n > 0 ? `Ended ${runsText(n)} whose process is gone.` : ""))
   })

@@ -9,7 +9,7 @@ import { States } from "../src/domain/state.js"
 import { currentDate } from "../src/storage/repositories/common.js"
 import { type LateCandidate, lateRunCandidates } from "../src/storage/service-queries.js"
 import { Orchestrator } from "../runtime/orchestrator.js"
-import { loopService } from "./loop.js"
+import { loopService, runsText } from "./loop.js"
 import type { LateRunsSettings } from "./settings.js"
 
 /** One pass as of `now`: every run late by then, `batchSize` at a time; answers how many were marked Late. */
@@ -37,5 +37,5 @@ export const lateRuns = (settings: LateRunsSettings) =>
     name: "late-runs",
     description: `marks Scheduled flow runs not started ${settings.afterSeconds} s after their time as Late (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => markLateAt(now, settings)), (n) => (n > 0 ? `Marked ${n} runs as Late.` : ""))
+    runOnce: () => Effect.map(Effect.flatMap(currentDate, (now) => markLateAt(now, settings)), (n) => (n > 0 ? `Marked ${runsText(n)} as Late.` : ""))
   })

@@ -7,6 +7,9 @@ import { Cause, Clock, Duration, Effect } from "effect"
 import { describeCause } from "../src/storage/database.js"
 import type { Service, ServiceReporter } from "./service.js"
 
+/** "1 run", "3 runs": for the lines a pass logs. */
+export const runsText = (n: number) => `${n} run${n === 1 ? "" : "s"}`
+
 export interface LoopServiceOptions<R> {
   readonly name: string
   readonly description: string

@@ -13,7 +13,7 @@ import {
   activeScheduledDeployments, type DeploymentPage, deleteUnstartedRuns, deploymentUnchanged, existingRunKeys
 } from "../src/storage/service-queries.js"
 import { Orchestrator } from "../runtime/orchestrator.js"
-import { loopService } from "./loop.js"
+import { loopService, runsText } from "./loop.js"
 import type { ServiceReporter } from "./service.js"
 import type { SchedulerSettings } from "./settings.js"
 
@@ -71,5 +71,5 @@ export const scheduler = (settings: SchedulerSettings) =>
     name: "scheduler",
     description: `keeps each active deployment's runs scheduled up to ${settings.maxRuns} runs or ${Math.round(settings.maxScheduledSeconds / 86_400)} days ahead (every ${settings.loopSeconds} s)`,
     loopSeconds: settings.loopSeconds,
-    runOnce: (report) => Effect.map(Effect.flatMap(currentDate, (now) => scheduleAt(now, settings, report)), (n) => (n > 0 ? `Scheduled ${n} runs.` : ""))
+    runOnce: (report) => Effect.map(Effect.flatMap(currentDate, (now) => scheduleAt(now, settings, report)), (n) => (n > 0 ? `Scheduled ${runsText(n)}.` : ""))
   })

@@ -83,8 +83,8 @@ export const supervise = <R>(services: ReadonlyArray<Service<R>>, options: Super
           yield* Effect.sleep(Duration.millis(wait))
         }
       }).pipe(
-        Effect.onInterrupt(() => update(service.name, (s) => ({ ...s, state: "stopped", next_due: null }))),
-        Effect.annotateLogs("service", service.name)
+        // Its log lines name the service in their message, so each is one line in `orion start`'s output.
+        Effect.onInterrupt(() => update(service.name, (s) => ({ ...s, state: "stopped", next_due: null })))
       )
 
     for (const service of services) yield* Effect.forkScoped(supervised(service))
