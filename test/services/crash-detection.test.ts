@@ -1,7 +1,8 @@
 /**
  * The crash-detection service: runs whose heartbeats stopped for the timeout become Crashed through the orchestrator —
  * with their task runs, whose concurrency slots are freed — or, asked for, retried; Cancelling ones become Cancelled.
- * First through its pass on both databases, then end to end: a real flow process killed with SIGKILL mid-run.
+ * First through its pass on both databases, then end to end: a real flow process killed with SIGKILL mid-run, in
+ * local mode and in remote mode against a server that runs the service.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
@@ -15,7 +16,9 @@ import { ConcurrencyLimitRepository, Repositories, RunRepository } from "../../s
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
 import { crashDetection, detectCrashesAt } from "../../services/crash-detection.js"
-import { supervise } from "../../services/supervisor.js"
+import { layer as supervisorLayer, supervise } from "../../services/supervisor.js"
+import { onDatabase, serverLayer } from "../../src/api/server.js"
+import { baseUrl, call, expectStatus } from "../api/harness.js"
 import { databases, tempDir } from "../support/databases.js"
 import { cleanEnv } from "../support/env.js"
 import { clearDatabase } from "../support/fixtures.js"
@@ -124,10 +127,11 @@ describe.each(databases)("crash detection on $name", (db) => {
  * Runs the slot-holder script on the SQLite file in `home` until it has held its slot for a few heartbeats (every
  * 0.5 s), then kills it with SIGKILL.
  */
-const runAndKill = (home: string, retry: boolean) =>
+const runAndKill = (home: string, retry: boolean, apiUrl?: string) =>
   Effect.promise(() => new Promise<void>((resolve, reject) => {
     const proc = spawn(process.execPath, ["--import", "tsx", "test/fixtures/slot-holder-script.ts", retry ? "retry" : "no-retry"], {
-      env: cleanEnv({ ORION_HOME: home, ORION_HEARTBEAT_INTERVAL: "0.5" }), stdio: ["ignore", "pipe", "inherit"]
+      env: cleanEnv({ ORION_HOME: home, ORION_HEARTBEAT_INTERVAL: "0.5", ...(apiUrl === undefined ? {} : { ORION_API_URL: apiUrl }) }),
+      stdio: ["ignore", "pipe", "inherit"]
     })
     const printed: Array<string> = []
     readline.createInterface({ input: proc.stdout! }).on("line", (line) => {
@@ -137,6 +141,17 @@ const runAndKill = (home: string, retry: boolean) =>
     proc.on("exit", (_code, signal) =>
       signal === "SIGKILL" ? resolve() : reject(new Error(`the script ended without being killed (${signal}): ${printed.join("\n")}`)))
   }))
+
+/** Polls `read` until `done` holds of what it answers (at most ~60 s). */
+const until = <A, R>(read: Effect.Effect<A, never, R>, done: (a: A) => boolean) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 600; i++) {
+      const a = yield* read
+      if (done(a)) return a
+      yield* Effect.sleep("100 millis")
+    }
+    throw new Error("the condition never held")
+  })
 
 /** Polls until the flow run's state is one of `types` (at most ~60 s). */
 const untilFlowRunIn = (types: ReadonlyArray<string>) =>
@@ -191,4 +206,32 @@ describe("a flow process killed with SIGKILL (local mode, SQLite)", () => {
         }).pipe(Effect.provide(context))
       }), 120_000)
   }
+})
+
+describe("a remote-mode flow process killed with SIGKILL, crash detection running in the server", () => {
+  const sqlite = databases.find((d) => d.name === "sqlite")!
+  const server = onDatabase(
+    serverLayer({ host: "127.0.0.1", port: 0, dataDir: tempDir("orion-data-"), services: { enabled: true, running: ["crash-detection"] } })
+      .pipe(Layer.provide(supervisorLayer([crashDetection({ loopSeconds: 0.5, timeoutSeconds: 3, batchSize: 100 })]))),
+    sqlite.layer()
+  )
+  layer(server, { excludeTestServices: true })((it) => {
+    it.effect("ends Crashed, its slot freed, and the service shows its passes", () =>
+      Effect.gen(function*() {
+        yield* expectStatus(201, "POST", "/api/concurrency_limits/", { tag: "slot", concurrency_limit: 1 })
+        yield* runAndKill(tempDir("orion-home-"), false, `${yield* baseUrl}/api`)
+        const [flowRun] = yield* until(
+          Effect.map(call("POST", "/api/flow_runs/filter", {}), (r) => r.json as Array<any>),
+          (runs) => runs.length === 1 && runs[0].state_type === "CRASHED"
+        )
+        expect(flowRun.state.message).toContain("presumed dead")
+        const [taskRun] = yield* expectStatus(200, "POST", "/api/task_runs/filter", {})
+        expect(taskRun.state.name).toBe("Crashed")
+        const [limit] = yield* expectStatus(200, "POST", "/api/concurrency_limits/filter", {})
+        expect(limit.active_slots).toEqual([])
+        const [status] = yield* expectStatus(200, "GET", "/api/admin/services")
+        expect(status).toMatchObject({ name: "crash-detection", state: "running", restarts: 0, last_error: null })
+        expect(status.last_loop).not.toBeNull()
+      }), 120_000)
+  })
 })
