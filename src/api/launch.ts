@@ -3,6 +3,7 @@
  * with the orchestrator and event bus, its start-up report (spec §5.5), and a graceful stop on SIGINT/SIGTERM.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Console, Context, Effect, Layer, Option } from "effect"
 import * as Database from "../storage/database.js"
 import { describeCause } from "../storage/database.js"
@@ -11,11 +12,14 @@ import { hasUi, onDatabase, serverLayer } from "./server.js"
 import { tuneHeap } from "../../runtime/heap.js"
 import { withBatchedLogs } from "./log-output.js"
 import { orionVersion } from "./version.js"
+import type { ServicesToRun } from "./services-status.js"
+import type { Orchestrator } from "../../runtime/orchestrator.js"
 
 export interface LaunchOptions {
   readonly host: string
   readonly port: number
-  readonly services: boolean
+  /** The services to run in this process (null: `--no-services`). */
+  readonly services: ServicesToRun<Orchestrator | SqlClient.SqlClient> | null
   readonly ui: boolean
 }
 
@@ -51,15 +55,18 @@ export const launch = (options: LaunchOptions) =>
     let started = false
     // Added first, so it runs last: after the server has closed.
     yield* Effect.addFinalizer(() => (started ? Console.log("Orion stopped.") : Effect.void))
+    const services = options.services
     const context = yield* Layer.build(onDatabase(
       serverLayer({
         host: options.host,
         port: options.port,
         uiDir: dir,
         logRequests: true,
-        // No service is implemented yet: with services enabled, none is running.
-        services: { enabled: options.services, running: [] }
-      }),
+        services: { enabled: services !== null, running: services?.started.map((s) => s.name) ?? [] }
+      }).pipe(
+        // Built before the server and released after it: the services stop once no request can reach them.
+        Layer.provide(services?.layer ?? Layer.empty)
+      ),
       Database.layer
     ))
     started = true
@@ -68,14 +75,19 @@ export const launch = (options: LaunchOptions) =>
     const settings = Context.get(context, ApiSettings)
     const keyed = Option.isSome(settings.apiKey)
     const ui = !options.ui ? "not served (--no-ui)" : hasUi(dir) ? `${url}/` : `not built (no index.html in ${dir})`
-    const services = options.services ? "none started (no services exist in this version yet)" : "disabled (--no-services)"
+    const serviceLines = services === null
+      ? ["disabled (--no-services)"]
+      : services.started.length === 0
+      ? ["none (each is switched off by its ORION_SERVICES_<NAME>_ENABLED setting)"]
+      : [`${services.started.length} started (status: ${url}/api/admin/services)`, ...services.started.map((s) => `    ${s.name.padEnd(16)} ${s.description}`)]
     if (exposed && !keyed) yield* Console.error(exposedWithoutKey(listening))
     yield* Console.log([
       `Orion ${orionVersion} API listening on ${listening}/api  (database: ${database.url})`,
       ...(listening !== url ? [`  Local:    ${url}/api`] : []),
       `  Docs:     ${url}/docs   OpenAPI: ${url}/openapi.json`,
       `  UI:       ${ui}`,
-      `  Services: ${services}`,
+      `  Services: ${serviceLines[0]}`,
+      ...serviceLines.slice(1),
       `  CORS:     ${settings.corsOrigins.length > 0 ? settings.corsOrigins.join(", ") : "same origin only"}`,
       `  API key:  ${keyed ? "required on every route (ORION_API_KEY)" : "none (set ORION_API_KEY to require one)"}`,
       "Press Ctrl+C to stop."

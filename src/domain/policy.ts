@@ -19,7 +19,12 @@ export const RunPolicy = Schema.Struct({
   max_retries: withDefault(Schema.Int.pipe(Schema.nonNegative()), () => 0),
   retry_delay_seconds: withDefault(RetryDelay, () => 0),
   /** Each delay is drawn uniformly within ±factor of its base value (0 = no jitter). */
-  retry_jitter_factor: withDefault(Schema.Number.pipe(Schema.between(0, 1)), () => 0)
+  retry_jitter_factor: withDefault(Schema.Number.pipe(Schema.between(0, 1)), () => 0),
+  /**
+   * Whether a flow run that crashed (its process died: the crash-detection service found its heartbeats stopped) is
+   * retried like a failed one, within the same `max_retries`. Absent: no.
+   */
+  retry_crashed: Schema.optionalWith(Schema.Boolean, { exact: true })
 }).annotations({ identifier: "RunPolicy" })
 export type RunPolicy = typeof RunPolicy.Type
 

@@ -2,7 +2,7 @@
 import type { Policies, Policy } from "./rule.js"
 import {
   CacheInsertion, CacheRetrieval, HandleCancellingStateTransitions, PreventRedundantTransitions,
-  PreventTransitionsFromTerminalStates, ReleaseTaskConcurrencySlots, RenameReruns, RetryFailedFlows, RetryFailedTasks,
+  PreventTransitionsFromTerminalStates, ReleaseTaskConcurrencySlots, RenameReruns, RetryCrashedFlows, RetryFailedFlows, RetryFailedTasks,
   SecureTaskConcurrencySlots, WaitForScheduledTime
 } from "./rules.js"
 import { ExpireCacheOnLeavingTerminal, GlobalTransforms, UpdateSubflowParentTask, UpdateSubflowStateDetails } from "./transforms.js"
@@ -30,6 +30,7 @@ export const CoreFlowPolicy: Policy = {
     PreventRedundantTransitions,
     WaitForScheduledTime,
     RetryFailedFlows,
+    RetryCrashedFlows,
     RenameReruns
   ],
   forcedRules: [],

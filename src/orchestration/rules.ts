@@ -27,7 +27,11 @@ export const HandleCancellingStateTransitions = rule({
 const progress: Partial<Record<StateType | "null", number>> = { null: 0, SCHEDULED: 1, PENDING: 2, RUNNING: 3, CANCELLING: 4 }
 const progressing = only("SCHEDULED", "PENDING", "RUNNING", "CANCELLING")
 
-/** No backwards progress, no same-type moves (Scheduled < Pending < Running < Cancelling): two agents can't both start a run. */
+/**
+ * No backwards progress, no same-type moves (Scheduled < Pending < Running < Cancelling): two agents can't both start a
+ * run. One same-type move is progress: a run still named Scheduled becoming Late (the late-runs service); so a run
+ * that an agent has just started is not sent back to Late, where another agent could start it again.
+ */
 export const PreventRedundantTransitions = rule({
   name: "PreventRedundantTransitions",
   from: [null, ...progressing],
@@ -35,6 +39,7 @@ export const PreventRedundantTransitions = rule({
   before: (ctx) => {
     const from = ctx.initial?.type ?? null
     const to = ctx.proposed!.type
+    if (from === "SCHEDULED" && to === "SCHEDULED" && ctx.initial!.name === "Scheduled" && ctx.proposed!.name === "Late") return
     if (progress[to]! <= progress[from ?? "null"]!) {
       ctx.abort(`This run cannot transition to the ${to} state from the ${from ?? "(no)"} state.`)
     }
@@ -61,14 +66,19 @@ const retryDelaySeconds = (policy: RunPolicy, retry: number) =>
     return Math.max(0, base * (1 + policy.retry_jitter_factor * (2 * u - 1)))
   })
 
-const retryFailures = (name: string, onRetry?: (ctx: RuleContext) => Effect.Effect<void, StoreError, OrchestrationStore>) => rule({
+const retryFailures = (
+  name: string,
+  to: StateType,
+  onRetry?: (ctx: RuleContext) => Effect.Effect<void, StoreError, OrchestrationStore>,
+  asks: (policy: RunPolicy) => boolean = () => true
+) => rule({
   name,
   from: only("RUNNING"),
-  to: only("FAILED"),
+  to: only(to),
   before: (ctx) =>
     Effect.gen(function*() {
       const { run_count, empirical_policy } = ctx.run
-      if (run_count > empirical_policy.max_retries) return
+      if (run_count > empirical_policy.max_retries || !asks(empirical_policy)) return
       const delay = yield* retryDelaySeconds(empirical_policy, run_count)
       ctx.reject(States.AwaitingRetry({
         scheduledTime: new Date(ctx.now.getTime() + delay * 1000),
@@ -80,17 +90,23 @@ const retryFailures = (name: string, onRetry?: (ctx: RuleContext) => Effect.Effe
 })
 
 /** A failed task run is retried while it has retries left: it waits in AwaitingRetry, then runs as Retrying. */
-export const RetryFailedTasks = retryFailures("RetryFailedTasks")
+export const RetryFailedTasks = retryFailures("RetryFailedTasks", "FAILED")
 
-/** A failed flow run is retried like a task; when it is, its failed task runs are reset so they run again. */
-export const RetryFailedFlows = retryFailures("RetryFailedFlows", (ctx) =>
+/** Resets the flow run's failed, crashed and cancelled task runs, so that its retry runs them again. */
+const resetTaskRuns = (ctx: RuleContext) =>
   Effect.gen(function*() {
     const store = yield* OrchestrationStore
     const failed = yield* store.taskRunIdsInStates(ctx.run.id, ["FAILED", "CRASHED", "CANCELLED"])
     for (const id of failed) {
       yield* store.forceState("task_run", id, States.AwaitingRetry({ scheduledTime: ctx.now, message: "Reset for a retry of its flow run" }), { resetRunCount: true })
     }
-  }))
+  })
+
+/** A failed flow run is retried like a task; when it is, its failed task runs are reset so they run again. */
+export const RetryFailedFlows = retryFailures("RetryFailedFlows", "FAILED", resetTaskRuns)
+
+/** A crashed flow run is retried like a failed one when its policy asks for it (`retry_crashed`). */
+export const RetryCrashedFlows = retryFailures("RetryCrashedFlows", "CRASHED", resetTaskRuns, (policy) => policy.retry_crashed === true)
 
 /** A run entering Running again is named Retrying (after AwaitingRetry) or Rerunning. */
 export const RenameReruns = rule({

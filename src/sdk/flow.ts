@@ -27,6 +27,12 @@ export interface FlowOptions<P, I> extends RunOptions {
   readonly taskRunner?: TaskRunnerSpec
   /** How often a running flow looks for a request to cancel it, e.g. from the API (default 1 s). */
   readonly cancelCheckInterval?: Duration.DurationInput
+  /**
+   * Whether a run that crashes (its process dies; the server's crash-detection service finds its heartbeats stopped)
+   * is retried like a failed one, within `retries` (default false). Someone must start the retry: an agent does for a
+   * deployment's runs.
+   */
+  readonly retryCrashed?: boolean
 }
 
 export interface RunCallOptions {
@@ -74,7 +80,7 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
   const body: (params: any) => unknown = b === undefined ? a : b
   if (typeof body !== "function") throw new TypeError("flow(): the body must be a function")
   const name = nameOf(options, body, "flow")
-  const policy = decodePolicy(runPolicy(options))
+  const policy = decodePolicy({ ...runPolicy(options), ...(options.retryCrashed === true ? { retry_crashed: true } : {}) })
   if (Either.isLeft(policy)) throw new TypeError(`flow '${name}': invalid retry options: ${ParseResult.TreeFormatter.formatErrorSync(policy.left)}`)
   checkDuration(`flow '${name}'`, "timeout", options.timeout)
   const def: FlowDefinition = {

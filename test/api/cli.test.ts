@@ -56,15 +56,21 @@ describe("orion start", () => {
   it("serves the API, reports where, and stops on SIGTERM within 2 s with exit code 0, event streams open", async () => {
     const port = await freePort()
     const home = tempDir("orion-home-")
-    const orion = startOrion(["--port", String(port), "--no-ui"], home)
+    const orion = startOrion(["--port", String(port), "--no-ui"], home, { ORION_SERVICES_LATE_RUNS_ENABLED: "false" })
     try {
       await waitForHealth(port, orion)
+      const services = await (await fetch(`http://127.0.0.1:${port}/api/admin/services`)).json() as Array<{ name: string; state: string }>
+      expect(services.map((s) => [s.name, s.state])).toEqual([["scheduler", "running"], ["crash-detection", "running"]])
       const flow = await fetch(`http://127.0.0.1:${port}/api/flows/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "cli" }) })
       expect(flow.status).toBe(201)
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/api`)
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/docs`)
       expect(orion.output()).toContain(path.join(home, "orion.db"))
-      expect(orion.output()).toMatch(/Services: +none started/)
+      // The services it started, each with what it does; late runs is switched off by its setting.
+      expect(orion.output()).toMatch(new RegExp(`Services: +2 started \\(status: http://127\\.0\\.0\\.1:${port}/api/admin/services\\)`))
+      expect(orion.output()).toMatch(/^ +scheduler +keeps each active deployment's runs scheduled up to 100 runs or 100 days ahead \(every 60 s\)$/m)
+      expect(orion.output()).toMatch(/^ +crash-detection +marks runs Crashed after 90 s without a heartbeat/m)
+      expect(orion.output()).not.toContain("late-runs")
       const streams = await Promise.all([openEventStream(port), openEventStream(port)])
 
       const signalled = Date.now()
@@ -104,6 +110,23 @@ describe("orion start", () => {
     expect(keyed).toMatch(/API key: +required/)
     expect(keyed).not.toContain("a-long-secret")
   }, 90_000)
+
+  it("--no-services runs none and says so; an invalid service setting is one clear error and exit code 1", async () => {
+    const port = await freePort()
+    const orion = startOrion(["--port", String(port), "--no-ui", "--no-services"], tempDir("orion-home-"))
+    try {
+      await waitForHealth(port, orion)
+      expect(orion.output()).toMatch(/Services: +disabled \(--no-services\)/)
+      expect(await (await fetch(`http://127.0.0.1:${port}/api/admin/services`)).json()).toEqual([])
+    } finally {
+      orion.child.kill("SIGKILL")
+    }
+    const bad = startOrion(["--port", String(await freePort()), "--no-ui"], tempDir("orion-home-"), { ORION_SERVICES_CRASH_DETECTION_TIMEOUT_SECONDS: "soon" })
+    const exit = await bad.exited
+    expect(exit.code).toBe(1)
+    expect(bad.output().trim()).toMatch(/^Orion could not start: .*ORION_SERVICES_CRASH_DETECTION_TIMEOUT_SECONDS/)
+    expect(bad.output()).not.toContain("    at ")
+  }, 60_000)
 
   it("a port already in use is one clear error and exit code 1", async () => {
     const port = await freePort()

@@ -1,6 +1,6 @@
 /** Deployments over real HTTP: upsert, schedules turned into runs, runs made from a deployment; SQLite and PostgreSQL. */
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { ConfigProvider, Effect, Layer } from "effect"
 import { newUuid } from "../../src/domain/index.js"
 import { databases } from "../support/databases.js"
 import { apiServer, call, expectStatus, unique } from "./harness.js"
@@ -139,6 +139,31 @@ describe.each(databases)("API deployments on $name", (db) => {
         }
         expect((yield* call("GET", `/api/deployments/name/${flow.name}/c`)).status).toBe(404)
         expect((yield* call("POST", "/api/deployments/", { name: "c", flow_id: newUuid(), flow_data: flowData })).json).toMatchObject({ thing: "Flow" })
+      }))
+  })
+})
+
+describe("API deployments with the scheduler's horizon set", () => {
+  const settings = ConfigProvider.fromMap(new Map([["ORION_SERVICES_SCHEDULER_MAX_RUNS", "3"], ["ORION_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", String(30 * DAY)]]))
+  layer(apiServer(databases[0]!).pipe(Layer.provide(Layer.setConfigProvider(settings))), { excludeTestServices: true })((it) => {
+    it.effect("a deployment's runs on create, and deleting it deletes its runs not started, others kept", () =>
+      Effect.gen(function*() {
+        const flow = yield* newFlow()
+        const body = { name: "hourly", flow_id: flow.id, flow_data: flowData, schedule: { interval: 3600 } }
+        const rare = { name: "every-20-days", flow_id: flow.id, flow_data: flowData, schedule: { interval: 20 * DAY } }
+        const created = yield* expectStatus(201, "POST", "/api/deployments/", body)
+        const every20 = yield* expectStatus(201, "POST", "/api/deployments/", rare)
+        // At most 3 runs (ORION_SERVICES_SCHEDULER_MAX_RUNS) …
+        expect(yield* runsOf(created.id)).toHaveLength(3)
+        // … at most 30 days ahead (…_MAX_SCHEDULED_TIME), which hold one or two dates 20 days apart (100 days would hold 5).
+        const rareRuns = (yield* runsOf(every20.id)).length
+        expect(rareRuns === 1 || rareRuns === 2).toBe(true)
+        const manual = yield* expectStatus(201, "POST", `/api/deployments/${created.id}/create_flow_run`, {})
+        expect((yield* call("DELETE", `/api/deployments/${created.id}`)).status).toBe(204)
+        const left = yield* expectStatus(200, "POST", "/api/flow_runs/filter", { flow_runs: { id: { any_: [manual.id] } } })
+        expect(left.map((r: { id: string; deployment_id: string | null }) => [r.id, r.deployment_id])).toEqual([[manual.id, null]])
+        // The flow's runs now: the manual one and every-20-days's.
+        expect(yield* expectStatus(200, "POST", "/api/flow_runs/count", { flows: { id: { any_: [flow.id] } } })).toBe(1 + rareRuns)
       }))
   })
 })

@@ -5,13 +5,14 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { orionHome } from "../../settings.js"
 import { Database, dropAll } from "../../storage/database.js"
 import { migrations } from "../../storage/migrations.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
 import { ApiSettings } from "../config.js"
+import { ServiceStatuses } from "../services-status.js"
 import { BadRequest, ServiceUnavailable } from "../errors.js"
 import { orionVersion } from "../version.js"
 import { liftRead } from "./respond.js"
@@ -31,6 +32,7 @@ export const AdminLive = HttpApiBuilder.group(OrionApi, "admin", (handlers) =>
     const settings = yield* ApiSettings
     const orchestrator = yield* Orchestrator
     const home = yield* orionHome
+    const services = yield* Effect.serviceOption(ServiceStatuses)
 
     const confirmed = (confirm: boolean, action: string) =>
       confirm ? Effect.void : Effect.fail(new BadRequest({ detail: `Refusing to ${action} without {"confirm": true} in the body` }))
@@ -40,6 +42,7 @@ export const AdminLive = HttpApiBuilder.group(OrionApi, "admin", (handlers) =>
       .handle("health", () => liftRead(Effect.as(sql`SELECT 1 AS one`, true)))
       .handle("hello", () => Effect.succeed("👋"))
       .handle("version", () => Effect.succeed(orionVersion))
+      .handle("services", () => Option.match(services, { onNone: () => Effect.succeed([]), onSome: (s) => s.read }))
       .handle("settings", () =>
         Effect.succeed({
           version: orionVersion,

@@ -9,26 +9,30 @@ import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
-import { checkSchedule, defaultWindow, scheduleRuns, SCHEDULER_MAX_RUNS, SCHEDULER_MAX_SCHEDULED_SECONDS } from "../scheduling.js"
+import { checkSchedule, horizon, scheduleRuns, windowFrom } from "../scheduling.js"
 import { createdOrFound, json, lift, liftRead } from "./respond.js"
-
-/** Runs for the next 100 days of an active schedule, as the scheduler would make them (spec §4.4, §5.2). */
-const scheduleAhead = (deployment: Deployment) =>
-  deployment.is_schedule_active && deployment.schedule !== null
-    ? Effect.flatMap(currentDate, (now) => scheduleRuns(deployment, defaultWindow(now)))
-    : Effect.void
 
 export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (handlers) =>
   Effect.gen(function*() {
     const deployments = yield* DeploymentRepository
     const runs = yield* RunRepository
     const orchestrator = yield* Orchestrator
+    // The scheduler's horizon (ORION_SERVICES_SCHEDULER_MAX_RUNS, …_MAX_SCHEDULED_TIME); an invalid one stops the server.
+    const ahead = yield* horizon
+    /** Runs for an active schedule's horizon, as the scheduler would make them (spec §4.4, §5.2). */
+    const scheduleAhead = (deployment: Deployment) =>
+      deployment.is_schedule_active && deployment.schedule !== null
+        ? Effect.flatMap(currentDate, (now) => scheduleRuns(deployment, windowFrom(now, ahead)))
+        : Effect.void
     const provideOrchestrator = Effect.provideService(Orchestrator, orchestrator)
+    /** The orchestrator forgets runs deleted under it (unstarted runs of a paused, changed or deleted schedule). */
+    const forget = (ids: ReadonlyArray<string>) => Effect.forEach(ids, (id) => orchestrator.invalidate(id), { discard: true })
     return handlers
       .handle("create", ({ payload }) =>
         lift(Effect.gen(function*() {
           yield* checkSchedule(payload.schedule)
           const upserted = yield* deployments.upsert(payload)
+          yield* forget(upserted.removedRuns)
           yield* scheduleAhead(upserted.value)
           return yield* createdOrFound(Deployment, upserted)
         })).pipe(provideOrchestrator))
@@ -36,21 +40,22 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
       .handle("get", ({ path }) => liftRead(deployments.get(path.id)))
       .handle("filter", ({ payload }) => liftRead(deployments.filter(payload)))
       .handle("count", ({ payload }) => liftRead(deployments.count(payload)))
-      .handle("delete", ({ path }) => lift(deployments.delete(path.id)))
+      .handle("delete", ({ path }) => lift(Effect.flatMap(deployments.delete(path.id), forget)))
       .handle("schedule", ({ path, payload }) =>
         lift(Effect.gen(function*() {
           const deployment = yield* deployments.get(path.id)
           const start = payload.start_time ?? (yield* currentDate)
           yield* scheduleRuns(deployment, {
             start,
-            end: payload.end_time ?? new Date(start.getTime() + SCHEDULER_MAX_SCHEDULED_SECONDS * 1000),
-            maxRuns: payload.max_runs ?? SCHEDULER_MAX_RUNS
+            end: payload.end_time ?? new Date(start.getTime() + ahead.maxScheduledSeconds * 1000),
+            maxRuns: payload.max_runs ?? ahead.maxRuns
           })
           return null
         })).pipe(provideOrchestrator))
       .handle("setScheduleActive", ({ path }) =>
         lift(Effect.flatMap(deployments.setScheduleActive(path.id, true), scheduleAhead)).pipe(provideOrchestrator))
-      .handle("setScheduleInactive", ({ path }) => lift(Effect.asVoid(deployments.setScheduleActive(path.id, false))))
+      .handle("setScheduleInactive", ({ path }) =>
+        lift(Effect.flatMap(deployments.changeScheduleActive(path.id, false), (r) => forget(r.removedRuns))))
       .handle("createFlowRun", ({ path, payload }) =>
         lift(Effect.gen(function*() {
           const deployment = yield* deployments.get(path.id)

@@ -5,11 +5,12 @@ import { Effect, Schema } from "effect"
 import { Deployment, type DeploymentCreate } from "../../domain/deployment.js"
 import { ObjectNotFound } from "../../domain/errors.js"
 import type { CountRequest, DeploymentFilterRequest } from "../../domain/filters.js"
-import { newUuid } from "../../domain/primitives.js"
+import { newUuid, type Uuid } from "../../domain/primitives.js"
 import { decodeRow, rowToDb } from "../codec.js"
 import { Columns } from "../tables.js"
 import { Database } from "../database.js"
 import { deploymentsWhere } from "../filters.js"
+import { deleteUnstartedRunsOf } from "../service-queries.js"
 import { countFrom, currentDate, firstOrNotFound, touchedOrNotFound, type Upserted } from "./common.js"
 
 const decodeDeployment = decodeRow(Deployment, Columns.deployment)
@@ -20,18 +21,17 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
     const sql = yield* SqlClient.SqlClient
     const { dialect } = yield* Database
 
-    /** Removes the runs the scheduler made for this deployment that have not started, so they can be made afresh. */
-    const deleteAutoScheduledRuns = (deploymentId: string) =>
-      Effect.map(
-        sql`DELETE FROM flow_run WHERE deployment_id = ${deploymentId} AND auto_scheduled = TRUE AND state_type = 'SCHEDULED' RETURNING id`,
-        (rows) => rows.length
-      )
+    /**
+     * Removes the runs the scheduler made for this deployment that have not started (still SCHEDULED, never run), so
+     * they can be made afresh; answers their ids (the orchestrator must forget them).
+     */
+    const deleteAutoScheduledRuns = (deploymentId: string) => Effect.provideService(deleteUnstartedRunsOf(deploymentId), SqlClient.SqlClient, sql)
 
     /**
      * Creates the deployment, or overwrites schedule, activation, tags, parameters and flow data of the one with the
-     * same flow and name; then deletes its auto-scheduled runs that are still SCHEDULED (spec §4.4).
+     * same flow and name; then deletes its auto-scheduled runs not started yet (spec §4.4), answered as `removedRuns`.
      */
-    const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment>, ObjectNotFound | SqlError> =>
+    const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment> & { readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
       sql.withTransaction(Effect.gen(function*() {
         const flows = yield* sql`SELECT id FROM flow WHERE id = ${input.flow_id}`
         if (flows.length === 0) return yield* new ObjectNotFound({ thing: "Flow", id: input.flow_id })
@@ -44,8 +44,8 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
             parameters = excluded.parameters, tags = excluded.tags, updated = excluded.updated
           RETURNING *`
         const value = decodeDeployment(rows[0] as Record<string, any>)
-        yield* deleteAutoScheduledRuns(value.id)
-        return { value, created: value.id === id }
+        const removedRuns = yield* deleteAutoScheduledRuns(value.id)
+        return { value, created: value.id === id, removedRuns }
       }))
 
     const get = (id: string) =>
@@ -68,12 +68,22 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
     const count = (request: CountRequest) =>
       Effect.map(sql`SELECT CAST(COUNT(*) AS INTEGER) AS count FROM deployment AS d WHERE ${deploymentsWhere(sql, request)}`, countFrom)
 
-    /** Deletes the deployment; its runs keep existing with `deployment_id` set to null. */
-    const remove = (id: string) =>
-      Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
+    /**
+     * Deletes the deployment and, in the same transaction, its auto-scheduled runs not started yet (answers their ids);
+     * its other runs keep existing with `deployment_id` set to null.
+     */
+    const remove = (id: string): Effect.Effect<ReadonlyArray<Uuid>, ObjectNotFound | SqlError> =>
+      sql.withTransaction(Effect.gen(function*() {
+        const removedRuns = yield* deleteAutoScheduledRuns(id)
+        yield* Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
+        return removedRuns
+      }))
 
-    /** Turns the schedule on or off; turning it off also deletes the auto-scheduled runs still SCHEDULED. */
-    const setScheduleActive = (id: string, active: boolean): Effect.Effect<Deployment, ObjectNotFound | SqlError> =>
+    /**
+     * Turns the schedule on or off; turning it off also deletes the auto-scheduled runs not started yet, in the same
+     * transaction (answered as `removedRuns`).
+     */
+    const changeScheduleActive = (id: string, active: boolean): Effect.Effect<{ readonly deployment: Deployment; readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
       sql.withTransaction(Effect.gen(function*() {
         const now = yield* currentDate
         const fields = rowToDb(dialect, { is_schedule_active: active, updated: now })
@@ -81,10 +91,14 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
           sql`UPDATE deployment SET ${sql.update(fields)} WHERE id = ${id} RETURNING *`,
           firstOrNotFound("Deployment", id, decodeDeployment)
         )
-        if (!active) yield* deleteAutoScheduledRuns(id)
-        return deployment
+        const removedRuns = active ? [] : yield* deleteAutoScheduledRuns(id)
+        return { deployment, removedRuns }
       }))
 
-    return { upsert, get, getByName, filter, count, delete: remove, setScheduleActive, deleteAutoScheduledRuns } as const
+    /** Turns the schedule on or off, as `changeScheduleActive`; answers the deployment. */
+    const setScheduleActive = (id: string, active: boolean): Effect.Effect<Deployment, ObjectNotFound | SqlError> =>
+      Effect.map(changeScheduleActive(id, active), (r) => r.deployment)
+
+    return { upsert, get, getByName, filter, count, delete: remove, setScheduleActive, changeScheduleActive, deleteAutoScheduledRuns } as const
   })
 }) {}
