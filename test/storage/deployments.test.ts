@@ -106,16 +106,23 @@ describe.each(databases)("DeploymentRepository on $name", (db) => {
         expect(yield* repo.count({ flows: { name: { any_: ["other"] } } })).toBe(0)
       }))
 
-    it.effect("delete keeps the deployment's runs with deployment_id null", () =>
+    it.effect("delete deletes the deployment's runs still SCHEDULED and keeps the others with deployment_id null", () =>
       Effect.gen(function*() {
         yield* clearDatabase
         const repo = yield* DeploymentRepository
+        const runs = yield* RunRepository
         const f = yield* flow("etl")
         const { value: d } = yield* repo.upsert(deployment(f.id, "d"))
-        const run = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "SCHEDULED" } })
+        const { value: other } = yield* repo.upsert(deployment(f.id, "other"))
+        const scheduled = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "SCHEDULED" } })
+        const manual = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: false, state: { type: "SCHEDULED" } })
+        const ran = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "COMPLETED" } })
+        const others = yield* insertFlowRun({ flow_id: f.id, deployment_id: other.id, auto_scheduled: true, state: { type: "SCHEDULED" } })
         yield* repo.delete(d.id)
         expect(yield* Effect.flip(repo.get(d.id))).toBeInstanceOf(ObjectNotFound)
-        expect((yield* (yield* RunRepository).getFlowRun(run)).deployment_id).toBeNull()
+        for (const gone of [scheduled, manual]) expect(yield* Effect.flip(runs.getFlowRun(gone))).toBeInstanceOf(ObjectNotFound)
+        expect((yield* runs.getFlowRun(ran)).deployment_id).toBeNull()
+        expect((yield* runs.getFlowRun(others)).deployment_id).toBe(other.id)
         expect(yield* Effect.flip(repo.delete(d.id))).toMatchObject({ _tag: "ObjectNotFound", thing: "Deployment" })
       }))
 

@@ -67,9 +67,15 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
     const count = (request: CountRequest) =>
       Effect.map(sql`SELECT CAST(COUNT(*) AS INTEGER) AS count FROM deployment AS d WHERE ${deploymentsWhere(sql, request)}`, countFrom)
 
-    /** Deletes the deployment; its runs keep existing with `deployment_id` set to null. */
+    /**
+     * Deletes the deployment and its runs still SCHEDULED (no agent would run them without it); runs that started
+     * keep existing with `deployment_id` set to null.
+     */
     const remove = (id: string) =>
-      Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
+      sql.withTransaction(Effect.gen(function*() {
+        yield* sql`DELETE FROM flow_run WHERE deployment_id = ${id} AND state_type = 'SCHEDULED'`
+        return yield* Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
+      }))
 
     /** Turns the schedule on or off; turning it off also deletes the auto-scheduled runs still SCHEDULED. */
     const setScheduleActive = (id: string, active: boolean): Effect.Effect<Deployment, ObjectNotFound | SqlError> =>
