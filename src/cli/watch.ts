@@ -15,10 +15,16 @@ export interface WatchedState {
   readonly message: string | null
 }
 
+/** `…+00:00` on the wire; `…Z`, like every other time the CLI prints. */
+const isoOf = (wire: string | undefined) => {
+  const at = wire === undefined ? Number.NaN : Date.parse(wire)
+  return Number.isNaN(at) ? wire ?? "" : new Date(at).toISOString()
+}
+
 const stateOf = (payload: Record<string, unknown>): WatchedState | undefined => {
   const state = payload.state as Partial<WatchedState> | null | undefined
   return state?.type === undefined ? undefined : {
-    type: state.type, name: state.name ?? state.type, timestamp: state.timestamp ?? "", message: state.message ?? null
+    type: state.type, name: state.name ?? state.type, timestamp: isoOf(state.timestamp), message: state.message ?? null
   }
 }
 
