@@ -175,9 +175,9 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
             (cancelled): RunOutcome => ({ state: cancelled.state, value: Option.none() }))
         }
         const { proposal, value } = result.value
-        const propose = proposeObeying(ref, proposal)
+        const propose = endCancelledMeanwhile(ref, proposeObeying(ref, proposal))
         return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (ended) => {
-          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value })
+          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value: ended.state.type === "CANCELLED" ? Option.none() : value })
           if (ended.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(ended.state), again)
           if (isTerminal(ended.state.type)) return adopt(ended.state)
           return again
@@ -193,6 +193,21 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     })
   )
 }
+
+/**
+ * The body ended just as a cancel request came, before the watcher saw it: its end is refused (a run being cancelled
+ * may only become Cancelled), so the run ends Cancelled, as asked, instead of staying Cancelling.
+ */
+const endCancelledMeanwhile = (
+  ref: RunRef,
+  propose: Effect.Effect<OrchestrationResult & { readonly state: State }, ClientError | RunAborted, OrionClient>
+): Effect.Effect<OrchestrationResult & { readonly state: State }, ClientError | RunAborted, OrionClient> =>
+  Effect.catchTag(propose, "RunAborted", (aborted) =>
+    Effect.flatMap(OrionClient, (client) =>
+      Effect.flatMap(ref.kind === "flow_run" ? Effect.map(client.readFlowRun(ref.id), (r) => r.state_type) : Effect.map(client.readTaskRun(ref.id), (r) => r.state_type), (type) =>
+        type === "CANCELLING"
+          ? proposeObeying(ref, States.Cancelled({ message: "The run was cancelled as it ended." }))
+          : Effect.fail(aborted))))
 
 /** The body, raced against an external cancel request when watched; None when it was cancelled. */
 const executeWatched = <R>(spec: RunActorSpec<R>) => {
