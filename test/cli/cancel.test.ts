@@ -39,6 +39,7 @@ describe("orion flow-run cancel", slow, () => {
     expect(cancelled.code, cancelled.stderr).toBe(0)
     expect(cancelled.stdout).toMatch(/^Flow run '\S+' \([0-9a-f-]{36}\) is Cancelling: the process running it stops it/m)
     expect(cancelled.stdout.trim().split("\n").at(-1)).toMatch(/^Flow run '\S+' finished in state Cancelled\.$/)
+    expect(cancelled.stdout).not.toContain("may be gone")
 
     const ended = await flowScript.done
     expect(ended.code, ended.stderr).toBe(0)
@@ -85,6 +86,31 @@ describe("orion flow-run cancel", slow, () => {
       const decisions = await server.api("GET", `/flow_runs/${run.id}/decisions`) as Array<{ status: string; rule: string | null; proposed_type: string }>
       expect(decisions.at(-1)).toMatchObject({ status: "REJECT", rule: "CancelRunsNotYetRunning", proposed_type: "CANCELLING" })
     }
+  })
+
+  it("a run whose process is gone: cancel says so; --force marks it, its subflow and its unfinished task runs Cancelled", async () => {
+    const flow = await server.api("POST", "/flows/", { name: "cli-cancel-orphan" })
+    const running = { state: { type: "RUNNING" } }
+    const run = await server.api("POST", "/flow_runs/", { flow_id: flow.id, ...running })
+    const task = await server.api("POST", "/task_runs/", { flow_run_id: run.id, task_key: "a", dynamic_key: "0", ...running })
+    const done = await server.api("POST", "/task_runs/", { flow_run_id: run.id, task_key: "b", dynamic_key: "0", state: { type: "COMPLETED" } })
+    const placeholder = await server.api("POST", "/task_runs/", { flow_run_id: run.id, task_key: "subflow:child", dynamic_key: "0", ...running })
+    const sub = await server.api("POST", "/flow_runs/", { flow_id: flow.id, parent_task_run_id: placeholder.id, ...running })
+    const subTask = await server.api("POST", "/task_runs/", { flow_run_id: sub.id, task_key: "c", dynamic_key: "0", ...running })
+    // No process heartbeats these runs: with a 1 s heartbeat interval, they are silent after 3 s.
+    await new Promise((resolve) => setTimeout(resolve, 3500))
+    const asked = await orion(["flow-run", "cancel", run.id], { ...server.remote, ORION_HEARTBEAT_INTERVAL: "1" })
+    expect(asked.code, asked.stderr).toBe(0)
+    expect(asked.stdout).toMatch(new RegExp(`is Cancelling: .* Its process last reported \\d+s ago and may be gone: \`orion flow-run cancel ${run.id} --force\` marks it Cancelled without it\\.$`, "m"))
+
+    const forced = await orion(["flow-run", "cancel", run.id, "--force", "--json"], server.remote)
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(JSON.parse(forced.stdout)).toMatchObject({ flow_run_id: run.id, state: { type: "CANCELLED" }, forced: { taskRuns: 2, subflowRuns: 1 } })
+    const typeOf = async (kind: string, id: string) => (await server.api("GET", `/${kind}/${id}`)).state_type as string
+    expect(await Promise.all([
+      typeOf("flow_runs", run.id), typeOf("task_runs", task.id), typeOf("task_runs", done.id), typeOf("task_runs", placeholder.id),
+      typeOf("flow_runs", sub.id), typeOf("task_runs", subTask.id)
+    ])).toEqual(["CANCELLED", "CANCELLED", "COMPLETED", "CANCELLED", "CANCELLED", "CANCELLED"])
   })
 
   it("refuses a bad id, an unknown run and a finished run in one line each, exit 1", async () => {
