@@ -17,7 +17,7 @@ beforeAll(async () => {
 
 afterAll(() => server?.stop())
 
-const slow = { timeout: 240_000 }
+const slow = { timeout: 480_000 }
 
 /** The flow run's state type, its task runs' and its subflow's (with the subflow's task runs'), read from the server. */
 const cancelledTree = async (flowRunId: string) => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(() => server?.stop())
 
-const slow = { timeout: 240_000 }
+const slow = { timeout: 480_000 }
 
 interface Inspected { readonly deployment: { id: string; is_schedule_active: boolean }; readonly name: string; readonly scheduled_runs: Array<{ id: string; state_type: string; next_scheduled_start_time: string }> }
 

@@ -23,7 +23,7 @@ const exec = (args: ReadonlyArray<string>, env: Record<string, string>, timeout:
   })
 
 /** `orion <args>` to its end. */
-export const orion = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 90_000) => exec([bin, ...args], env, timeout)
+export const orion = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 180_000) => exec([bin, ...args], env, timeout)
 
 /** A process still running: its output so far, a wait for a line of it, and its end. */
 export interface Running {
