@@ -149,6 +149,13 @@ const watchForCancel = (ref: RunRef, every: Duration.Duration) =>
   })
 
 /**
+ * Sleeps until a SCHEDULED state's time (an AwaitingRetry's, say) or, when the run is watched, until it is cancelled
+ * meanwhile — then its next Running proposal is refused and the run ends as it stands, rather than at the retry time.
+ */
+const waitScheduled = <R>(spec: RunActorSpec<R>, state: State) =>
+  spec.cancelWatch === undefined ? sleepUntilScheduled(state) : Effect.raceFirst(sleepUntilScheduled(state), watchForCancel(spec.ref, spec.cancelWatch))
+
+/**
  * Runs one run to its end: Running → body → terminal state, looping through AwaitingRetry, adopting rejections.
  * Interruption ends the run in Cancelled; a failure outside the body (Orion unreachable, an abort) in Crashed.
  */
@@ -165,7 +172,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     const again = Effect.suspend(() => pass(undefined))
     return Effect.flatMap(start, (started) => {
       if (started.status === "REJECT") {
-        if (started.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(started.state), again)
+        if (started.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, started.state), again)
         if (started.state.type !== "RUNNING") return adopt(started.state)
       }
       return Effect.flatMap(whileHeartbeating(ref, spec.heartbeats, executeWatched(spec)), (result) => {
@@ -178,7 +185,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
         const propose = endCancelledMeanwhile(ref, proposeObeying(ref, proposal))
         return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (ended) => {
           if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value: ended.state.type === "CANCELLED" ? Option.none() : value })
-          if (ended.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(ended.state), again)
+          if (ended.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, ended.state), again)
           if (isTerminal(ended.state.type)) return adopt(ended.state)
           return again
         })
