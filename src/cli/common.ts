@@ -3,7 +3,7 @@
  * run-id arguments, `--json`, how states and times read, and following a flow run's events from the event stream.
  */
 import { Args, HelpDoc, Options } from "@effect/cli"
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Option, ParseResult, Redacted } from "effect"
 import type { OrionApiClient } from "../client/typed.js"
 import type { FlowRun } from "../domain/runs.js"
 import { Api, type CliApi, layer as apiLayer } from "./api.js"
@@ -22,13 +22,24 @@ export const runId = (what: string) =>
       ? Effect.succeed(id.trim().toLowerCase())
       : Effect.fail(HelpDoc.p(`'${id}' is not a ${what} id: ids are UUIDs, e.g. 0b9d3c1e-7f5a-4c2e-9a41-5e8f2d6c7b10`))))
 
+const refusedTags = ["ObjectNotFound", "ValidationError", "InvalidRequest", "BadRequest", "Conflict", "ServiceUnavailable", "InternalError"]
+
+/** A missing object, a refused request, or a request the typed client would not send (a value the API's schema does not allow) as one line. */
+const refusal = (e: unknown): CliFailure | undefined => {
+  if (ParseResult.isParseError(e)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(e).map((i) => `${i.path.length > 0 ? `${i.path.join(".")}: ` : ""}${i.message}`)
+    return new CliFailure({ message: `Invalid request: ${issues.join("; ")}` })
+  }
+  if (typeof e === "object" && e !== null && "_tag" in e && refusedTags.includes(String(e._tag)) && "message" in e) {
+    return new CliFailure({ message: String(e.message) })
+  }
+  return undefined
+}
+
 /** Runs `body` with the API (remote, or the local database's), turning a missing object or a refused request into a one-line failure. */
 export const withApi = <A, E, R>(body: (client: OrionApiClient, api: CliApi) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(Api, (api) => body(api.client, api)).pipe(
-    Effect.catchIf(
-      (e): e is E & { readonly _tag: string; readonly message: string } =>
-        typeof e === "object" && e !== null && "_tag" in e && ["ObjectNotFound", "ValidationError", "InvalidRequest", "BadRequest", "Conflict", "ServiceUnavailable", "InternalError"].includes(String(e._tag)),
-      (e) => Effect.fail(new CliFailure({ message: e.message }))),
+    Effect.mapError((e) => refusal(e) ?? e),
     Effect.provide(apiLayer)
   )
 

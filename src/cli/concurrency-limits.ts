@@ -7,6 +7,7 @@ import * as Command from "@effect/cli/Command"
 import { Console, Effect } from "effect"
 import type { OrionApiClient } from "../client/typed.js"
 import type { ConcurrencyLimit } from "../domain/concurrency-limit.js"
+import { MAX_KEY_LENGTH } from "../domain/primitives.js"
 import type { TaskRun } from "../domain/runs.js"
 import { CliFailure, printJson, table } from "./output.js"
 import { iso, json, stateLabel, withApi } from "./common.js"
@@ -17,6 +18,8 @@ const tagArg = Args.text({ name: "tag" }).pipe(
   Args.withDescription("The tag the limit applies to"),
   Args.mapEffect((tag) => tag.trim() === ""
     ? Effect.fail(HelpDoc.p("The tag must not be empty"))
+    : tag.length > MAX_KEY_LENGTH
+    ? Effect.fail(HelpDoc.p(`The tag must be at most ${MAX_KEY_LENGTH} characters, got ${tag.length}`))
     : Effect.succeed(tag)))
 
 const limitArg = Args.text({ name: "limit" }).pipe(

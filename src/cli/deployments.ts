@@ -157,6 +157,9 @@ export const parseParams = (given: ReadonlyArray<string>): Effect.Effect<Record<
       } catch {
         // not JSON: the text itself
       }
+      if (typeof value === "number" && !Number.isFinite(value)) {
+        return yield* Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--param '${key}': ${text} is too large a number for JSON`)))
+      }
       params[key] = value
     }
     return params

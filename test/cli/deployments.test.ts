@@ -152,6 +152,7 @@ describe("orion deployment", slow, () => {
       [["deployment", "pause", "0b9d3c1e-7f5a-4c2e-9a41-5e8f2d6c7b10"], /^No deployment with id 0b9d3c1e-7f5a-4c2e-9a41-5e8f2d6c7b10$/],
       [["deployment", "run", "cli-dep/hourly", "-p", "novalue"], /^--param 'novalue' must be key=value/],
       [["deployment", "run", "cli-dep/hourly", "-p", "n=1", "-p", "n=2"], /^--param 'n' is given twice$/],
+      [["deployment", "run", "cli-dep/hourly", "-p", "n=1e400"], /^--param 'n': 1e400 is too large a number for JSON$/],
       [["deployment", "inspect", "cli-dep/hourly", "--next", "500"], /^--next must be between 0 and 200, got 500$/]
     ]
     await Promise.all(cases.map(async ([args, message]) => {
@@ -207,6 +208,7 @@ describe("orion concurrency-limit", slow, () => {
       [["concurrency-limit", "create", "db", "-1"], /^The limit must be a whole number from 0 to 2147483647, got '-1'$/],
       [["concurrency-limit", "create", "db", "lots"], /^The limit must be a whole number from 0 to 2147483647, got 'lots'$/],
       [["concurrency-limit", "create", "db"], /^Missing argument <limit>/],
+      [["concurrency-limit", "create", "x".repeat(401), "1"], /^The tag must be at most 400 characters, got 401$/],
       [["concurrency-limit", "inspect", "nope"], /^No concurrency limit on tag 'nope'$/],
       [["concurrency-limit", "delete", "nope"], /^No concurrency limit on tag 'nope'$/]
     ]
