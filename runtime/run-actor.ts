@@ -153,6 +153,13 @@ const watchForCancel = (ref: RunRef, every: Duration.Duration) =>
   })
 
 /**
+ * Sleeps until a SCHEDULED state's time (an AwaitingRetry's, say) or, when the run is watched, until it is cancelled
+ * meanwhile — then its next Running proposal is refused and the run ends as it stands, rather than at the retry time.
+ */
+const waitScheduled = <R>(spec: RunActorSpec<R>, state: State) =>
+  spec.cancelWatch === undefined ? sleepUntilScheduled(state) : Effect.raceFirst(sleepUntilScheduled(state), watchForCancel(spec.ref, spec.cancelWatch))
+
+/**
  * Runs one run to its end: Running → body → terminal state, looping through AwaitingRetry, adopting rejections.
  * Interruption ends the run in Cancelled; a failure outside the body (Orion unreachable, an abort) in Crashed.
  */
@@ -169,7 +176,7 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     const again = Effect.suspend(() => pass(undefined))
     return Effect.flatMap(start, (started) => {
       if (started.status === "REJECT") {
-        if (started.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(started.state), again)
+        if (started.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, started.state), again)
         if (started.state.type !== "RUNNING") return adopt(started.state)
       }
       return Effect.flatMap(whileHeartbeating(ref, spec.heartbeats, executeWatched(spec)), (result) => {
@@ -179,10 +186,10 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
             (cancelled): RunOutcome => ({ state: cancelled.state, value: Option.none() }))
         }
         const { proposal, value } = result.value
-        const propose = proposeObeying(ref, proposal)
+        const propose = endCancelledMeanwhile(ref, proposeObeying(ref, proposal))
         return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (ended) => {
-          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value })
-          if (ended.state.type === "SCHEDULED") return Effect.zipRight(sleepUntilScheduled(ended.state), again)
+          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value: ended.state.type === "CANCELLED" ? Option.none() : value })
+          if (ended.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, ended.state), again)
           if (isTerminal(ended.state.type)) return adopt(ended.state)
           return again
         })
@@ -197,6 +204,21 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     })
   )
 }
+
+/**
+ * The body ended just as a cancel request came, before the watcher saw it: its end is refused (a run being cancelled
+ * may only become Cancelled), so the run ends Cancelled, as asked, instead of staying Cancelling.
+ */
+const endCancelledMeanwhile = (
+  ref: RunRef,
+  propose: Effect.Effect<OrchestrationResult & { readonly state: State }, ClientError | RunAborted, OrionClient>
+): Effect.Effect<OrchestrationResult & { readonly state: State }, ClientError | RunAborted, OrionClient> =>
+  Effect.catchTag(propose, "RunAborted", (aborted) =>
+    Effect.flatMap(OrionClient, (client) =>
+      Effect.flatMap(ref.kind === "flow_run" ? Effect.map(client.readFlowRun(ref.id), (r) => r.state_type) : Effect.map(client.readTaskRun(ref.id), (r) => r.state_type), (type) =>
+        type === "CANCELLING"
+          ? proposeObeying(ref, States.Cancelled({ message: "The run was cancelled as it ended." }))
+          : Effect.fail(aborted))))
 
 /** The body, raced against an external cancel request when watched; None when it was cancelled. */
 const executeWatched = <R>(spec: RunActorSpec<R>) => {

@@ -16,7 +16,7 @@ interface Ran {
   readonly home: string
 }
 
-const examples = ["etl-effect", "etl-async", "retries", "caching", "mapping", "subflows", "failing", "parallel"] as const
+const examples = ["etl-effect", "etl-async", "retries", "caching", "mapping", "subflows", "failing", "parallel", "cancel"] as const
 type Example = typeof examples[number]
 
 const root = path.resolve(import.meta.dirname, "..")
@@ -103,6 +103,23 @@ describe("examples", () => {
       })
     })
   }
+
+  it("cancel: cancelled from outside by `orion flow-run cancel --wait`, the flow run, its task runs and its subflow end Cancelled", () => {
+    const { stdout } = ran("cancel")
+    expect(stdout).toMatch(/is Cancelling: the process running it stops it/)
+    expect(stdout).toMatch(/^Flow run '\S+' finished in state Cancelled\.$/m)
+    expect(stdout).toContain("of flow 'long-running': Cancelled")
+    withDb("cancel", (db) => {
+      const runs = flowRuns(db)
+      const parent = runs.find((r) => r.flow === "long-running")!
+      const child = runs.find((r) => r.flow === "archive")!
+      expect(stateNames(db, "flow_run", parent.id)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"])
+      expect(child.state_name).toBe("Cancelled")
+      const tasks = [...taskRuns(db, parent.id), ...taskRuns(db, child.id)]
+      expect(tasks).toHaveLength(5)
+      for (const t of tasks) expect(t.state_name, t.name).toBe("Cancelled")
+    })
+  })
 
   it("retries: the flaky task run is retried twice, with back-off, then completes", () => {
     const { stdout } = ran("retries")

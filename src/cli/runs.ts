@@ -1,49 +1,22 @@
 /**
- * The daily-work commands on runs and flows — `flow-run ls | inspect | logs | retry`, `task-run inspect`, `flow ls` —
- * all through the typed API client (cli/api.ts): human tables by default, `--json` for scripts.
+ * The daily-work commands on runs and flows — `flow-run ls | inspect | logs | retry | cancel`, `task-run inspect`,
+ * `flow ls` — all through the typed API client (cli/api.ts): human tables by default, `--json` for scripts.
  */
-import { Args, HelpDoc, Options, ValidationError } from "@effect/cli"
+import { HelpDoc, Options, ValidationError } from "@effect/cli"
 import * as Command from "@effect/cli/Command"
-import { Clock, Console, Effect, Option, Redacted } from "effect"
+import { Clock, Console, Effect } from "effect"
 import type { OrionApiClient } from "../client/typed.js"
 import type { FlowRun, TaskRun } from "../domain/runs.js"
 import { emptyStateDetails, type StateType } from "../domain/state.js"
 import type { Decision } from "../domain/orchestration.js"
 import type { Log } from "../domain/log.js"
-import { Api, type CliApi, layer as apiLayer } from "./api.js"
+import { flowRunCancel } from "./cancel.js"
+import { flowNames, followEvents, iso, json, notFound, runId, stateLabel, terminal, withApi } from "./common.js"
 import { CliFailure, printJson, relativeTime, table } from "./output.js"
 
 const stateTypes: ReadonlyArray<StateType> = ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"]
-const terminal: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "CANCELLED", "CRASHED"])
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-const json = Options.boolean("json").pipe(Options.withDescription("Print JSON (for scripts) instead of a table"))
-
-/** A run id argument: a UUID, or one clear line saying what was wrong. */
-const runId = (what: string) =>
-  Args.text({ name: "id" }).pipe(
-    Args.withDescription(`The ${what}'s id (a UUID)`),
-    Args.mapEffect((id) => uuidPattern.test(id.trim())
-      ? Effect.succeed(id.trim().toLowerCase())
-      : Effect.fail(HelpDoc.p(`'${id}' is not a ${what} id: ids are UUIDs, e.g. 0b9d3c1e-7f5a-4c2e-9a41-5e8f2d6c7b10`))))
-
-/** Runs `body` with the API (remote, or the local database's), turning a missing object or a refused request into a one-line failure. */
-const withApi = <A, E, R>(body: (client: OrionApiClient, api: CliApi) => Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Api, (api) => body(api.client, api)).pipe(
-    Effect.catchIf(
-      (e): e is E & { readonly _tag: string; readonly message: string } =>
-        typeof e === "object" && e !== null && "_tag" in e && ["ObjectNotFound", "ValidationError", "InvalidRequest", "BadRequest", "Conflict", "ServiceUnavailable", "InternalError"].includes(String(e._tag)),
-      (e) => Effect.fail(new CliFailure({ message: e.message }))),
-    Effect.provide(apiLayer)
-  )
-
-const notFound = (what: string, id: string) => () => Effect.fail(new CliFailure({ message: `No ${what} with id ${id}` }))
 
 const seconds = (s: number) => s < 1 ? `${Math.round(s * 1000)}ms` : s < 120 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`
-const iso = (d: Date | null) => d === null ? "" : d.toISOString()
-const stateLabel = (type: string | null, name: string | null) =>
-  type === null ? "-" : name !== null && name.toUpperCase().replace(/ /g, "_") !== type ? `${name} (${type})` : (name ?? type)
-
 /** When a run is due or last moved: its scheduled time while scheduled, else its state's timestamp. */
 const runWhen = (run: FlowRun | TaskRun, now: Date) => {
   const at = run.state_type === "SCHEDULED" ? run.state?.state_details.scheduled_time ?? run.expected_start_time : run.state?.timestamp ?? null
@@ -68,11 +41,6 @@ const limitOption = Options.integer("limit").pipe(
   Options.withDefault(15),
   Options.mapEffect((n) => n >= 1 && n <= 200 ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--limit must be between 1 and 200, got ${n}`))))
 )
-
-const flowNames = (client: OrionApiClient, ids: ReadonlyArray<string>) =>
-  ids.length === 0 ? Effect.succeed(new Map<string, string>()) : Effect.map(
-    client.flows.filter({ payload: { flows: { id: { any_: [...new Set(ids)] as Array<FlowRun["flow_id"]> } }, limit: 200, offset: 0 } }),
-    (flows) => new Map(flows.map((f) => [f.id as string, f.name])))
 
 const flowRunLs = Command.make("ls", { state: stateOption, flow: flowOption, limit: limitOption, json }, (o) =>
   withApi((client) => Effect.gen(function*() {
@@ -147,72 +115,6 @@ const allLogs = (client: OrionApiClient, flowRunId: FlowRun["id"]) =>
       out.push(...page)
       if (page.length < 200) return out
     }
-  })
-
-interface StreamedEvent {
-  readonly id: number
-  readonly event: string
-  readonly flow_run_id: string | null
-  readonly task_run_id: string | null
-  readonly payload: Record<string, unknown>
-}
-
-/**
- * The flow run's events from the event stream — replayed from the first, then live — until `onEvent` says the run has
- * ended and no event has come for `quiet` (log lines are shipped in batches, so some arrive after the final state);
- * reconnects (with the last event's id) when the stream ends or asks for a resync.
- */
-const followEvents = (url: string, key: Option.Option<Redacted.Redacted>, flowRunId: string, onEvent: (e: StreamedEvent) => Effect.Effect<boolean>, quiet = 3000) =>
-  Effect.gen(function*() {
-    let last = 0
-    let endedAt: number | undefined
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const done = yield* Effect.tryPromise({
-        try: async (signal) => {
-          const abort = new AbortController()
-          signal.addEventListener("abort", () => abort.abort())
-          const response = await fetch(`${url}/events?flow_run_id=${flowRunId}&last_event_id=${last}`, {
-            headers: { accept: "text/event-stream", ...Option.match(key, { onNone: () => ({}), onSome: (k) => ({ authorization: `Bearer ${Redacted.value(k)}` }) }) },
-            signal: abort.signal
-          })
-          if (!response.ok || response.body === null) throw new Error(`the event stream answered ${response.status}`)
-          const chunks = (response.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
-          const decoder = new TextDecoder()
-          let buffer = ""
-          try {
-            for (;;) {
-              const next = chunks.next()
-              const wait = endedAt === undefined ? undefined : Math.max(0, endedAt + quiet - Date.now())
-              const result = wait === undefined
-                ? await next
-                : await Promise.race([next, new Promise<"quiet">((resolve) => setTimeout(() => resolve("quiet"), wait))])
-              if (result === "quiet") return true
-              if (result.done === true) return false
-              buffer += decoder.decode(result.value, { stream: true })
-              let end: number
-              while ((end = buffer.indexOf("\n\n")) >= 0) {
-                const frame = buffer.slice(0, end)
-                buffer = buffer.slice(end + 2)
-                const kind = /^event: (.*)$/m.exec(frame)?.[1]
-                const data = /^data: (.*)$/m.exec(frame)?.[1]
-                if (kind === undefined || data === undefined || kind === "hello") continue
-                if (kind === "resync") return false
-                const event = JSON.parse(data) as StreamedEvent
-                last = Math.max(last, event.id)
-                if (await Effect.runPromise(onEvent(event))) endedAt = Date.now()
-                else if (endedAt !== undefined) endedAt = Date.now()
-              }
-            }
-          } finally {
-            abort.abort()
-          }
-        },
-        catch: (e) => new CliFailure({ message: `Could not follow the event stream at ${url}/events: ${e instanceof Error ? e.message : String(e)}` })
-      })
-      if (done) return
-      yield* Effect.sleep("500 millis")
-    }
-    return yield* new CliFailure({ message: `The event stream at ${url}/events kept ending; stopped following` })
   })
 
 const follow = Options.boolean("follow").pipe(Options.withAlias("f"), Options.withDescription("Keep printing new log lines until the flow run ends"))
@@ -307,11 +209,11 @@ const flowLs = Command.make("ls", { limit: limitOption, json }, (o) =>
   }))).pipe(Command.withDescription("List flows"))
 
 export const flowRun = Command.make("flow-run").pipe(
-  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry]),
-  Command.withDescription("Flow runs: list, inspect, logs, retry (the local database, or the server at ORION_API_URL)"))
+  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry, flowRunCancel]),
+  Command.withDescription("Flow runs: list, inspect, logs, retry, cancel (the local database, or the server at ORION_API_URL)"))
 export const taskRun = Command.make("task-run").pipe(Command.withSubcommands([taskRunInspect]), Command.withDescription("Task runs: inspect"))
 export const flow = Command.make("flow").pipe(Command.withSubcommands([flowLs]), Command.withDescription("Flows: list"))
 
 /** Every command word of this module, for usage lines (cli/output.ts). */
-export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry"] as const
+export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry", "cancel"] as const
 

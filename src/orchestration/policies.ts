@@ -1,7 +1,7 @@
 /** The default policies: which rules apply to flow runs and task runs, in priority order. */
 import type { Policies, Policy } from "./rule.js"
 import {
-  CacheInsertion, CacheRetrieval, HandleCancellingStateTransitions, PreventRedundantTransitions,
+  CacheInsertion, CacheRetrieval, CancelRunsNotYetRunning, HandleCancellingStateTransitions, PreventRedundantTransitions,
   PreventTransitionsFromTerminalStates, ReleaseTaskConcurrencySlots, RenameReruns, RetryCrashedFlows, RetryFailedFlows, RetryFailedTasks,
   SecureTaskConcurrencySlots, WaitForScheduledTime
 } from "./rules.js"
@@ -28,6 +28,7 @@ export const CoreFlowPolicy: Policy = {
     PreventTransitionsFromTerminalStates,
     HandleCancellingStateTransitions,
     PreventRedundantTransitions,
+    CancelRunsNotYetRunning,
     WaitForScheduledTime,
     RetryFailedFlows,
     RetryCrashedFlows,

@@ -46,6 +46,21 @@ export const PreventRedundantTransitions = rule({
   }
 })
 
+/**
+ * Cancelling a flow run that has not started running cancels it at once: nothing is running that would have to stop,
+ * so Scheduled or Pending → Cancelling is stored as Cancelled (a process about to start it then finds it ended).
+ */
+export const CancelRunsNotYetRunning = rule({
+  name: "CancelRunsNotYetRunning",
+  from: [null, "SCHEDULED", "PENDING"],
+  to: only("CANCELLING"),
+  before: (ctx) =>
+    ctx.reject(
+      States.Cancelled({ message: ctx.proposed!.message ?? `Cancelled before it ran (it was ${ctx.initial?.name ?? "without a state"}).` }),
+      "The run had not started running: it is cancelled at once."
+    )
+})
+
 /** A scheduled run waits until its scheduled time before it may start (this is what makes agents wait). */
 export const WaitForScheduledTime = rule({
   name: "WaitForScheduledTime",

@@ -19,7 +19,8 @@ const fixture = path.join(root, "test", "fixtures", "cli-flows.ts")
 
 interface Ran { readonly code: number | null; readonly stdout: string; readonly stderr: string }
 
-const run = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 60_000) =>
+// A liveness limit, not a speed bar: seven of these start at once in the refusals test, each loading Orion through tsx.
+const run = (args: ReadonlyArray<string>, env: Record<string, string>, timeout = 150_000) =>
   new Promise<Ran>((resolve) => {
     execFile(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), timeout }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))

@@ -3,6 +3,7 @@ import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { StateTypes, type StateType } from "../../src/domain/index.js"
+import { Orchestrator } from "../../runtime/orchestrator.js"
 import { databases } from "../support/databases.js"
 import { newFlowRun, newTaskRun, orchestratorLayer, propose } from "../support/orchestrator.js"
 
@@ -15,6 +16,7 @@ const expected = (kind: "flow_run" | "task_run", from: StateType, to: StateType)
   if (from === "CANCELLING" && to !== "CANCELLED" && to !== "CANCELLING") return ["ABORT", "HandleCancellingStateTransitions"]
   const [f, t] = [progress[from], progress[to]]
   if (kind === "flow_run" && f !== undefined && t !== undefined && t <= f) return ["ABORT", "PreventRedundantTransitions"]
+  if (kind === "flow_run" && (from === "SCHEDULED" || from === "PENDING") && to === "CANCELLING") return ["REJECT", "CancelRunsNotYetRunning"]
   if (from === "SCHEDULED" && (to === "PENDING" || to === "RUNNING")) return ["WAIT", "WaitForScheduledTime"]
   return ["ACCEPT", null]
 }
@@ -44,6 +46,13 @@ describe.each(databases)("core policies on $name", (db) => {
                 expect(result.state?.type).toBe(to)
                 expect(result.details).toEqual({ type: "accept_details" })
                 if (to === "RUNNING") expect(result.state?.name).toBe(from === "RUNNING" ? "Rerunning" : "Running")
+              } else if (status === "REJECT") {
+                // A flow run that was not yet running is cancelled at once.
+                expect(result.state).toMatchObject({ type: "CANCELLED", name: "Cancelled" })
+                expect(result.details.type).toBe("reject_details")
+                yield* Effect.flatMap(Orchestrator, (o) => o.committed)
+                const [run] = yield* sql<{ state_type: string }>`SELECT state_type FROM flow_run WHERE id = ${id}`
+                expect(run?.state_type).toBe("CANCELLED")
               } else {
                 expect(result.state).toBeNull()
                 expect(result.details.type).toBe(status === "WAIT" ? "wait_details" : "abort_details")

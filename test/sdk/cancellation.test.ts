@@ -140,5 +140,47 @@ describe.each(databases)("timeouts and cancellation on $name", (db) => {
         expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"])
         for (const run of yield* taskRunsOf(flowRunId)) expect(run.state?.type).toBe("CANCELLED")
       }))
+
+    it.effect("a cancel request that arrives as the body ends, before the watcher sees it: the run ends Cancelled, not stuck Cancelling", () =>
+      Effect.gen(function*() {
+        const entered = yield* Deferred.make<Uuid>()
+        const release = yield* Deferred.make<void>()
+        // The watcher looks once an hour: only the end of the body can meet the request.
+        const f = flow({ name: "cancelled-as-it-ends", cancelCheckInterval: "1 hour" }, () =>
+          Effect.gen(function*() {
+            const ctx = runContext()
+            yield* Deferred.succeed(entered, ctx._tag === "FlowRun" ? ctx.flowRunId : ctx.flow.flowRunId)
+            yield* Deferred.await(release)
+            return "done"
+          }))
+        const fiber = yield* Effect.fork(f.run())
+        const flowRunId = yield* Deferred.await(entered)
+        const client = yield* OrionClient
+        expect((yield* client.proposeState({ kind: "flow_run", id: flowRunId }, States.Cancelling())).status).toBe("ACCEPT")
+        yield* Deferred.succeed(release, undefined)
+        const state = yield* Fiber.join(fiber)
+        expect(state).toMatchObject({ type: "CANCELLED", message: "The run was cancelled as it ended." })
+        expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"])
+      }))
+
+    it.effect("a flow run waiting an hour to retry, cancelled: it ends Cancelled at once, not at its retry time", () =>
+      Effect.gen(function*() {
+        const client = yield* OrionClient
+        const entered = yield* Deferred.make<Uuid>()
+        const f = flow({ name: "cancelled-awaiting-retry", retries: 1, retryDelay: 3600, cancelCheckInterval: "30 millis" }, () =>
+          Effect.gen(function*() {
+            const ctx = runContext()
+            yield* Deferred.succeed(entered, ctx._tag === "FlowRun" ? ctx.flowRunId : ctx.flow.flowRunId)
+            return yield* Effect.fail(new Error("fails once, then waits an hour to retry"))
+          }))
+        const fiber = yield* Effect.fork(f.run())
+        const flowRunId = yield* Deferred.await(entered)
+        while ((yield* client.readFlowRun(flowRunId)).state_name !== "AwaitingRetry") yield* Effect.sleep("20 millis")
+        const answer = yield* client.proposeState({ kind: "flow_run", id: flowRunId }, States.Cancelling())
+        expect(answer).toMatchObject({ status: "REJECT", state: { type: "CANCELLED" } })
+        const state = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"))
+        expect(state).toMatchObject({ type: "CANCELLED" })
+        expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "AwaitingRetry", "Cancelled"])
+      }))
   })
 })

@@ -106,22 +106,27 @@ describe.each(databases)("DeploymentRepository on $name", (db) => {
         expect(yield* repo.count({ flows: { name: { any_: ["other"] } } })).toBe(0)
       }))
 
-    it.effect("delete removes the auto-scheduled runs not started and keeps the others with deployment_id null", () =>
+    it.effect("delete removes the runs not started (auto-scheduled or made by hand) and keeps the others with deployment_id null", () =>
       Effect.gen(function*() {
         yield* clearDatabase
         const repo = yield* DeploymentRepository
+        const runs = yield* RunRepository
         const f = yield* flow("etl")
         const { value: d } = yield* repo.upsert(deployment(f.id, "d"))
         const unstarted = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "SCHEDULED" } })
+        const byHand = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: false, state: { type: "SCHEDULED" } })
         const run = yield* insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "RUNNING" }, run_count: 1 })
         const retrying = yield* insertFlowRun({
           flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "SCHEDULED", name: "AwaitingRetry" }, run_count: 1, start_time: at("09:00")
         })
-        expect(yield* repo.delete(d.id)).toEqual([unstarted])
+        const { value: other } = yield* repo.upsert(deployment(f.id, "other"))
+        const others = yield* insertFlowRun({ flow_id: f.id, deployment_id: other.id, auto_scheduled: true, state: { type: "SCHEDULED" } })
+        expect(yield* repo.delete(d.id)).toEqual([unstarted, byHand])
         expect(yield* Effect.flip(repo.get(d.id))).toBeInstanceOf(ObjectNotFound)
-        expect(yield* countRows("flow_run", { column: "id", value: unstarted })).toBe(0)
-        expect((yield* (yield* RunRepository).getFlowRun(run)).deployment_id).toBeNull()
-        expect((yield* (yield* RunRepository).getFlowRun(retrying)).deployment_id).toBeNull()
+        for (const gone of [unstarted, byHand]) expect(yield* Effect.flip(runs.getFlowRun(gone))).toBeInstanceOf(ObjectNotFound)
+        expect((yield* runs.getFlowRun(run)).deployment_id).toBeNull()
+        expect((yield* runs.getFlowRun(retrying)).deployment_id).toBeNull()
+        expect((yield* runs.getFlowRun(others)).deployment_id).toBe(other.id)
         expect(yield* Effect.flip(repo.delete(d.id))).toMatchObject({ _tag: "ObjectNotFound", thing: "Deployment" })
       }))
 

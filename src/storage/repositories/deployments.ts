@@ -69,14 +69,16 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
       Effect.map(sql`SELECT CAST(COUNT(*) AS INTEGER) AS count FROM deployment AS d WHERE ${deploymentsWhere(sql, request)}`, countFrom)
 
     /**
-     * Deletes the deployment and, in the same transaction, its auto-scheduled runs not started yet (answers their ids);
-     * its other runs keep existing with `deployment_id` set to null.
+     * Deletes the deployment and, in the same transaction, its runs not started yet (answers their ids): the
+     * auto-scheduled ones, and those made by hand (`orion deployment run`) that no agent could run without it. Its
+     * other runs keep existing with `deployment_id` set to null.
      */
     const remove = (id: string): Effect.Effect<ReadonlyArray<Uuid>, ObjectNotFound | SqlError> =>
       sql.withTransaction(Effect.gen(function*() {
         const removedRuns = yield* deleteAutoScheduledRuns(id)
+        const byHand = yield* sql`DELETE FROM flow_run WHERE deployment_id = ${id} AND state_type = 'SCHEDULED' AND run_count = 0 RETURNING id`
         yield* Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
-        return removedRuns
+        return [...removedRuns, ...byHand.map((r) => (r as { id: Uuid }).id)]
       }))
 
     /**
