@@ -131,6 +131,10 @@ describe("the dashboard in Chromium", () => {
     await page.getByTestId("count-COMPLETED").filter({ hasText: "1" }).waitFor({ timeout: 5000 })
     await page.getByTestId("count-FAILED").filter({ hasText: "1" }).waitFor({ timeout: 5000 })
     await page.getByRole("region", { name: "Recent failures" }).getByText(runs[1].name).waitFor({ timeout: 5000 })
+    // `orion start` runs its services: the dashboard shows each, running
+    for (const name of ["scheduler", "late-runs", "crash-detection"]) {
+      await page.getByTestId("services").getByRole("row").filter({ hasText: name }).filter({ hasText: "running" }).waitFor({ timeout: 5000 })
+    }
   })
 
   it("lists the runs created through the API, and filtering narrows the list", async () => {

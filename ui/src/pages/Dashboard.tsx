@@ -1,10 +1,11 @@
 /**
- * The dashboard: flow-run counts by state over a chosen time range, the run-history chart, recent failures and late
- * runs — each refreshed when a live event says a flow run was created or changed state.
+ * The dashboard: flow-run counts by state over a chosen time range, the run-history chart, recent failures, late runs
+ * and the server's services — each refreshed when a live event says a flow run was created or changed state.
  */
 import { A } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
 import type { FlowRun } from "../../../src/domain/runs.js"
+import type { ServiceStatus } from "../../../src/domain/service-status.js"
 import { call } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { HistoryChart } from "../components/HistoryChart.js"
@@ -46,6 +47,7 @@ export default function Dashboard() {
   const [failures, { refetch: refetchFailures }] = recent({ state: { type: { any_: ["FAILED", "CRASHED"] } } }, "END_TIME_DESC")
   const [late, { refetch: refetchLate }] = recent({ state: { name: { any_: ["Late"] } } }, "EXPECTED_START_TIME_ASC")
   const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  const [services, { refetch: refetchServices }] = createResource(() => call((c) => c.admin.services()))
   // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
   const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
@@ -55,6 +57,7 @@ export default function Dashboard() {
     void refetchHistory()
     void refetchFailures()
     void refetchLate()
+    void refetchServices()
   }, 300)
   onLive((e) => {
     if (e.event === "flow_run.created" && !(ok(flows) ?? []).some((f) => f.id === e.payload.flow_id)) newFlow()
@@ -125,6 +128,35 @@ export default function Dashboard() {
           <RunTable runs={ok(late)} when={(r) => `expected ${formatTime(r.expected_start_time)}`} empty="No late runs." />
         </Card>
       </div>
+      <Card title="Services">
+        <ErrorBox error={services.error} />
+        <ServicesTable services={ok(services)} />
+      </Card>
     </>
   )
 }
+
+/** The server's services and how each is doing (`GET /api/admin/services`). */
+const ServicesTable = (props: { services: ReadonlyArray<ServiceStatus> | undefined }) => (
+  <Show when={(props.services?.length ?? 0) > 0} fallback={
+    <p class="muted">{props.services === undefined ? "Loading…" : "This server runs no services (it was started with --no-services): nothing schedules, marks late or detects crashed runs here."}</p>
+  }>
+    <table data-testid="services">
+      <thead><tr><th>Service</th><th>State</th><th>Last loop</th><th>Next due</th><th>Restarts</th><th>Last error</th></tr></thead>
+      <tbody>
+        <For each={props.services}>
+          {(s) => (
+            <tr>
+              <td title={s.description}>{s.name}</td>
+              <td><span class={`service-state ${s.state}`}>{s.state}</span></td>
+              <td>{s.last_loop === null ? "—" : `${formatTime(s.last_loop)}${s.last_loop_ms === null ? "" : ` (${Math.round(s.last_loop_ms)} ms)`}`}</td>
+              <td>{s.next_due === null ? "—" : formatTime(s.next_due)}</td>
+              <td>{s.restarts}</td>
+              <td>{s.last_error === null ? "—" : <span class="error-text" title={s.last_error}>{formatTime(s.last_error_time)}: {s.last_error.slice(0, 120)}</span>}</td>
+            </tr>
+          )}
+        </For>
+      </tbody>
+    </table>
+  </Show>
+)
