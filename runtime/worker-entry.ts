@@ -4,7 +4,8 @@
  */
 import "../src/domain/wire-parsers.js"
 import { parentPort } from "node:worker_threads"
-import { Context, Effect, Either, Exit, Fiber, FiberRef, FiberSet, HashSet, Option, Runtime, Scope } from "effect"
+import { Context, Effect, Either, Exit, Fiber, FiberRef, FiberSet, HashSet, LogLevel, Option, Runtime, Scope } from "effect"
+import { consoleLogger, settings as logSettings } from "../src/log-console.js"
 import { describeFailure, runBody } from "../src/sdk/body.js"
 import type { FlowRunContext, TaskRunContext } from "../src/sdk/context.js"
 import { NotInFlow } from "../src/sdk/errors.js"
@@ -86,10 +87,7 @@ const execute = async (job: RunMessage, me: Current): Promise<FromWorker> => {
       me.effectBody = Effect.isEffect(out)
       return out
     }
-    const fiber = Effect.runFork(runBody(body, job.args, ctx, me.controller, Option.none()).pipe(
-      Effect.either,
-      Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(runLogger(logs)))
-    ))
+    const fiber = Runtime.runFork(ctx.flow.runtime)(Effect.either(runBody(body, job.args, ctx, me.controller, Option.none())))
     me.fiber = fiber
     const exit = await Effect.runPromise(Fiber.await(fiber))
     if (Exit.isFailure(exit)) return { _tag: "Failed", id: job.id, message: describeFailure(exit.cause) }
@@ -115,7 +113,7 @@ const runContextOf = (info: WorkerRunInfo, logs: RunLogs["Type"], fibers: FiberS
   const runtime = Runtime.make({
     context: Context.make(RunLogs, logs) as Context.Context<unknown> as Context.Context<OrionServices>,
     runtimeFlags: Runtime.defaultRuntime.runtimeFlags,
-    fiberRefs: Runtime.defaultRuntime.fiberRefs
+    fiberRefs: loggingFiberRefs(logs)
   })
   const flow: FlowRunContext = {
     _tag: "FlowRun", flowRunId: info.flowRunId as FlowRunContext["flowRunId"], flowName: info.flowName, tags: info.tags,
@@ -123,6 +121,20 @@ const runContextOf = (info: WorkerRunInfo, logs: RunLogs["Type"], fibers: FiberS
   }
   return { _tag: "TaskRun", taskRunId: info.taskRunId as TaskRunContext["taskRunId"], taskName: info.taskName, flow, signal }
 }
+
+/** The main thread's console format and level (the same settings, read here; an invalid one was refused there already). */
+const consoleSettings = Effect.runSync(Effect.option(logSettings))
+
+/** Fiber refs whose loggers are the run logger (lines back to the main thread) and the console logger, at the set level. */
+const loggingFiberRefs = (logs: RunLogs["Type"]) =>
+  Effect.runSync(Effect.getFiberRefs.pipe(
+    Effect.locallyWith(FiberRef.currentLoggers, (loggers) =>
+      Option.match(consoleSettings, {
+        onNone: () => HashSet.add(loggers, runLogger(logs)),
+        onSome: ({ format }) => HashSet.add(HashSet.make(consoleLogger(format)), runLogger(logs))
+      })),
+    Effect.locally(FiberRef.currentMinimumLogLevel, Option.match(consoleSettings, { onNone: () => LogLevel.Info, onSome: (s) => s.level }))
+  ))
 
 /** No task runs start from a task body: the SDK rejects a task called inside a task before it reaches this. */
 const noRunner = (info: WorkerRunInfo): TaskRunner => {
