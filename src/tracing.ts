@@ -28,18 +28,29 @@ export const otlpEndpoint = Config.all({
 /** `OTEL_SERVICE_NAME` (default `orion`): the `service.name` of the spans. */
 const serviceName = Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("orion"))
 
+/** The tracer providers installed in this thread, for `flushSpans`. */
+const providers = new Set<{ readonly forceFlush: () => Promise<void> }>()
+
+/** Exports every span ended so far (a worker thread does so after each task body: it may be stopped at any time). */
+export const flushSpans = (): Promise<void> => Promise.all([...providers].map((p) => p.forceFlush().catch(() => undefined))).then(() => undefined)
+
 /** A tracer that hands every span to `processor` (tests give an in-memory exporter's). */
 export const layerWithProcessor = (processor: SpanProcessor): Layer.Layer<never> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const [OtelTracer, OtelResource, { NodeTracerProvider }] = yield* Effect.promise(() =>
       Promise.all([import("@effect/opentelemetry/Tracer"), import("@effect/opentelemetry/Resource"), import("@opentelemetry/sdk-trace-node")]))
     const name = yield* Effect.orElseSucceed(serviceName, () => "orion")
-    const provider = Layer.scoped(OtelTracer.OtelTracerProvider, Effect.acquireRelease(
-      Effect.sync(() => new NodeTracerProvider({ spanProcessors: [processor] })),
-      (p) => Effect.promise(() => p.forceFlush().then(() => p.shutdown())).pipe(Effect.timeoutOption("3 seconds"), Effect.ignore)
-    ))
+    const provider = Layer.scoped(OtelTracer.OtelTracerProvider, Effect.flatMap(OtelResource.Resource, (resource) => Effect.acquireRelease(
+      Effect.sync(() => {
+        const p = new NodeTracerProvider({ resource, spanProcessors: [processor] })
+        providers.add(p)
+        return p
+      }),
+      (p) => Effect.promise(() => p.forceFlush().then(() => p.shutdown())).pipe(
+        Effect.timeoutOption("3 seconds"), Effect.ignore, Effect.ensuring(Effect.sync(() => providers.delete(p))))
+    )))
     markTracerInstalled()
-    return Layer.discard(OtelTracer.layer.pipe(Layer.provide(provider), Layer.provide(OtelResource.layerFromEnv({ "service.name": name }))))
+    return Layer.discard(OtelTracer.layer.pipe(Layer.provide(provider), Layer.provideMerge(OtelResource.layerFromEnv({ "service.name": name }))))
   }))
 
 /** Tracing to the OTLP endpoint of the settings (batched export, flushed when the layer closes); nothing when none is set. */

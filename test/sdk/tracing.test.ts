@@ -5,6 +5,9 @@
  */
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { flow, task } from "../../src/index.js"
@@ -116,6 +119,66 @@ describe("spans of a flow with two tasks", () => {
     for (const p of proposals) {
       expect(serverIds.has(parentOf(p)!)).toBe(true)
       expect(attributes(p)["orion.decision.status"]).toBe("ACCEPT")
+    }
+  }, 60_000)
+})
+
+interface OtlpSpan { readonly name: string; readonly traceId: string; readonly spanId: string; readonly parentSpanId?: string; readonly attributes?: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }> }
+
+/** An OTLP/HTTP collector on 127.0.0.1 that keeps every span posted to /v1/traces (JSON). */
+const collector = async () => {
+  const spans: Array<OtlpSpan & { readonly service: string }> = []
+  const server = http.createServer((req, res) => {
+    let body = ""
+    req.on("data", (d) => { body += d })
+    req.on("end", () => {
+      if (req.url === "/v1/traces") {
+        const parsed = JSON.parse(body) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> }; scopeSpans: Array<{ spans: Array<OtlpSpan> }> }> }
+        for (const rs of parsed.resourceSpans) {
+          const service = rs.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue ?? ""
+          for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ ...s, service })
+        }
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}")
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, close: () => server.close() }
+}
+
+describe("exported over OTLP/HTTP from a script", () => {
+  it("ORION_OTLP_ENDPOINT set: the script's spans reach the collector, and the task runs' spans continue into the parallel() worker threads", async () => {
+    const otlp = await collector()
+    try {
+      const env: Record<string, string | undefined> = { ...process.env, ORION_HOME: tempDir("orion-otlp-"), ORION_OTLP_ENDPOINT: otlp.url, OTEL_SERVICE_NAME: "otlp-test" }
+      for (const k of ["ORION_DATABASE_URL", "ORION_API_URL", "ORION_RESULTS_DIR", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SDK_DISABLED"]) delete env[k]
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--import", "tsx", path.join("test", "fixtures", "parallel-script.ts")], { cwd: path.resolve(import.meta.dirname, "../.."), env, stdio: "ignore" })
+        const timer = setTimeout(() => child.kill("SIGKILL"), 55_000)
+        child.on("error", reject)
+        child.on("close", (c) => {
+          clearTimeout(timer)
+          resolve(c)
+        })
+      })
+      expect(code).toBe(0)
+      const flowSpan = otlp.spans.find((s) => s.name === "orion.flow_run")!
+      expect(flowSpan).toBeDefined()
+      expect(flowSpan.service).toBe("otlp-test")
+      const tasks = otlp.spans.filter((s) => s.name === "orion.task_run")
+      expect(tasks).toHaveLength(3)
+      const workers = otlp.spans.filter((s) => s.name === "orion.task_run.worker")
+      expect(workers).toHaveLength(3)
+      for (const t of tasks) {
+        expect(t.traceId).toBe(flowSpan.traceId)
+        expect(t.parentSpanId).toBe(flowSpan.spanId)
+        const inWorker = workers.filter((w) => w.parentSpanId === t.spanId)
+        expect(inWorker).toHaveLength(1)
+        expect(inWorker[0]!.traceId).toBe(flowSpan.traceId)
+        expect(inWorker[0]!.attributes?.find((a) => a.key === "thread.id")?.value.intValue).not.toBe(0)
+      }
+    } finally {
+      otlp.close()
     }
   }, 60_000)
 })
