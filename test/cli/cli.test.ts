@@ -111,7 +111,12 @@ describe("orion flow-run / task-run / flow on the local database", slow, () => {
     expect(logs.stdout).toMatch(/orion\.task_runs\.flaky \| flaky attempt 1 for 21/)
     expect(logs.stdout).toMatch(/flaky attempt 2 for 21/)
     const lines = (await run(["flow-run", "logs", ok!.id, "--json"], local())).stdout.trim().split("\n").map((l) => JSON.parse(l) as { message: string })
-    expect(lines.map((l) => l.message)).toEqual(["etl starting with 21", "flaky attempt 1 for 21", "flaky attempt 2 for 21"])
+    // The flow's own lines, between what Orion logs about the runs (created, the failed attempt and its retry, finished).
+    const own = lines.map((l) => l.message).filter((m) => !/^(Created flow run|Task run '|Flow run ')/.test(m))
+    expect(own).toEqual(["etl starting with 21", "flaky attempt 1 for 21", "flaky attempt 2 for 21"])
+    expect(lines[0]!.message).toMatch(/^Created flow run '\S+' \(\S+\) for flow 'cli-etl'$/)
+    expect(lines.some((l) => /^Task run 'flaky-0' failed \(attempt 1 of \d\)/.test(l.message))).toBe(true)
+    expect(lines.at(-1)!.message).toMatch(/^Flow run '\S+' \(\S+\) finished in state Completed$/)
   })
 
   it("flow ls lists the flows", async () => {
