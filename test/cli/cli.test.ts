@@ -200,6 +200,12 @@ describe("orion's refusals and help", slow, () => {
     expect(r.stdout).toMatch(/^ORION_API_PORT\s+4200\s+default$/m)
     const json = JSON.parse((await run(["config", "view", "--json"], { ...local(), ORION_API_KEY: "s3cret-key" })).stdout) as Record<string, { value: string }>
     expect(json.ORION_API_KEY?.value).toBe("********")
+    expect(r.stdout).toMatch(/^ORION_LOG_FORMAT\s+pretty\s+default$/m)
+    expect(r.stdout).toMatch(/^ORION_OTLP_ENDPOINT\s+\(unset: tracing off\)\s+default$/m)
+    const bad = await run(["config", "view"], { ...local(), ORION_LOG_FORMAT: "xml" })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toMatch(/^Invalid setting: .*ORION_LOG_FORMAT must be one of pretty, logfmt, json; got 'xml'/)
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1)
   })
 })
 
