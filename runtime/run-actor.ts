@@ -8,6 +8,8 @@ import type { OrchestrationResult, RunRef, State, StateCreate } from "../src/dom
 import { isTerminal, States } from "../src/domain/index.js"
 import { type ClientError, OrionClient } from "../src/client/orion-client.js"
 import { ResultStore, type ResultStoreError } from "./results.js"
+import { attemptFailed, runEnded, type RunReport } from "../src/sdk/report.js"
+import { isTracing } from "./tracing.js"
 
 /** The orchestrator aborted a transition: the run stops where it is. */
 export class RunAborted extends Schema.TaggedError<RunAborted>()("RunAborted", {
@@ -137,6 +139,8 @@ export interface RunActorSpec<R> {
   readonly cancelWatch?: Duration.Duration | undefined
   /** How the run heartbeats while running (default: a fiber of its own). */
   readonly heartbeats?: HeartbeatRole | undefined
+  /** Who the run is: for the lines it logs about itself (a failed attempt, its retry, its end) and its span. */
+  readonly report?: RunReport | undefined
 }
 
 /** Polls the run until it is asked to cancel (state CANCELLING or CANCELLED), then returns. */
@@ -164,9 +168,11 @@ const waitScheduled = <R>(spec: RunActorSpec<R>, state: State) =>
  * Interruption ends the run in Cancelled; a failure outside the body (Orion unreachable, an abort) in Crashed.
  */
 export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, ActorError, R | OrionClient | ResultStore> => {
-  const { ref } = spec
+  const { ref, report } = spec
   const group = spec.heartbeats !== undefined && "member" in spec.heartbeats ? spec.heartbeats.member : undefined
   const leaveGroup = () => void group?.members.delete(ref.id)
+  let attempts = 0
+  const ended = (outcome: RunOutcome) => report === undefined ? Effect.succeed(outcome) : Effect.as(runEnded(report, outcome.state, attempts), outcome)
   // Combinators rather than a generator: every task run goes through here. Each pass proposes Running (unless the
   // answer came with the run's create), runs the body, proposes its terminal state, and starts over when told to retry.
   const pass = (answered: OrchestrationResult | undefined): Effect.Effect<RunOutcome, ActorError, R | OrionClient | ResultStore> => {
@@ -177,32 +183,45 @@ export const runActor = <R>(spec: RunActorSpec<R>): Effect.Effect<RunOutcome, Ac
     return Effect.flatMap(start, (started) => {
       if (started.status === "REJECT") {
         if (started.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, started.state), again)
-        if (started.state.type !== "RUNNING") return adopt(started.state)
+        if (started.state.type !== "RUNNING") return Effect.flatMap(adopt(started.state), ended)
       }
+      attempts++
       return Effect.flatMap(whileHeartbeating(ref, spec.heartbeats, executeWatched(spec)), (result) => {
         leaveGroup()
         if (Option.isNone(result)) {
-          return Effect.map(proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true }),
-            (cancelled): RunOutcome => ({ state: cancelled.state, value: Option.none() }))
+          return Effect.flatMap(proposeObeying(ref, States.Cancelled({ message: "The run was cancelled while running." }), { force: true }),
+            (cancelled) => ended({ state: cancelled.state, value: Option.none() }))
         }
         const { proposal, value } = result.value
         const propose = endCancelledMeanwhile(ref, proposeObeying(ref, proposal))
-        return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (ended) => {
-          if (ended.status === "ACCEPT") return Effect.succeed<RunOutcome>({ state: ended.state, value: ended.state.type === "CANCELLED" ? Option.none() : value })
-          if (ended.state.type === "SCHEDULED") return Effect.zipRight(waitScheduled(spec, ended.state), again)
-          if (isTerminal(ended.state.type)) return adopt(ended.state)
+        return Effect.flatMap(proposal.type === "COMPLETED" ? Effect.zipRight(Effect.flatten(FiberRef.get(BodyEnded)), propose) : propose, (answer) => {
+          if (answer.status === "ACCEPT") return ended({ state: answer.state, value: answer.state.type === "CANCELLED" ? Option.none() : value })
+          if (answer.state.type === "SCHEDULED") {
+            const retry = Effect.zipRight(waitScheduled(spec, answer.state), again)
+            return report === undefined || proposal.type === "COMPLETED" ? retry
+              : Effect.zipRight(attemptFailed(report, proposal.message ?? proposal.name ?? proposal.type, answer.state, attempts), retry)
+          }
+          if (isTerminal(answer.state.type)) return Effect.flatMap(adopt(answer.state), ended)
           return again
         })
       })
     })
   }
-  const attempt = pass(spec.started)
-  return attempt.pipe(
+  const actor = pass(spec.started).pipe(
     Effect.onExit((exit) => {
       leaveGroup()
-      return Exit.isInterrupted(exit) ? endInterrupted(ref) : Exit.isFailure(exit) ? endCrashed(ref, exit.cause) : Effect.void
+      return Exit.isInterrupted(exit) ? endInterrupted(ref) : Exit.isFailure(exit) ? endCrashed(ref, exit.cause, report) : Effect.void
     })
   )
+  if (report === undefined) return actor
+  const counted = Effect.tap(actor, () => Effect.annotateCurrentSpan("orion.run.attempts", attempts))
+  // A flow run's span is opened by flow() before the run is created (so its creation is in it); a task run's here.
+  return Effect.tracerWith((tracer) =>
+    !isTracing(tracer) ? actor
+      : report.kind === "Flow run" ? counted
+      : runSpan("orion.task_run", {
+        "orion.task_run.id": report.taskRunId, "orion.task_run.name": report.name, "orion.task.name": report.definition, "orion.flow_run.id": report.flowRunId
+      }, counted))
 }
 
 /**
@@ -219,6 +238,28 @@ const endCancelledMeanwhile = (
         type === "CANCELLING"
           ? proposeObeying(ref, States.Cancelled({ message: "The run was cancelled as it ended." }))
           : Effect.fail(aborted))))
+
+/** Why a run's span ends in error: the run ended in a state other than Completed. */
+class RunNotCompleted extends Error {
+  constructor(readonly outcome: RunOutcome) {
+    super(`${outcome.state.name}${outcome.state.message ? `: ${outcome.state.message}` : ""}`)
+    this.name = outcome.state.name
+  }
+}
+
+/**
+ * A run's span (`orion.flow_run` / `orion.task_run`) around `run`, when tracing: its final state as attributes; a run
+ * that did not complete ends the span in error, the state's message recorded as the exception.
+ */
+export const runSpan = <E, R>(name: string, attributes: Record<string, unknown>, run: Effect.Effect<RunOutcome, E, R>): Effect.Effect<RunOutcome, E, R> =>
+  Effect.tracerWith((tracer) => !isTracing(tracer) ? run : Effect.useSpan(name, { attributes }, (span) =>
+    Effect.withParentSpan(run, span).pipe(
+      Effect.flatMap((outcome) => {
+        span.attribute("orion.state.type", outcome.state.type)
+        span.attribute("orion.state.name", outcome.state.name)
+        return outcome.state.type === "COMPLETED" ? Effect.succeed(outcome) : Effect.fail(new RunNotCompleted(outcome))
+      })
+    )).pipe(Effect.catchIf((e): e is RunNotCompleted => e instanceof RunNotCompleted, (e) => Effect.succeed(e.outcome))))
 
 /** The body, raced against an external cancel request when watched; None when it was cancelled. */
 const executeWatched = <R>(spec: RunActorSpec<R>) => {
@@ -237,10 +278,10 @@ const endInterrupted = (ref: RunRef) =>
   Effect.ignore(Effect.flatMap(OrionClient, (client) =>
     client.proposeState(ref, States.Cancelled({ message: "The run was interrupted." }), { force: true })))
 
-const endCrashed = (ref: RunRef, cause: Cause.Cause<ActorError>) => {
+const endCrashed = (ref: RunRef, cause: Cause.Cause<ActorError>, report: RunReport | undefined) => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && failure.value._tag === "RunAborted") return Effect.void
   const message = Option.match(failure, { onNone: () => Cause.pretty(cause), onSome: (e) => e.message })
-  return Effect.ignore(Effect.flatMap(OrionClient, (client) =>
-    client.proposeState(ref, States.Crashed({ message: `Orion could not run this to its end: ${message}` }), { force: true })))
+  return Effect.zipRight(report === undefined ? Effect.void : runEnded(report, { type: "CRASHED", name: "Crashed", message: `Orion could not run this to its end: ${message}` }, 0), Effect.ignore(Effect.flatMap(OrionClient, (client) =>
+    client.proposeState(ref, States.Crashed({ message: `Orion could not run this to its end: ${message}` }), { force: true }))))
 }

@@ -4,13 +4,15 @@
  * (bounded, the default) and the parallel one (concurrent, with task bodies on worker threads: `worker-pool.ts`).
  */
 import * as os from "node:os"
-import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, type Runtime, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, FiberRef, Option, type Runtime, Scope, Tracer } from "effect"
 import { BodyEnded } from "./run-actor.js"
 import type { Uuid } from "../src/domain/index.js"
 import { Permits } from "../src/storage/permits.js"
 import { Once } from "./once.js"
 import { RunLogs } from "./run-logs.js"
 import * as WorkerPool from "./worker-pool.js"
+import { tracerInstalled } from "./tracing.js"
+import type { WorkerRunInfo } from "./worker-protocol.js"
 
 /** A task as a runner sees it: its body, and where a worker thread finds it again. */
 export interface TaskBody {
@@ -217,15 +219,23 @@ const onWorker = (pool: WorkerPool.WorkerPool, task: TaskBody, args: ReadonlyArr
       return Effect.fail(new Error(`Orion could not tell which module defines task '${task.name}', so a worker thread cannot load it: pass \`module: import.meta.url\` in the task's options.`))
     }
     const logs = Context.get(run.flow.runtime.context, RunLogs)
-    return pool.run({
+    const send = (trace: WorkerRunInfo["trace"]) => pool.run({
       module,
       task: task.name,
       key: task.taskKey,
       args,
-      run: { flowRunId: run.flow.flowRunId, flowName: run.flow.flowName, taskRunId: run.taskRunId, taskName: run.taskName, tags: run.flow.tags },
+      run: {
+        flowRunId: run.flow.flowRunId, flowName: run.flow.flowName, taskRunId: run.taskRunId, taskName: run.taskName, tags: run.flow.tags,
+        ...(trace === undefined ? {} : { trace })
+      },
       onLog: (entry) => logs.unsafeLog({ ...entry, flow_run_id: run.flow.flowRunId, task_run_id: run.taskRunId }),
       abortReason: () => run.signal.aborted && run.signal.reason instanceof Error ? run.signal.reason.message : "The run was cancelled."
     })
+    // The task run's span crosses into the worker thread (only when this process traces).
+    return tracerInstalled()
+      ? Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
+        send(Option.isSome(span) ? { traceId: span.value.traceId, spanId: span.value.spanId, sampled: span.value.sampled } : undefined))
+      : send(undefined)
   })
 
 export const defaultTaskRunner = concurrent

@@ -3,8 +3,11 @@
  * registry, runs its body in a run context whose log lines go back to the main thread, and posts the outcome.
  */
 import "../src/domain/wire-parsers.js"
-import { parentPort } from "node:worker_threads"
-import { Context, Effect, Either, Exit, Fiber, FiberRef, FiberSet, HashSet, Option, Runtime, Scope } from "effect"
+import { parentPort, threadId } from "node:worker_threads"
+import { Context, Effect, Either, Exit, Fiber, FiberRef, FiberSet, HashSet, LogLevel, ManagedRuntime, Option, Runtime, Scope, Tracer } from "effect"
+import * as Tracing from "../src/tracing.js"
+import { flushSpans } from "../src/tracing.js"
+import { consoleLogger, settings as logSettings } from "../src/log-console.js"
 import { describeFailure, runBody } from "../src/sdk/body.js"
 import type { FlowRunContext, TaskRunContext } from "../src/sdk/context.js"
 import { NotInFlow } from "../src/sdk/errors.js"
@@ -80,18 +83,22 @@ const execute = async (job: RunMessage, me: Current): Promise<FromWorker> => {
   const scope = Effect.runSync(Scope.make())
   try {
     const logs = postingLogs(job.id)
-    const ctx = runContextOf(job.run, logs, Effect.runSync(Scope.extend(FiberSet.make(), scope)), me.controller.signal)
+    const trace = job.run.trace
+    const base = trace === undefined ? Runtime.defaultRuntime : await tracingRuntime()
+    const ctx = runContextOf(job.run, logs, Effect.runSync(Scope.extend(FiberSet.make(), scope)), me.controller.signal, base)
     const body = (...args: Array<unknown>) => {
       const out = task.body(...args)
       me.effectBody = Effect.isEffect(out)
       return out
     }
-    const fiber = Effect.runFork(runBody(body, job.args, ctx, me.controller, Option.none()).pipe(
-      Effect.either,
-      Effect.locallyWith(FiberRef.currentLoggers, HashSet.add(runLogger(logs)))
-    ))
+    const run = runBody(body, job.args, ctx, me.controller, Option.none())
+    const fiber = Runtime.runFork(ctx.flow.runtime)(Effect.either(trace === undefined ? run : Effect.withSpan(run, "orion.task_run.worker", {
+      parent: Tracer.externalSpan(trace),
+      attributes: { "orion.task_run.id": job.run.taskRunId, "orion.task.name": job.run.taskName, "thread.id": threadId }
+    })))
     me.fiber = fiber
     const exit = await Effect.runPromise(Fiber.await(fiber))
+    if (trace !== undefined) await flushSpans()
     if (Exit.isFailure(exit)) return { _tag: "Failed", id: job.id, message: describeFailure(exit.cause) }
     const result = exit.value
     if (Either.isRight(result)) return { _tag: "Done", id: job.id, value: result.right }
@@ -111,11 +118,11 @@ const postingLogs = (id: number): RunLogs["Type"] => {
  * A worker thread's view of the run: ids, names, tags, its signal and its logger. Orchestration stays in the main
  * thread, so starting task runs or flows from here fails (the SDK says so before it touches the runner).
  */
-const runContextOf = (info: WorkerRunInfo, logs: RunLogs["Type"], fibers: FiberSet.FiberSet<unknown, unknown>, signal: AbortSignal): TaskRunContext => {
+const runContextOf = (info: WorkerRunInfo, logs: RunLogs["Type"], fibers: FiberSet.FiberSet<unknown, unknown>, signal: AbortSignal, base: Runtime.Runtime<never>): TaskRunContext => {
   const runtime = Runtime.make({
     context: Context.make(RunLogs, logs) as Context.Context<unknown> as Context.Context<OrionServices>,
-    runtimeFlags: Runtime.defaultRuntime.runtimeFlags,
-    fiberRefs: Runtime.defaultRuntime.fiberRefs
+    runtimeFlags: base.runtimeFlags,
+    fiberRefs: loggingFiberRefs(logs, base)
   })
   const flow: FlowRunContext = {
     _tag: "FlowRun", flowRunId: info.flowRunId as FlowRunContext["flowRunId"], flowName: info.flowName, tags: info.tags,
@@ -123,6 +130,24 @@ const runContextOf = (info: WorkerRunInfo, logs: RunLogs["Type"], fibers: FiberS
   }
   return { _tag: "TaskRun", taskRunId: info.taskRunId as TaskRunContext["taskRunId"], taskName: info.taskName, flow, signal }
 }
+
+/** The main thread's console format and level (the same settings, read here; an invalid one was refused there already). */
+const consoleSettings = Effect.runSync(Effect.option(logSettings))
+
+/** Fiber refs whose loggers are the run logger (lines back to the main thread) and the console logger, at the set level. */
+const loggingFiberRefs = (logs: RunLogs["Type"], base: Runtime.Runtime<never>) =>
+  Runtime.runSync(base)(Effect.getFiberRefs.pipe(
+    Effect.locallyWith(FiberRef.currentLoggers, (loggers) =>
+      Option.match(consoleSettings, {
+        onNone: () => HashSet.add(loggers, runLogger(logs)),
+        onSome: ({ format }) => HashSet.add(HashSet.make(consoleLogger(format)), runLogger(logs))
+      })),
+    Effect.locally(FiberRef.currentMinimumLogLevel, Option.match(consoleSettings, { onNone: () => LogLevel.Info, onSome: (s) => s.level }))
+  ))
+
+/** This thread's tracer (the main thread's settings: an OTLP endpoint), made when a traced job first arrives. */
+let tracing: Promise<Runtime.Runtime<never>> | undefined
+const tracingRuntime = () => tracing ??= ManagedRuntime.make(Tracing.layer).runtime()
 
 /** No task runs start from a task body: the SDK rejects a task called inside a task before it reaches this. */
 const noRunner = (info: WorkerRunInfo): TaskRunner => {

@@ -11,6 +11,8 @@ export interface WorkerRunInfo {
   readonly taskRunId: string
   readonly taskName: string
   readonly tags: ReadonlyArray<string>
+  /** The task run's span, when tracing: the worker's span of the body continues its trace. */
+  readonly trace?: { readonly traceId: string; readonly spanId: string; readonly sampled: boolean }
 }
 
 /** Main → worker: import `module`, find the task `task` (with key `key`) there and run its body on `args`. */

@@ -5,7 +5,7 @@ export { task, unmapped, type Task, type TaskOptions, type CallOptions } from ".
 export { TaskFuture } from "./sdk/future.js"
 export { getRunLogger, type RunLogger } from "./sdk/logger.js"
 export { getRunContext, runContext, type RunContext } from "./sdk/context.js"
-export { FlowInWorkerThread, FlowRunFailed, MappingLengthMismatch, NotInFlow, ParameterValidationError, TaskRunFailed } from "./sdk/errors.js"
+export { FlowInWorkerThread, FlowRunFailed, InvalidSetting, MappingLengthMismatch, NotInFlow, ParameterValidationError, TaskRunFailed } from "./sdk/errors.js"
 export type { RetryDelay } from "./sdk/options.js"
 export { concurrent, parallel, type ParallelOptions, sequential, type TaskRunnerSpec } from "../runtime/task-runners.js"
 export { jsonSerializer, textSerializer, v8Serializer, type Serializer } from "../runtime/results.js"

@@ -147,8 +147,9 @@ describe("examples", () => {
   })
 
   it("mapping: one completed task run per mapped element", () => {
-    const { stdout } = ran("mapping")
-    expect(stdout).toContain("squares 1,4,9, scaled 10,40,90, more 1,4,9,16")
+    const { stderr } = ran("mapping")
+    // Effect.log in the flow: Orion's log line on stderr
+    expect(stderr).toMatch(/INFO orion\.flow_runs\.mapping - squares 1,4,9, scaled 10,40,90, more 1,4,9,16$/m)
     withDb("mapping", (db) => {
       const [run] = flowRuns(db)
       const tasks = taskRuns(db, run!.id)
@@ -189,7 +190,10 @@ describe("examples", () => {
         "publish-0": ["Pending", "NotReady"]
       })
       const warning = db.prepare(`SELECT level, message FROM log WHERE task_run_id IS NOT NULL`).all()
-      expect(warning).toEqual([{ level: 30, message: "about to fail" }])
+      expect(warning).toEqual([
+        { level: 30, message: "about to fail" },
+        { level: 40, message: "Task run 'explode-0' finished in state Failed: Task run encountered an exception: the input file is corrupt" }
+      ])
     })
   })
 

@@ -41,6 +41,12 @@ describe("what importing Orion loads", () => {
     expect(packages.filter((p) => /^@effect\/(platform|sql)|better-sqlite3|^pg$/.test(p))).toEqual([])
   })
 
+  it("nor OpenTelemetry: @effect/opentelemetry and the OTel SDK load (dynamically) only when an OTLP endpoint is set", () => {
+    const { files, packages } = loadedBy("src/index.ts")
+    expect(files).toContain("src/tracing.ts")
+    expect(packages.filter((p) => /opentelemetry/.test(p))).toEqual([])
+  })
+
   it("the client entry is the typed client", () => {
     const { files } = loadedBy("src/api-client.ts")
     expect(files).toContain("src/client/typed.ts")

@@ -10,7 +10,8 @@ import { describeCause } from "../storage/database.js"
 import { ApiSettings, uiDir } from "./config.js"
 import { hasUi, onDatabase, serverLayer } from "./server.js"
 import { tuneHeap } from "../../runtime/heap.js"
-import { withBatchedLogs } from "./log-output.js"
+import { withBatchedConsoleLogs } from "../log-console.js"
+import * as Tracing from "../tracing.js"
 import { orionVersion } from "./version.js"
 import type { ServicesToRun } from "./services-status.js"
 import type { Orchestrator } from "../../runtime/orchestrator.js"
@@ -49,7 +50,7 @@ const exposedWithoutKey = (listening: string) => [
 
 /** Serves until interrupted (SIGINT/SIGTERM through the runtime): open event streams end, then the server closes. */
 export const launch = (options: LaunchOptions) =>
-  withBatchedLogs(Effect.scoped(Effect.gen(function*() {
+  withBatchedConsoleLogs(Effect.scoped(Effect.gen(function*() {
     yield* tuneHeap
     const dir = options.ui ? yield* uiDir : undefined
     let started = false
@@ -93,7 +94,10 @@ export const launch = (options: LaunchOptions) =>
       "Press Ctrl+C to stop."
     ].join("\n"))
     return yield* Effect.onInterrupt(Effect.never, () => Console.log("Shutting down…"))
-  }))).pipe(
+  }).pipe(
+    // With an OTLP endpoint set, a span per request (continuing the client's trace) and per proposal, exported there.
+    Effect.provide(Tracing.layer)
+  ))).pipe(
     // A database that cannot be opened, a port already taken: one clear line and exit code 1, no stack dump.
     Effect.catchAll((e) =>
       Effect.zipRight(

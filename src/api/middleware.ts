@@ -17,9 +17,10 @@ export const logRequests = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const started = performance.now()
     const line = (status: number | string) => `${request.method} ${loggableUrl(request.url)} ${status} ${Math.round(performance.now() - started)}ms`
+    const log = (text: string) => Effect.annotateLogs(Effect.log(text), "orion.logger", "orion.api")
     return app.pipe(
-      Effect.tap((response) => Effect.log(line(response.status))),
-      Effect.tapErrorCause((cause) => Effect.log(line(Cause.isInterruptedOnly(cause) ? "(client went away)" : "(failed)")))
+      Effect.tap((response) => log(line(response.status))),
+      Effect.tapErrorCause((cause) => log(line(Cause.isInterruptedOnly(cause) ? "(client went away)" : "(failed)")))
     )
   })
 

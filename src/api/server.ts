@@ -17,6 +17,7 @@ import type { Database } from "../storage/database.js"
 import { Repositories } from "../storage/repositories/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
+import * as OrchSpans from "../../runtime/orchestrator-spans.js"
 import { ApiSettings, resolveSettings, type ResolvedSettings, type ServerOptions } from "./config.js"
 import { EventFeed } from "./event-feed.js"
 import { ShutdownSignal } from "./event-stream.js"
@@ -24,6 +25,7 @@ import { ApiLive } from "./handlers/index.js"
 import { edge } from "./edge.js"
 import { jsonErrors, logRequests } from "./middleware.js"
 import { uiRoutes } from "./static-ui.js"
+import { tracerInstalled } from "../../runtime/tracing.js"
 
 /** Whether `dir` holds a built UI (an `index.html`). */
 export const hasUi = (dir: string | null | undefined): dir is string =>
@@ -56,8 +58,8 @@ export const appLayer = (settings: ResolvedSettings) =>
 export const serverLayer = (options: ServerOptions) =>
   Layer.unwrapEffect(Effect.map(resolveSettings(options), (settings) =>
     appLayer(settings).pipe(
-      // No tracer is configured for Orion's server: a span per request would only cost CPU (~8 % of a set_state).
-      HttpMiddleware.withTracerDisabledWhen(() => true),
+      // A span per request only when a tracer is installed (src/tracing.ts): otherwise it would only cost CPU (~8 % of a set_state).
+      HttpMiddleware.withTracerDisabledWhen(() => !tracerInstalled()),
       Layer.provideMerge(NodeHttpServer.layer(createServer, { host: options.host, port: options.port })),
       Layer.provideMerge(Layer.succeed(ApiSettings, settings))
     )))
@@ -69,7 +71,7 @@ export const onDatabase = <A, E, R, E2>(
 ) =>
   server.pipe(
     // Proposals arrive as HTTP requests: the orchestrator lets pending ones join each commit (group commit).
-    Layer.provide(Layer.mergeAll(Orch.layer({ gatherIo: true }), Repositories)),
+    Layer.provide(Layer.mergeAll(OrchSpans.withSpans.pipe(Layer.provide(Orch.layer({ gatherIo: true }))), Repositories)),
     Layer.provideMerge(EventBus.layer),
     Layer.provideMerge(database)
   )

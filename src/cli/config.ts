@@ -4,10 +4,12 @@
  */
 import { Options } from "@effect/cli"
 import * as Command from "@effect/cli/Command"
-import { Config, Console, Effect, Option, Redacted } from "effect"
+import { Config, Console, Effect, type LogLevel, Option, Redacted } from "effect"
 import * as ApiConfig from "../api/config.js"
 import * as Settings from "../settings.js"
 import { reportRuns } from "../sdk/report.js"
+import * as LogFormat from "../log-format.js"
+import * as Tracing from "../tracing.js"
 import { parseDatabaseUrl } from "../storage/database.js"
 import { printJson, table } from "./output.js"
 
@@ -31,6 +33,12 @@ const settings: ReadonlyArray<Setting> = [
   { name: "ORION_LOGGING_BATCH_SIZE", config: Settings.loggingBatchSize },
   { name: "ORION_HEARTBEAT_INTERVAL", config: Settings.heartbeatInterval },
   { name: "ORION_REPORT_RUNS", config: reportRuns },
+  { name: "ORION_LOG_FORMAT", config: LogFormat.logFormat },
+  { name: "ORION_LOG_LEVEL", config: LogFormat.logLevel, show: (v) => LogFormat.levelName(v as LogLevel.LogLevel) },
+  {
+    name: "ORION_OTLP_ENDPOINT", config: Tracing.otlpEndpoint,
+    show: (v) => Option.match(v as Option.Option<{ readonly url: string | undefined }>, { onNone: () => "(unset: tracing off)", onSome: (e) => e.url ?? "(from OTEL_EXPORTER_OTLP_*)" })
+  },
   { name: "ORION_TUNE_HEAP", config: Settings.tuneHeapSetting, show: (v) => Option.match(v as Option.Option<boolean>, { onNone: () => "(unset: only in processes Orion starts)", onSome: String }) },
   { name: "ORION_HEAP_GROWING_PERCENT", config: Settings.heapGrowingPercent },
   { name: "ORION_API_HOST", config: ApiConfig.apiHost },

@@ -8,6 +8,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { ConfigError, Console, Effect, Layer } from "effect"
 import { orionVersion } from "../api/version.js"
+import { withConsoleLogs } from "../log-console.js"
 import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"
 import { config } from "./config.js"
@@ -58,6 +59,8 @@ const console = adjustedConsole((text, stream) => adjustHelp(text, path, useColo
 const refuse = (message: string) => Effect.zipRight(Console.error(message), Effect.sync(() => { process.exitCode = 1 }))
 
 cli(process.argv).pipe(
+  // Every line logged, in ORION_LOG_FORMAT at ORION_LOG_LEVEL on stderr (`orion start` batches its own).
+  withConsoleLogs,
   // @effect/cli has already printed what was wrong with the command line: exit 1 without a second, raw dump.
   Effect.catchIf(ValidationError.isValidationError, () => Effect.sync(() => { process.exitCode = 1 })),
   Effect.catchIf(ConfigError.isConfigError, (e) => refuse(`Invalid setting: ${String(e)}`)),

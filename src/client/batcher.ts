@@ -3,8 +3,9 @@
  * whatever has queued (within `maxItems` and `maxWeight`) and sends it as one batch. An idle client sends a lone
  * call at once, so batching costs no latency; under load, each request carries many calls.
  */
-import { Effect, type Either, Exit, FiberId, Queue, type Scope } from "effect"
+import { Effect, type Either, Exit, FiberId, Option, Queue, type Scope, Tracer } from "effect"
 import { Once } from "../../runtime/once.js"
+import { tracerInstalled } from "../../runtime/tracing.js"
 
 export interface BatcherOptions<I, O, E> {
   /** Sends a batch; answers one outcome per item, in order. A failure fails every item of the batch. */
@@ -21,6 +22,8 @@ interface Pending<I, O, E> {
   readonly item: I
   readonly weight: number
   readonly reply: Once<O, E>
+  /** The caller's span, when tracing: the batch's request continues the first one's trace and links the others. */
+  readonly span?: Tracer.AnySpan | undefined
 }
 
 /** A function that makes one call through the batcher; the batcher stops with the scope. */
@@ -53,8 +56,16 @@ export const make = <I, O, E>(options: BatcherOptions<I, O, E>): Effect.Effect<(
       return batch
     })
 
+    /** The send, in the trace of the batch's first traced caller, linked to the other callers' spans. */
+    const traced = (batch: ReadonlyArray<Pending<I, O, E>>, send: Effect.Effect<ReadonlyArray<Either.Either<O, E>>, E>) => {
+      const spans = [...new Set(batch.flatMap((p) => p.span === undefined ? [] : [p.span]))]
+      if (spans.length === 0) return send
+      const [first, ...others] = spans
+      return Effect.withParentSpan(others.reduce((linked, span) => Effect.linkSpans(linked, span), send), first!)
+    }
+
     const sendBatch = (batch: ReadonlyArray<Pending<I, O, E>>) =>
-      Effect.exit(options.send(batch.map((p) => p.item))).pipe(
+      Effect.exit(traced(batch, options.send(batch.map((p) => p.item)))).pipe(
         Effect.onInterrupt(() => Effect.sync(() => batch.forEach((p) => p.reply.complete(Exit.interrupt(FiberId.none))))),
         Effect.flatMap((exit) =>
           Effect.sync(() =>
@@ -74,6 +85,7 @@ export const make = <I, O, E>(options: BatcherOptions<I, O, E>): Effect.Effect<(
     return (item: I) =>
       Effect.suspend(() => {
         const reply = new Once<O, E>()
-        return Effect.zipRight(Queue.offer(queue, { item, weight: options.weight(item), reply }), reply.await)
+        const offer = (span: Tracer.AnySpan | undefined) => Effect.zipRight(Queue.offer(queue, { item, weight: options.weight(item), reply, span }), reply.await)
+        return tracerInstalled() ? Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) => offer(Option.getOrUndefined(span))) : offer(undefined)
       })
   })

@@ -4,6 +4,7 @@ import * as Database from "../storage/database.js"
 import { FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
+import * as OrchSpans from "../../runtime/orchestrator-spans.js"
 import { OrionClient, unavailable } from "./orion-client.js"
 
 /** Keeps `ObjectNotFound` typed; every other failure becomes `OrionUnavailable`. */
@@ -40,7 +41,8 @@ const make = Effect.gen(function*() {
  * it proposes for is run by this process, so the orchestrator may answer their non-terminal transitions before
  * committing them (see `answerBeforeCommit`).
  */
-export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer({ answerBeforeCommit: true }), Repositories)))
+export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(
+  Layer.provide(Layer.mergeAll(OrchSpans.withSpans.pipe(Layer.provide(Orch.layer({ answerBeforeCommit: true }))), Repositories)))
 
 /** The local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`), opening and migrating it. */
 export const layer = layerOnDatabase.pipe(Layer.provide(EventBus.layer), Layer.provide(Database.layer))

@@ -13,6 +13,7 @@ import { OrionApi } from "../api/api.js"
 import type { ObjectNotFound } from "../domain/errors.js"
 import * as Settings from "../settings.js"
 import { type ClientError, OrionUnavailable } from "./orion-client.js"
+import { tracerInstalled } from "../../runtime/tracing.js"
 
 export interface RemoteOptions {
   /** The API's URL, as `ORION_API_URL`: `http://127.0.0.1:4200/api` (a trailing `/api` is optional). */
@@ -135,9 +136,10 @@ export const make = (options: RemoteOptions) =>
       (a) => Effect.promise(() => a.close().catch(() => a.destroy()))
     )
     const url = options.url.trim()
-    // No span and no trace headers per call: they cost more than the call itself on the hot path (set_state).
+    // No span and no trace headers per call unless a tracer is installed (src/tracing.ts): they cost more than the call
+    // itself on the hot path (set_state). With one, each request is a span whose context the server continues.
     const key = yield* resolveApiKey(options.apiKey)
-    const api = yield* makeApi(withApiKey(HttpClient.withTracerDisabledWhen(NodeHttpClient.makeUndici(agent), () => true), key), apiBaseUrl(url))
+    const api = yield* makeApi(withApiKey(HttpClient.withTracerDisabledWhen(NodeHttpClient.makeUndici(agent), () => !tracerInstalled()), key), apiBaseUrl(url))
     // 100 ms, 200 ms, 400 ms … at most 5 s apart, jittered, while the time since the first failure is under `retryFor`.
     const backoff = Schedule.exponential("100 millis", 2).pipe(
       Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(5))),

@@ -41,3 +41,6 @@ export class FlowInWorkerThread extends Schema.TaggedError<FlowInWorkerThread>()
   flow: Schema.String,
   message: Schema.String
 }) {}
+
+/** A setting Orion reads when it starts running flows (`ORION_LOG_FORMAT`, `ORION_LOG_LEVEL`, …) has a value it does not accept. */
+export class InvalidSetting extends Schema.TaggedError<InvalidSetting>()("InvalidSetting", { message: Schema.String }) {}

@@ -6,8 +6,8 @@ import { createHash } from "node:crypto"
 import { Context, Deferred, Duration, Effect, Either, Exit, Fiber, FiberSet, Option, ParseResult, Schema } from "effect"
 import { type Flow as FlowRecord, randomSlug, RunPolicy, type State, States, type StateCreate, type Uuid } from "../domain/index.js"
 import { type ClientError, OrionClient } from "../client/orion-client.js"
-import { reportFinished } from "./report.js"
-import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome } from "../../runtime/run-actor.js"
+import { flowRunCreated, flowRunFinished } from "./report.js"
+import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome, runSpan } from "../../runtime/run-actor.js"
 import { jsonSerializer, ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
@@ -194,7 +194,8 @@ const parameters = (def: FlowDefinition, raw: unknown): Effect.Effect<ParsedPara
 
 /** One flow run, from creation to its final state. */
 export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal): Effect.Effect<RunOutcome, FlowError, OrionServices> =>
-  Effect.gen(function*() {
+  // Its span (when tracing) opens before the run is created, so that every step of the run is in its trace.
+  runSpan("orion.flow_run", { "orion.flow.name": def.name }, Effect.gen(function*() {
     const parent = yield* currentRun
     if (Option.isSome(parent) && parent.value._tag === "TaskRun") {
       return yield* new NotInFlow({
@@ -232,6 +233,8 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       idempotency_key: null, parent_task_run_id: parentTaskRunId, state: States.Pending()
     })
     const ref = { kind: "flow_run" as const, id: created.id }
+    yield* Effect.annotateCurrentSpan({ "orion.flow_run.id": created.id, "orion.flow_run.name": runName })
+    yield* flowRunCreated(def.name, created.id, runName)
     if (params.invalid !== undefined) {
       yield* client.proposeState(ref, States.Failed({ message: `Invalid parameters: ${params.invalid}` }))
       if (done !== undefined) yield* Deferred.succeed(done, (yield* client.readFlowRun(created.id)).state!)
@@ -243,15 +246,17 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
       running: States.Running(),
       execute: attempt(def, created.id, params.decoded, parentFlow, heartbeats),
       cancelWatch: Duration.decode(def.options.cancelCheckInterval ?? "1 second"),
-      heartbeats: { lead: heartbeats }
+      heartbeats: { lead: heartbeats },
+      // A top-level run's end is reported below, once it is final (also when aborted).
+      report: { kind: "Flow run", name: runName, definition: def.name, flowRunId: created.id, maxRetries: def.policy.max_retries, reportEnd: parentFlow !== undefined }
     })
     const outcome = yield* untilAborted(actor, signal, created.id).pipe(Effect.onExit((exit) => done === undefined ? Effect.void
       : exit._tag === "Success" ? Deferred.succeed(done, exit.value.state)
       : Effect.flatMap(Effect.orElseSucceed(client.readFlowRun(created.id), () => undefined), (r) =>
         r?.state ? Deferred.succeed(done!, r.state) : Deferred.interrupt(done!))))
-    if (parentFlow === undefined) yield* reportFinished(client, def.name, created.id, runName, outcome.state)
+    if (parentFlow === undefined) yield* flowRunFinished(def.name, created.id, runName, outcome.state)
     return outcome
-  })
+  }))
 
 /** One execution of the flow body with its own task runner; its return value becomes the terminal state. */
 const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: FlowRunContext | undefined, heartbeats: HeartbeatGroup): Effect.Effect<Attempt, never, OrionServices> =>

@@ -2,8 +2,7 @@
  * `getRunLogger()`: the logger of the current run for async code. Its lines are stored as run logs (batched, never
  * blocking) and echoed to the console; Effect code gets the same by plain `Effect.log*`.
  */
-import { Context } from "effect"
-import { RunLogs } from "../../runtime/run-logs.js"
+import { Effect, LogLevel, Runtime } from "effect"
 import { ambientRun, flowOf } from "./context.js"
 import { NotInFlow } from "./errors.js"
 
@@ -30,18 +29,13 @@ export const getRunLogger = (): RunLogger => {
   const ctx = ambientRun()
   if (ctx === undefined) throw new NotInFlow({ message: "getRunLogger() was called outside a flow run or task run." })
   const flow = flowOf(ctx)
-  const logs = Context.get(flow.runtime.context, RunLogs)
-  const name = ctx._tag === "TaskRun" ? `orion.task_runs.${ctx.taskName}` : `orion.flow_runs.${ctx.flowName}`
-  const line = (level: number, consoleMethod: "debug" | "info" | "warn" | "error") => (...message: ReadonlyArray<unknown>) => {
-    const text = render(message)
-    logs.unsafeLog({
-      name, level, message: text, timestamp: new Date(),
-      flow_run_id: flow.flowRunId,
-      task_run_id: ctx._tag === "TaskRun" ? ctx.taskRunId : null
-    })
-    if (level >= 20) console[consoleMethod](`${new Date().toISOString()} ${levelName(level)} ${name} - ${text}`)
+  const annotations = {
+    "orion.flow_run_id": flow.flowRunId,
+    ...(ctx._tag === "TaskRun" ? { "orion.task_run_id": ctx.taskRunId, "orion.logger": `orion.task_runs.${ctx.taskName}` } : { "orion.logger": `orion.flow_runs.${ctx.flowName}` })
   }
-  return { debug: line(10, "debug"), info: line(20, "info"), warning: line(30, "warn"), error: line(40, "error") }
+  // Through the run's Effect loggers: stored as a run log, and on the console in ORION_LOG_FORMAT at ORION_LOG_LEVEL.
+  const runSync = Runtime.runSync(flow.runtime)
+  const line = (level: LogLevel.LogLevel) => (...message: ReadonlyArray<unknown>) =>
+    runSync(Effect.annotateLogs(Effect.logWithLevel(level, render(message)), annotations))
+  return { debug: line(LogLevel.Debug), info: line(LogLevel.Info), warning: line(LogLevel.Warning), error: line(LogLevel.Error) }
 }
-
-const levelName = (level: number) => level >= 40 ? "ERROR" : level >= 30 ? "WARNING" : level >= 20 ? "INFO" : "DEBUG"

@@ -1,8 +1,10 @@
 /**
- * The services flows and tasks run on — the Orion client, the result store, run-log shipping — and the default,
+ * The services flows and tasks run on — the Orion client, the result store, run-log shipping, the console logger and
+ * the tracer — and the default,
  * process-wide runtime that provides them when the caller has not: local mode (no server) unless `ORION_API_URL` is set.
  */
-import { Config, Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
+import { Config, type ConfigError, Duration, Effect, Layer, ManagedRuntime, Option } from "effect"
+import { InvalidSetting } from "./errors.js"
 import { OrionClient } from "../client/orion-client.js"
 import type { RemoteOptions } from "../client/remote-http.js"
 import { tuneHeapIfAsked } from "../../runtime/heap.js"
@@ -11,6 +13,8 @@ import { HeartbeatInterval } from "../../runtime/run-actor.js"
 import { onFlowScheduler } from "../../runtime/scheduler.js"
 import * as RunLogs from "../../runtime/run-logs.js"
 import * as Settings from "../settings.js"
+import * as LogConsole from "../log-console.js"
+import * as Tracing from "../tracing.js"
 
 export type OrionServices = OrionClient | Results.ResultStore | RunLogs.RunLogs
 
@@ -29,9 +33,16 @@ const heartbeatLayer = (interval: Duration.DurationInput | undefined) =>
     Duration.seconds
   ))
 
+/** A setting's refusal as the error a script's `await` rejects with (a ConfigError is no Error: it would print as an object). */
+const invalidSetting = (e: ConfigError.ConfigError) =>
+  new InvalidSetting({ message: e._op === "InvalidData" || e._op === "MissingData" || e._op === "SourceUnavailable" || e._op === "Unsupported" ? e.message : String(e) })
+
 /** All services on a client layer and a result store (which may use what the client layer provides beside the client). */
 const servicesOn = <C, E, R, E2, R2>(client: Layer.Layer<C, E, R>, results: Layer.Layer<Results.ResultStore, E2, R2>, options: ServicesOptions) =>
   RunLogs.loggerLayer.pipe(
+    // Orion's console lines (ORION_LOG_FORMAT, ORION_LOG_LEVEL) and, with an OTLP endpoint set, its tracer: first, so
+    // that what the other services log on the way up is in that format.
+    Layer.provideMerge(Layer.merge(Layer.mapError(LogConsole.layer, invalidSetting), Tracing.layer)),
     Layer.provideMerge(heartbeatLayer(options.heartbeatInterval)),
     Layer.provideMerge(options.logs === undefined ? RunLogs.layer : RunLogs.layerWith(options.logs)),
     Layer.provideMerge(results),

@@ -201,7 +201,8 @@ const submitRun = (def: TaskDefinition, flow: FlowRunContext, args: ReadonlyArra
         running,
         started,
         execute: attempt(def, flow, taskRunId, resolved, cacheKey),
-        heartbeats: flow.heartbeats === undefined ? undefined : { member: flow.heartbeats }
+        heartbeats: flow.heartbeats === undefined ? undefined : { member: flow.heartbeats },
+        report: { kind: "Task run", name: `${def.name}-${dynamicKey}`, definition: def.name, flowRunId: flow.flowRunId, taskRunId, maxRetries: def.policy.max_retries, reportEnd: true }
       }), (outcome) => {
         if (outcome.value._tag === "Some" && typeof outcome.value.value === "object" && outcome.value.value !== null) {
           flow.producers.set(outcome.value.value, taskRunId)

@@ -80,7 +80,7 @@ describe("orion start", () => {
       expect(exit.code).toBe(0)
       expect(orion.output()).toContain("Orion stopped.")
       // One access-log line per request, in order (lines are written in batches, all of them by the time it stops).
-      const lines = orion.output().split("\n").filter((l) => / INFO \(#\d+\): (GET|POST) \/api\//.test(l))
+      const lines = orion.output().split("\n").filter((l) => /Z INFO orion\.api - (GET|POST) \/api\//.test(l))
       expect(lines.filter((l) => l.includes("POST /api/flows/ 201")).length).toBe(1)
       expect(lines.findIndex((l) => l.includes("POST /api/flows/"))).toBeLessThan(lines.findIndex((l) => l.includes("GET /api/events")))
       for (const s of streams) s.destroy()

@@ -112,7 +112,12 @@ describe("orion flow-run / task-run / flow on the local database", slow, () => {
     expect(logs.stdout).toMatch(/orion\.task_runs\.flaky \| flaky attempt 1 for 21/)
     expect(logs.stdout).toMatch(/flaky attempt 2 for 21/)
     const lines = (await run(["flow-run", "logs", ok!.id, "--json"], local())).stdout.trim().split("\n").map((l) => JSON.parse(l) as { message: string })
-    expect(lines.map((l) => l.message)).toEqual(["etl starting with 21", "flaky attempt 1 for 21", "flaky attempt 2 for 21"])
+    // The flow's own lines, between what Orion logs about the runs (created, the failed attempt and its retry, finished).
+    const own = lines.map((l) => l.message).filter((m) => !/^(Created flow run|Task run '|Flow run ')/.test(m))
+    expect(own).toEqual(["etl starting with 21", "flaky attempt 1 for 21", "flaky attempt 2 for 21"])
+    expect(lines[0]!.message).toMatch(/^Created flow run '\S+' \(\S+\) for flow 'cli-etl'$/)
+    expect(lines.some((l) => /^Task run 'flaky-0' failed \(attempt 1 of \d\)/.test(l.message))).toBe(true)
+    expect(lines.at(-1)!.message).toMatch(/^Flow run '\S+' \(\S+\) finished in state Completed$/)
   })
 
   it("flow ls lists the flows", async () => {
@@ -137,10 +142,10 @@ describe("a script that runs flows reports how they ended, on stderr", slow, () 
     expect(seedStderr).toMatch(/^\S+Z ERROR orion\.task_runs\.doomed - Task run 'doomed-0' finished in state Failed: .*broken on purpose/m)
     expect(seedStderr).toMatch(/^\S+Z ERROR orion\.flow_runs\.cli-broken - Flow run '\S+' \([0-9a-f-]{36}\) finished in state Failed: .*broken on purpose/m)
   })
-  it("ORION_REPORT_RUNS=false keeps it quiet", async () => {
+  it("ORION_REPORT_RUNS=false keeps the flow runs' final lines out", async () => {
     const quiet = await script("seed", { ORION_HOME: fs.mkdtempSync(path.join(os.tmpdir(), "orion-cli-quiet-")), ORION_REPORT_RUNS: "false" })
     expect(quiet.code, quiet.stderr).toBe(0)
-    expect(quiet.stderr).not.toMatch(/finished in state/)
+    expect(quiet.stderr).not.toMatch(/Flow run .* finished in state/)
   })
 })
 
@@ -196,6 +201,12 @@ describe("orion's refusals and help", slow, () => {
     expect(r.stdout).toMatch(/^ORION_API_PORT\s+4200\s+default$/m)
     const json = JSON.parse((await run(["config", "view", "--json"], { ...local(), ORION_API_KEY: "s3cret-key" })).stdout) as Record<string, { value: string }>
     expect(json.ORION_API_KEY?.value).toBe("********")
+    expect(r.stdout).toMatch(/^ORION_LOG_FORMAT\s+pretty\s+default$/m)
+    expect(r.stdout).toMatch(/^ORION_OTLP_ENDPOINT\s+\(unset: tracing off\)\s+default$/m)
+    const bad = await run(["config", "view"], { ...local(), ORION_LOG_FORMAT: "xml" })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim()).toMatch(/^Invalid setting: .*ORION_LOG_FORMAT must be one of pretty, logfmt, json; got 'xml'/)
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1)
   })
 })
 

@@ -255,7 +255,7 @@ describe("parallel task runner from scripts", () => {
     expect(line.value.effect.double).toBe(42)
     expect(line.value.async.upper).toBe("TS")
     for (const t of [line.value.effect.threadId, line.value.async.threadId, line.value.where]) expect(t).not.toBe(line.main)
-    expect(stdout).toContain("effect body got 21") // Effect.log and getRunLogger() in a worker echo to the console too
+    expect(stderr).toContain("effect body got 21") // Effect.log and getRunLogger() in a worker echo to the console too
     expect(stderr).toContain("WARNING orion.task_runs.async-body - async body got ts")
   }, 60_000)
 

@@ -60,9 +60,11 @@ describe.each(databases)("run logs on $name", (db) => {
         const flowRunId = flowRunIdOf(state)
         const [taskRun] = yield* taskRunsOf(flowRunId)
         const rows = yield* logsOf(flowRunId)
-        expect(rows).toHaveLength(3)
+        // Below ORION_LOG_LEVEL (default INFO) the debug line is neither printed nor stored; the run's own lines are.
+        expect(rows).toHaveLength(4)
         expect(rows).toContainEqual({ name: "orion.task_runs.async-chatty", level: 20, message: "async task got 3", flow_run_id: flowRunId, task_run_id: taskRun!.id })
-        expect(rows).toContainEqual({ name: "orion.flow_runs.logs-async", level: 10, message: `flow debug {"detail":true}`, flow_run_id: flowRunId, task_run_id: null })
+        expect(rows).toContainEqual(expect.objectContaining({ name: "orion.flow_runs.logs-async", level: 20, message: expect.stringMatching(/^Created flow run '.+' \(.+\) for flow 'logs-async'$/) }))
+        expect(rows).toContainEqual(expect.objectContaining({ name: "orion.flow_runs.logs-async", level: 20, message: expect.stringMatching(/finished in state Completed$/) }))
         expect(rows).toContainEqual({ name: "orion.flow_runs.logs-async", level: 40, message: "flow error after 3", flow_run_id: flowRunId, task_run_id: null })
       }))
 
