@@ -27,7 +27,7 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
       )
 
     /**
-     * Creates the deployment, or overwrites schedule, activation, tags, parameters and flow data of the one with the
+     * Creates the deployment, or overwrites schedule, activation, tags, parameters, flow data, location and work queue of the one with the
      * same flow and name; then deletes its auto-scheduled runs that are still SCHEDULED (spec §4.4).
      */
     const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment>, ObjectNotFound | SqlError> =>
@@ -40,7 +40,8 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
         const rows = yield* sql`INSERT INTO deployment ${sql.insert(row)}
           ON CONFLICT (flow_id, name) DO UPDATE SET
             flow_data = excluded.flow_data, schedule = excluded.schedule, is_schedule_active = excluded.is_schedule_active,
-            parameters = excluded.parameters, tags = excluded.tags, updated = excluded.updated
+            parameters = excluded.parameters, tags = excluded.tags, flow_path = excluded.flow_path,
+            flow_export = excluded.flow_export, work_queue = excluded.work_queue, updated = excluded.updated
           RETURNING *`
         const value = decodeDeployment(rows[0] as Record<string, any>)
         yield* deleteAutoScheduledRuns(value.id)
