@@ -28,7 +28,7 @@ const runId = (what: string) =>
       : Effect.fail(HelpDoc.p(`'${id}' is not a ${what} id: ids are UUIDs, e.g. 0b9d3c1e-7f5a-4c2e-9a41-5e8f2d6c7b10`))))
 
 /** Runs `body` with the API (remote, or the local database's), turning a missing object or a refused request into a one-line failure. */
-const withApi = <A, E, R>(body: (client: OrionApiClient, api: CliApi) => Effect.Effect<A, E, R>) =>
+export const withApi = <A, E, R>(body: (client: OrionApiClient, api: CliApi) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(Api, (api) => body(api.client, api)).pipe(
     Effect.catchIf(
       (e): e is E & { readonly _tag: string; readonly message: string } =>

@@ -2,7 +2,7 @@
  * `deployment()`: a deployment defined in code, next to its flow — name, default parameters, tags, schedule, work queue.
  * A module exports its deployments; `orion deployment create <file>` registers them, and agents then run their flows.
  */
-import { Duration, Either, ParseResult, Schema } from "effect"
+import { Duration, Either, Option, ParseResult, Schema } from "effect"
 import { DEFAULT_WORK_QUEUE, WorkQueueName } from "../domain/deployment.js"
 import { Key, Tags } from "../domain/primitives.js"
 import { Schedule } from "../domain/schedule.js"
@@ -56,8 +56,8 @@ export interface DeploymentDefinition {
   readonly name: string
   readonly parameters: Readonly<Record<string, unknown>>
   readonly tags: ReadonlyArray<string>
-  /** In the API's encoding (interval in seconds, snake_case). */
-  readonly schedule: typeof Schedule.Encoded | null
+  /** As the API takes it (interval in seconds, snake_case). */
+  readonly schedule: Schedule | null
   readonly scheduleActive: boolean
   readonly workQueue: string
 }
@@ -72,12 +72,12 @@ const check = <A, I>(name: string, what: string, schema: Schema.Schema<A, I>, va
 }
 
 /** The API's schedule for `input`, validated by the domain's Schema. */
-const scheduleOf = (name: string, input: ScheduleInput): typeof Schedule.Encoded => {
+const scheduleOf = (name: string, input: ScheduleInput): Schedule => {
   if (typeof input !== "object" || input === null) return fail(name, "the schedule must be an object: { interval }, { cron } or { rrule }")
   let wire: Record<string, unknown>
   if ("interval" in input) {
-    const interval = typeof input.interval === "number" ? Duration.seconds(input.interval) : Duration.decodeUnknown(input.interval)
-    const duration = Duration.isDuration(interval) ? interval : interval._tag === "Some" ? interval.value : fail(name, `invalid interval ${JSON.stringify(input.interval)}: give seconds or a duration such as "1 hour"`)
+    const interval = typeof input.interval === "number" ? Option.some(Duration.seconds(input.interval)) : Duration.decodeUnknown(input.interval)
+    const duration = Option.isSome(interval) ? interval.value : fail(name, `invalid interval ${JSON.stringify(input.interval)}: give seconds or a duration such as "1 hour"`)
     const anchor = input.anchorDate instanceof Date ? input.anchorDate.toISOString() : input.anchorDate
     wire = { interval: Duration.toMillis(duration) / 1000, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}), ...(anchor !== undefined ? { anchor_date: anchor } : {}) }
   } else if ("cron" in input) {
@@ -85,7 +85,7 @@ const scheduleOf = (name: string, input: ScheduleInput): typeof Schedule.Encoded
   } else if ("rrule" in input) {
     wire = { rrule: input.rrule, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}) }
   } else return fail(name, "the schedule must have an interval, a cron or an rrule")
-  return Schema.encodeSync(Schedule)(check(name, "schedule", Schedule, wire))
+  return check(name, "schedule", Schedule, wire)
 }
 
 /**
