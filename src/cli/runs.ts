@@ -11,6 +11,7 @@ import { emptyStateDetails, type StateType } from "../domain/state.js"
 import type { Decision } from "../domain/orchestration.js"
 import type { Log } from "../domain/log.js"
 import { Api, type CliApi, layer as apiLayer } from "./api.js"
+import { flowRunExecute } from "./flow-run-execute.js"
 import { CliFailure, printJson, relativeTime, table } from "./output.js"
 
 const stateTypes: ReadonlyArray<StateType> = ["SCHEDULED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "CRASHED", "CANCELLING"]
@@ -307,11 +308,11 @@ const flowLs = Command.make("ls", { limit: limitOption, json }, (o) =>
   }))).pipe(Command.withDescription("List flows"))
 
 export const flowRun = Command.make("flow-run").pipe(
-  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry]),
+  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry, flowRunExecute]),
   Command.withDescription("Flow runs: list, inspect, logs, retry (the local database, or the server at ORION_API_URL)"))
 export const taskRun = Command.make("task-run").pipe(Command.withSubcommands([taskRunInspect]), Command.withDescription("Task runs: inspect"))
 export const flow = Command.make("flow").pipe(Command.withSubcommands([flowLs]), Command.withDescription("Flows: list"))
 
 /** Every command word of this module, for usage lines (cli/output.ts). */
-export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry"] as const
+export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry", "execute"] as const
 

@@ -1,7 +1,7 @@
 /** The local `OrionClient`: the orchestrator and repositories in-process, on the database of `ORION_DATABASE_URL`. */
 import { Effect, Layer } from "effect"
 import * as Database from "../storage/database.js"
-import { FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
+import { DeploymentRepository, FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
 import { OrionClient, unavailable } from "./orion-client.js"
@@ -14,6 +14,7 @@ const lift = <A, E extends { readonly _tag: string; readonly message: string }, 
 const make = Effect.gen(function*() {
   const orchestrator = yield* Orch.Orchestrator
   const flows = yield* FlowRepository
+  const deployments = yield* DeploymentRepository
   const runs = yield* RunRepository
   const logs = yield* LogRepository
   // Runs' reads wait for transitions answered before their commit: this process reads what it was told.
@@ -21,6 +22,7 @@ const make = Effect.gen(function*() {
   return OrionClient.of({
     ensureFlow: (flow) => lift(Effect.map(flows.create(flow), (u) => u.value)),
     readFlow: (id) => lift(flows.get(id)),
+    readDeployment: (id) => lift(deployments.get(id)),
     createFlowRun: (run) => lift(orchestrator.createFlowRun(run)),
     readFlowRun: (id) => lift(afterCommits(runs.getFlowRun(id))),
     readFlowRuns: (request) => lift(afterCommits(runs.filterFlowRuns(request))),
