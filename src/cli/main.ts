@@ -13,6 +13,7 @@ import * as Database from "../storage/database.js"
 import { config } from "./config.js"
 import { demo } from "./demo.js"
 import { deployment, deploymentWords } from "./deployment.js"
+import { agentCommand, agentWords } from "./agent.js"
 import { adjustedConsole, adjustHelp, commandPathOf, useColour } from "./output.js"
 import { commandWords, flow, flowRun, taskRun } from "./runs.js"
 import { start } from "./start.js"
@@ -41,14 +42,14 @@ const reset = Command.make("reset", { yes }, ({ yes }) =>
 
 const database = Command.make("database").pipe(Command.withSubcommands([upgrade, reset]), Command.withDescription("Manage the metadata database"))
 
-const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database, flowRun, taskRun, flow, config, deployment]))
+const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database, flowRun, taskRun, flow, config, deployment, agentCommand]))
 
 const cli = Command.run(orion, { name: "Orion", version: orionVersion })
 
 // What @effect/cli prints (help, refusals) reads `orion <command>` in its usage lines, and has no colour codes unless
 // the stream is a terminal and NO_COLOR is unset.
 const args = process.argv.slice(2)
-const words = new Set<string>(["start", "demo", "database", "upgrade", "reset", "config", "view", ...commandWords, ...deploymentWords])
+const words = new Set<string>(["start", "demo", "database", "upgrade", "reset", "config", "view", ...commandWords, ...deploymentWords, ...agentWords])
 const path = commandPathOf(args, words)
 const console = adjustedConsole((text, stream) => adjustHelp(text, path, useColour(stream === "out" ? process.stdout : process.stderr)))
 

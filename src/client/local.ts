@@ -43,5 +43,11 @@ const make = Effect.gen(function*() {
  */
 export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer({ answerBeforeCommit: true }), Repositories)))
 
+/**
+ * The local client for proposals on runs other processes share — an agent's claims, a lease other agents must see —
+ * which are answered only once committed.
+ */
+export const layerOnDatabaseCommitted = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer({}), Repositories)))
+
 /** The local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`), opening and migrating it. */
 export const layer = layerOnDatabase.pipe(Layer.provide(EventBus.layer), Layer.provide(Database.layer))

@@ -1,0 +1,38 @@
+/**
+ * An agent's executor process. Given a flow run id (`executor-entry <id>`), it runs that run and exits. Started without
+ * one, it is a warm executor: it loads Orion and opens its services at once, then waits for the id of the run to
+ * execute over IPC (`{ run }`), so that the run starts without paying a cold Node start. Exits when the agent goes.
+ */
+import { executeFlowRun, exitCodeOf, warmUp } from "./execute.js"
+
+const finish = async (id: string): Promise<never> => {
+  const execution = await executeFlowRun(id)
+  if (execution._tag === "NotRun") process.stderr.write(`${execution.reason}${execution.failed ? " The flow run was marked Failed." : ""}\n`)
+  process.exit(exitCodeOf(execution))
+}
+
+const given = process.argv[2]
+if (given !== undefined) {
+  await finish(given)
+} else {
+  let taken = false
+  process.on("message", (message: unknown) => {
+    const run = typeof message === "object" && message !== null ? (message as { readonly run?: unknown }).run : undefined
+    if (taken || typeof run !== "string") return
+    taken = true
+    void finish(run)
+  })
+  // The agent went away before handing over a run: nothing to do here.
+  process.on("disconnect", () => { if (!taken) process.exit(0) })
+  try {
+    // What a flow module imports, and the services a run needs, loaded before any run is handed over.
+    await import("../src/index.js")
+    await warmUp()
+    process.send?.({ ready: true })
+  } catch (e) {
+    if (!taken) {
+      process.stderr.write(`The warm executor could not start: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.exit(3)
+    }
+  }
+}
