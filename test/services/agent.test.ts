@@ -76,7 +76,7 @@ const get = async <A>(api: string, route: string): Promise<A> => {
 const runsOf = (api: string, flowName: string, states: ReadonlyArray<string>) =>
   post<Array<RunRow>>(api, "/flow_runs/filter", { flows: { name: { any_: [flowName] } }, flow_runs: { state: { type: { any_: states } } }, limit: 200 })
 
-const slow = { timeout: 300_000 }
+const slow = { timeout: 600_000 }
 
 describe("an agent runs a deployment's schedule on its own (orion start on SQLite)", slow, () => {
   it("registered with `orion deployment create`, a 1-second interval's runs end Completed, each once; an unloadable flow's runs end Failed with the reason", async () => {
@@ -166,14 +166,14 @@ describe.skipIf(pgUrl === undefined)("two agents on one PostgreSQL", slow, () =>
       const output = () => agents.map((a, i) => `--- agent ${i + 1}\n${a.output()}`).join("\n")
       await db.connect()
       const completedCount = async () => Number((await db.query(`SELECT COUNT(*) AS n FROM flow_run WHERE state_type = 'COMPLETED'`)).rows[0].n)
-      await waitFor("8 completed runs", 180_000, async () => (await completedCount()) >= 8 ? true : undefined, output)
+      await waitFor("6 completed runs", 240_000, async () => (await completedCount()) >= 6 ? true : undefined, output)
       await Promise.all(agents.map((a) => stop(a.child)))
       // executors already handed a run finish it on their own
-      await waitFor("the runs in flight to end", 60_000, async () =>
+      await waitFor("the runs in flight to end", 240_000, async () =>
         Number((await db.query(`SELECT COUNT(*) AS n FROM flow_run WHERE state_type IN ('PENDING', 'RUNNING')`)).rows[0].n) === 0 ? true : undefined, output)
 
       const lines = fs.readFileSync(executions, "utf8").trim().split("\n")
-      expect(lines.length).toBeGreaterThanOrEqual(8)
+      expect(lines.length).toBeGreaterThanOrEqual(6)
       expect(new Set(lines).size, `executed twice:\n${output()}`).toBe(lines.length)
       const twice = await db.query(`SELECT flow_run_id, type, COUNT(*) AS n FROM flow_run_state WHERE type IN ('PENDING', 'RUNNING') GROUP BY flow_run_id, type HAVING COUNT(*) > 1`)
       expect(twice.rows).toEqual([])
