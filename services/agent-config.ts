@@ -24,8 +24,15 @@ export const agentPollInterval = Config.number("ORION_AGENT_POLL_INTERVAL").pipe
   Config.validate({ message: "ORION_AGENT_POLL_INTERVAL must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
 )
 
-/** `ORION_AGENT_WARM_EXECUTOR`: keep an executor process started ahead, so a run starts without a cold Node start (default true). */
-export const agentWarmExecutor = Config.boolean("ORION_AGENT_WARM_EXECUTOR").pipe(Config.withDefault(true))
+/**
+ * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept started ahead (Orion loaded, services open), so a run starts
+ * without a cold Node start; each is used once and replaced at once (default 1; 0: none). More than one covers runs
+ * falling due closer together than an executor takes to start.
+ */
+export const agentWarmExecutors = Config.integer("ORION_AGENT_WARM_EXECUTORS").pipe(
+  Config.withDefault(1),
+  Config.validate({ message: "ORION_AGENT_WARM_EXECUTORS must be an integer from 0 to 16", validation: (n) => n >= 0 && n <= 16 })
+)
 
 /**
  * `ORION_AGENT_RETRY_GRACE`: seconds an AwaitingRetry run is left to the process that runs it (which retries it at its

@@ -24,8 +24,8 @@ export interface AgentOptions {
   readonly limit?: number
   /** The fallback poll's period (default `ORION_AGENT_POLL_INTERVAL`, else 10 s). */
   readonly pollInterval?: Duration.DurationInput
-  /** Keep a warm executor process ready (default `ORION_AGENT_WARM_EXECUTOR`, else true). */
-  readonly warmExecutor?: boolean
+  /** Executor processes kept warm (default `ORION_AGENT_WARM_EXECUTORS`, else 1; 0: none). */
+  readonly warmExecutors?: number
   /**
    * The Orion API to work through (its executors use it too). Default: `ORION_API_URL` when set, else the local
    * database (`ORION_DATABASE_URL` / `$ORION_HOME`), which its executors then open as well.
@@ -37,7 +37,7 @@ interface Resolved {
   readonly workQueues: ReadonlyArray<string>
   readonly limit: number
   readonly pollInterval: Duration.Duration
-  readonly warmExecutor: boolean
+  readonly warmExecutors: number
   readonly retryGrace: number
   readonly api: { readonly url: string; readonly key: Option.Option<Redacted.Redacted> } | undefined
 }
@@ -52,7 +52,7 @@ const resolve = (options: AgentOptions) =>
       workQueues: options.workQueues ?? (yield* Config.agentWorkQueues),
       limit: options.limit ?? (yield* Config.agentLimit),
       pollInterval: options.pollInterval !== undefined ? Duration.decode(options.pollInterval) : Duration.seconds(yield* Config.agentPollInterval),
-      warmExecutor: options.warmExecutor ?? (yield* Config.agentWarmExecutor),
+      warmExecutors: options.warmExecutors ?? (yield* Config.agentWarmExecutors),
       retryGrace: yield* Config.agentRetryGrace,
       api: url === undefined ? undefined : { url, key }
     } satisfies Resolved
@@ -83,6 +83,9 @@ const connect = (resolved: Resolved, onDue: (at: Date) => void, onTrouble: (mess
 
 const scheduledName = (run: FlowRun) => run.state_name ?? "Scheduled"
 
+/** The exit code of an executor that did not run its flow run (services/execute.ts `exitCodeOf`). */
+const NOT_RUN = 2
+
 /** Runs the agent until interrupted (the `Service`'s body). */
 const runAgent = (options: AgentOptions, report: ServiceReporter) =>
   Effect.scoped(Effect.gen(function*() {
@@ -92,13 +95,13 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
     const poke = Queue.offer(wake, undefined)
     const { client, env, where } = yield* connect(resolved, (at) => void dueTimes.unsafeOffer(at), (m) => Effect.runFork(report.error(m)))
     const executors = yield* makeExecutors({
-      warm: resolved.warmExecutor,
+      warm: resolved.warmExecutors,
       env: { ...process.env, ...env },
       onError: (message) => void Effect.runFork(Effect.zipRight(report.error(message), Effect.logWarning(message)))
     })
     const children = yield* FiberSet.make()
     const inFlight = new Map<string, FlowRun>()
-    yield* Effect.logInfo(`Agent on ${where}: work queues ${resolved.workQueues.join(", ")}; up to ${resolved.limit} runs at once${resolved.warmExecutor ? "; a warm executor kept ready" : ""}.`)
+    yield* Effect.logInfo(`Agent on ${where}: work queues ${resolved.workQueues.join(", ")}; up to ${resolved.limit} runs at once${resolved.warmExecutors > 0 ? `; ${resolved.warmExecutors} warm executor(s) kept ready` : ""}.`)
 
     // The timer: one fiber sleeping until the earliest time something is known to fall due.
     const timer = yield* FiberHandle.make()
@@ -136,6 +139,8 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
           else if (exit.code !== 0 && exit.code !== 1) yield* report.error(`Flow run '${run.name}': ${how}`)
           return
         }
+        // An executor that did not run it (exit 2: e.g. another process had started it) leaves a running run alone.
+        if (type === "RUNNING" && exit.code === NOT_RUN) return yield* report.error(`Flow run '${run.name}' was not run by this agent's executor: ${how}`)
         const message = type === "RUNNING"
           ? `The flow run's executor process ended before the run did (${how}).`
           : `Submission failed: the executor process ended before the run started (${how}).`
@@ -148,44 +153,57 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
       Effect.flatMap(executors.submit(run.id), (exit) => settle(run, exit)).pipe(
         Effect.ensuring(Effect.zipRight(Effect.sync(() => inFlight.delete(run.id)), poke)))
 
+    /** Claims `run` (Scheduled → Pending) and hands it to an executor; false when it is not ours to run. */
+    const claim = (run: FlowRun, now: number) =>
+      Effect.gen(function*() {
+        if (inFlight.has(run.id)) return false
+        // A run awaiting its retry is retried by the process running it; only one left over is an agent's to take.
+        const due = run.next_scheduled_start_time?.getTime() ?? now
+        if (scheduledName(run) === "AwaitingRetry" && due + resolved.retryGrace * 1000 > now) {
+          yield* wakeAt(due + resolved.retryGrace * 1000)
+          return false
+        }
+        const answer = yield* Effect.either(client.proposeState({ kind: "flow_run", id: run.id }, States.Pending({ message: "Claimed by an agent" })))
+        if (answer._tag === "Left") {
+          // deleted since it was looked up (its deployment's schedule changed): nothing to claim
+          if (answer.left._tag !== "ObjectNotFound") yield* report.error(`Could not claim flow run '${run.name}': ${answer.left.message}`)
+          return false
+        }
+        const { status, details } = answer.right
+        if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
+        if (status !== "ACCEPT") return false // another agent has it (or it moved on): not ours
+        inFlight.set(run.id, run)
+        yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
+        yield* FiberSet.run(children, submit(run))
+        return true
+      })
+
+    /** The next runs to fall due, as the last look found them: claimed at their time without being looked up again. */
+    let upcoming: ReadonlyArray<FlowRun> = []
+
     /** Claims what is due (up to the free slots) and hands each claimed run to an executor; then sets the timer. */
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
-      const free = resolved.limit - inFlight.size
-      if (free > 0) {
+      const free = () => resolved.limit - inFlight.size
+      for (const run of upcoming) {
+        if (free() <= 0 || (run.next_scheduled_start_time?.getTime() ?? now) > now) break
+        yield* claim(run, now)
+      }
+      if (free() > 0) {
         const request: FlowRunFilterRequest = {
           flow_runs: { state: scheduled, next_scheduled_start_time: { before_: new Date(now) } }, ...ofQueues,
-          sort: "NEXT_SCHEDULED_START_TIME_ASC", limit: Math.min(200, free + 20), offset: 0
+          sort: "NEXT_SCHEDULED_START_TIME_ASC", limit: Math.min(200, free() + 20), offset: 0
         }
-        let claimed = 0
         for (const run of yield* client.readFlowRuns(request)) {
-          if (claimed >= free) break
-          if (inFlight.has(run.id)) continue
-          // A run awaiting its retry is retried by the process running it; only one left over is an agent's to take.
-          const due = run.next_scheduled_start_time?.getTime() ?? now
-          if (scheduledName(run) === "AwaitingRetry" && due + resolved.retryGrace * 1000 > now) {
-            yield* wakeAt(due + resolved.retryGrace * 1000)
-            continue
-          }
-          const answer = yield* Effect.either(client.proposeState({ kind: "flow_run", id: run.id }, States.Pending({ message: "Claimed by an agent" })))
-          if (answer._tag === "Left") {
-            yield* report.error(`Could not claim flow run '${run.name}': ${answer.left.message}`)
-            continue
-          }
-          const { status, details } = answer.right
-          if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
-          if (status !== "ACCEPT") continue // another agent has it (or it moved on): not ours
-          claimed++
-          inFlight.set(run.id, run)
-          yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
-          yield* FiberSet.run(children, submit(run))
+          if (free() <= 0) break
+          yield* claim(run, now)
         }
       }
-      const next = yield* client.readFlowRuns({
+      upcoming = yield* client.readFlowRuns({
         flow_runs: { state: scheduled, next_scheduled_start_time: { after_: new Date(now + 1) } }, ...ofQueues,
-        sort: "NEXT_SCHEDULED_START_TIME_ASC", limit: 1, offset: 0
+        sort: "NEXT_SCHEDULED_START_TIME_ASC", limit: Math.max(1, Math.min(20, resolved.limit)), offset: 0
       })
-      const at = next[0]?.next_scheduled_start_time
+      const at = upcoming[0]?.next_scheduled_start_time
       if (at !== null && at !== undefined) yield* wakeAt(at.getTime())
       yield* report.nextDue(Number.isFinite(timerAt) ? new Date(timerAt) : null)
     })

@@ -5,6 +5,9 @@
  */
 import { executeFlowRun, exitCodeOf, warmUp } from "./execute.js"
 
+// Its stderr is a pipe to the agent: if the agent goes first, the run goes on and what would be written is dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined)
+
 const finish = async (id: string): Promise<never> => {
   const execution = await executeFlowRun(id)
   if (execution._tag === "NotRun") process.stderr.write(`${execution.reason}${execution.failed ? " The flow run was marked Failed." : ""}\n`)

@@ -1,7 +1,7 @@
 /**
  * Where an agent runs flow runs: each in a child process of its own (the executor entry, which does what
- * `orion flow-run execute <id>` does). One warm executor — started ahead, Orion loaded, services open — is kept ready
- * and handed the next run over IPC, then replaced at once; without one (or while it is not up) a cold one is started.
+ * `orion flow-run execute <id>` does). Warm executors — started ahead, Orion loaded, services open — are kept ready;
+ * the oldest is handed the next run over IPC and replaced at once; with none ready a cold one is started.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { createRequire } from "node:module"
@@ -24,8 +24,8 @@ export interface Executors {
 }
 
 export interface ExecutorOptions {
-  /** Keep a warm executor ready (default true). */
-  readonly warm: boolean
+  /** Warm executors kept ready (0: none, every run starts a cold one). */
+  readonly warm: number
   /** The executor processes' environment (the Orion settings they run with). */
   readonly env: NodeJS.ProcessEnv
   /** A warm executor that could not start, or died while waiting. */
@@ -71,43 +71,48 @@ const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Child => {
   return record
 }
 
-/** The executors of one agent, for its scope: the warm one is stopped when the scope closes (running ones finish). */
+/** The executors of one agent, for its scope: the warm ones are stopped when the scope closes (running ones finish). */
 export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, Scope.Scope> =>
   Effect.gen(function*() {
-    let warm: Child | undefined
+    /** Warm executors, oldest (most likely ready) first. */
+    const ready: Array<Child> = []
     let closed = false
     let retry: NodeJS.Timeout | undefined
     let failures = 0
 
     const prepare = () => {
-      if (!options.warm || closed || warm !== undefined) return
-      const child = start([], options.env)
-      warm = child
-      child.process.on("message", () => { failures = 0 })
-      void child.exited.then((exit) => {
-        if (warm !== child) return
-        // died while waiting: say why, and start another after a pause that grows with repeated failures
-        warm = undefined
-        if (closed) return
-        failures++
-        options.onError(`The warm executor exited while waiting (${describeExit(exit)}); starting another.`)
-        retry = setTimeout(prepare, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)))
-      })
+      while (!closed && retry === undefined && ready.length < options.warm) {
+        const child = start([], options.env)
+        ready.push(child)
+        child.process.on("message", () => { failures = 0 })
+        void child.exited.then((exit) => {
+          const at = ready.indexOf(child)
+          if (at < 0) return
+          // died while waiting: say why, and start another after a pause that grows with repeated failures
+          ready.splice(at, 1)
+          if (closed) return
+          failures++
+          options.onError(`A warm executor exited while waiting (${describeExit(exit)}); starting another.`)
+          if (retry === undefined) {
+            retry = setTimeout(() => {
+              retry = undefined
+              prepare()
+            }, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)))
+          }
+        })
+      }
     }
 
     yield* Effect.addFinalizer(() => Effect.sync(() => {
       closed = true
       if (retry !== undefined) clearTimeout(retry)
-      const idle = warm
-      warm = undefined
-      if (idle !== undefined && !idle.done) idle.process.kill("SIGTERM")
+      for (const idle of ready.splice(0)) if (!idle.done) idle.process.kill("SIGTERM")
     }))
     prepare()
 
-    /** Hands `id` to the warm executor, or starts a cold one when there is none ready to take it. */
+    /** Hands `id` to a warm executor, or starts a cold one when there is none ready to take it. */
     const launch = (id: string): Promise<ExecutorExit> => {
-      const child = warm
-      warm = undefined
+      const child = ready.shift()
       prepare()
       if (child === undefined || child.done || !child.process.connected) return start([id], options.env).exited
       return new Promise<ExecutorExit>((resolve) => {

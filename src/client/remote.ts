@@ -136,7 +136,10 @@ const make = Effect.gen(function*() {
       )
     },
     readFlowRun,
-    readFlowRuns: (request) => http.call("POST /api/flow_runs/filter", (api) => api.flow_runs.filter({ payload: request })),
+    // The states read are remembered too: a proposal right after (an agent's claim) needs no read of its own.
+    readFlowRuns: (request) => http.call("POST /api/flow_runs/filter", (api) => api.flow_runs.filter({ payload: request })).pipe(
+      Effect.tap((runs) => { for (const run of runs) known.learn(run.id, run.state) })
+    ),
     createTaskRun: (run, options) =>
       Effect.tap(createTask({ run, start: options?.start ?? null }), (created) => known.learn(created.id, created.state)),
     readTaskRun,
