@@ -96,7 +96,18 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     const broken = await orion(["deployment", "create", brokenFlows], { ORION_API_URL: api })
     expect(broken.code, broken.stderr).toBe(0)
 
+    // by hand: `orion flow-run execute` takes over a run made from the deployment (no second run), then refuses it once finished
     const executions = path.join(home, "executions.txt")
+    const manual = await post<RunRow>(api, `/deployments/${deployment!.id}/create_flow_run`, { name: "by-hand" })
+    const executed = await orion(["flow-run", "execute", manual.id], { ORION_API_URL: api, AGENT_FIXTURE_EXECUTIONS: executions })
+    expect(executed.code, executed.stderr).toBe(0)
+    expect(executed.stdout).toContain(`Flow run ${manual.id} finished in state Completed`)
+    expect((await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${manual.id}`)).map((s) => s.type)).toEqual(["PENDING", "RUNNING", "COMPLETED"])
+    expect(fs.readFileSync(executions, "utf8").trim().split("\n")).toEqual([manual.id])
+    const twice = await orion(["flow-run", "execute", manual.id], { ORION_API_URL: api })
+    expect(twice.code).toBe(1)
+    expect(twice.stderr.trim()).toBe("Flow run 'by-hand' has already finished (Completed).")
+
     const agent = launch(["agent", "start", "--work-queue", "default", "-q", "broken", "--limit", "4"], {
       ORION_API_URL: api, AGENT_FIXTURE_EXECUTIONS: executions, AGENT_FIXTURE_BREAK: "1"
     })
