@@ -42,6 +42,8 @@ const TAIL_BYTES = 4096
 interface Child {
   readonly process: ChildProcess
   readonly exited: Promise<ExecutorExit>
+  /** True once it listens for a run over IPC (a message sent before would be lost), false if it exited first. */
+  readonly listening: Promise<boolean>
   done: boolean
 }
 
@@ -55,6 +57,11 @@ const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Child => {
   const record: Child = {
     process: child,
     done: false,
+    listening: new Promise<boolean>((resolve) => {
+      child.once("message", () => resolve(true))
+      child.once("exit", () => resolve(false))
+      child.once("error", () => resolve(false))
+    }),
     exited: new Promise<ExecutorExit>((resolve) => {
       child.once("error", (e) => {
         record.done = true
@@ -114,13 +121,17 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
     const launch = (id: string): Promise<ExecutorExit> => {
       const child = ready.shift()
       prepare()
-      if (child === undefined || child.done || !child.process.connected) return start([id], options.env).exited
-      return new Promise<ExecutorExit>((resolve) => {
-        child.process.send({ run: id }, (error) => {
-          if (error === null || error === undefined) return void child.exited.then(resolve)
-          // it went away between being picked and being told: the run has not started, so a cold one takes it
-          child.process.kill("SIGTERM")
-          void start([id], options.env).exited.then(resolve)
+      if (child === undefined || child.done) return start([id], options.env).exited
+      // Still starting, it is further along than a cold one would be: wait until it listens.
+      return child.listening.then((listening) => {
+        if (!listening || !child.process.connected) return start([id], options.env).exited
+        return new Promise<ExecutorExit>((resolve) => {
+          child.process.send({ run: id }, (error) => {
+            if (error === null || error === undefined) return void child.exited.then(resolve)
+            // it went away between being picked and being told: the run has not started, so a cold one takes it
+            child.process.kill("SIGTERM")
+            void start([id], options.env).exited.then(resolve)
+          })
         })
       })
     }
