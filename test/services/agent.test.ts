@@ -114,7 +114,7 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     const output = () => `--- server\n${server.output()}\n--- agent\n${agent.output()}`
 
     const completed = await waitFor("3 completed runs of agent-tick", 180_000, async () => {
-      const runs = await runsOf(api, "agent-tick", ["COMPLETED"])
+      const runs = (await runsOf(api, "agent-tick", ["COMPLETED"])).filter((r) => r.id !== manual.id)
       return runs.length >= 3 ? runs : undefined
     }, output)
     for (const run of completed.slice(0, 3)) {
