@@ -38,15 +38,20 @@ const launch = (args: ReadonlyArray<string>, env: Record<string, string>): Runni
   child.stderr!.on("data", (d: Buffer) => { output += d.toString() })
   return { child, output: () => output }
 }
+/** SIGTERM, and SIGKILL if it has not exited 30 s later (a loaded machine can be that slow to stop a server). */
 const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once("exit", () => resolve())
+    const kill = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
     child.kill("SIGTERM")
   })
 afterEach(async () => {
   await Promise.all(started.splice(0).map(stop))
-})
+}, 60_000)
 
 /** Waits until `check` gives a value (polled every 500 ms), failing with `what` and the processes' output after `ms`. */
 const waitFor = async <A>(what: string, ms: number, check: () => Promise<A | undefined>, context: () => string): Promise<A> => {
