@@ -73,7 +73,11 @@ const main = async () => {
     for (;;) {
       const done = await post<number>(`${api}/flow_runs/count`, { deployments: { id: { any_: [deployment!.id] } }, flow_runs: { state: { type: { any_: ["COMPLETED", "FAILED", "CRASHED"] } } } })
       if (done >= N) break
-      if (Date.now() > deadline) throw new Error(`only ${done} of ${N} runs ended in time; agent errors: ${errors.join("; ")}`)
+      if (Date.now() > deadline) {
+        // reported over the runs that got there, with how many did not (a loaded machine): not thrown away
+        console.log(`only ${done} of ${N} runs ended within 2 minutes of the last one's time`)
+        break
+      }
       await sleep(1000)
     }
     await Effect.runPromise(Fiber.interrupt(fiber))
