@@ -3,6 +3,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import type { ServicesToRun } from "../src/api/services-status.js"
 import type { Orchestrator } from "../runtime/orchestrator.js"
+import { agent } from "./agent.js"
 import { crashDetection } from "./crash-detection.js"
 import { lateRuns } from "./late-runs.js"
 import { scheduler } from "./scheduler.js"
@@ -15,6 +16,8 @@ export const enabledServices = Effect.gen(function*() {
   if (yield* serviceEnabled.scheduler) services.push(scheduler(yield* schedulerSettings))
   if (yield* serviceEnabled["late-runs"]) services.push(lateRuns(yield* lateRunsSettings))
   if (yield* serviceEnabled["crash-detection"]) services.push(crashDetection(yield* crashDetectionSettings))
+  // On the server's database (or ORION_API_URL when set), with the ORION_AGENT_* settings, as `orion agent start`.
+  if (yield* serviceEnabled.agent) services.push(agent())
   return services
 })
 

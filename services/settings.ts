@@ -18,7 +18,8 @@ const enabled = (name: string) => Config.boolean(name).pipe(Config.withDefault(t
 export const serviceEnabled = {
   scheduler: enabled("ORION_SERVICES_SCHEDULER_ENABLED"),
   "late-runs": enabled("ORION_SERVICES_LATE_RUNS_ENABLED"),
-  "crash-detection": enabled("ORION_SERVICES_CRASH_DETECTION_ENABLED")
+  "crash-detection": enabled("ORION_SERVICES_CRASH_DETECTION_ENABLED"),
+  agent: enabled("ORION_SERVICES_AGENT_ENABLED")
 } as const
 
 export interface SchedulerSettings {

@@ -1,6 +1,7 @@
 /** Orion for TypeScript: `import { flow, task } from "@orion-ts/orion"`. */
 import "./domain/wire-parsers.js"
 export { flow, type Flow, type FlowOptions, type RunCallOptions } from "./sdk/flow.js"
+export { deployment, type DeploymentDefinition, type DeploymentOptions, type ScheduleInput } from "./sdk/deployment.js"
 export { task, unmapped, type Task, type TaskOptions, type CallOptions } from "./sdk/task.js"
 export { TaskFuture } from "./sdk/future.js"
 export { getRunLogger, type RunLogger } from "./sdk/logger.js"

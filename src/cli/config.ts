@@ -10,6 +10,7 @@ import * as Settings from "../settings.js"
 import { reportRuns } from "../sdk/report.js"
 import * as LogFormat from "../log-format.js"
 import * as Tracing from "../tracing.js"
+import * as AgentConfig from "../../services/agent-config.js"
 import { parseDatabaseUrl } from "../storage/database.js"
 import { printJson, table } from "./output.js"
 
@@ -41,6 +42,11 @@ const settings: ReadonlyArray<Setting> = [
   },
   { name: "ORION_TUNE_HEAP", config: Settings.tuneHeapSetting, show: (v) => Option.match(v as Option.Option<boolean>, { onNone: () => "(unset: only in processes Orion starts)", onSome: String }) },
   { name: "ORION_HEAP_GROWING_PERCENT", config: Settings.heapGrowingPercent },
+  { name: "ORION_AGENT_WORK_QUEUES", config: AgentConfig.agentWorkQueues, show: list },
+  { name: "ORION_AGENT_LIMIT", config: AgentConfig.agentLimit },
+  { name: "ORION_AGENT_POLL_INTERVAL", config: AgentConfig.agentPollInterval },
+  { name: "ORION_AGENT_WARM_EXECUTORS", config: AgentConfig.agentWarmExecutors },
+  { name: "ORION_AGENT_RETRY_GRACE", config: AgentConfig.agentRetryGrace },
   { name: "ORION_API_HOST", config: ApiConfig.apiHost },
   { name: "ORION_API_PORT", config: ApiConfig.apiPort },
   { name: "ORION_API_CORS_ORIGINS", config: ApiConfig.corsOrigins, show: list },

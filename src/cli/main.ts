@@ -13,10 +13,11 @@ import { databaseUrl } from "../settings.js"
 import * as Database from "../storage/database.js"
 import { config } from "./config.js"
 import { demo } from "./demo.js"
+import { deployment, deploymentWords } from "./deployment.js"
+import { agentCommand, agentWords } from "./agent.js"
 import { adjustedConsole, adjustHelp, commandPathOf, useColour } from "./output.js"
 import { commandWords, flow, flowRun, taskRun } from "./runs.js"
 import { concurrencyLimit, concurrencyLimitWords } from "./concurrency-limits.js"
-import { deploymentSubcommands, deploymentWords } from "./deployments.js"
 import { start } from "./start.js"
 
 const demoCommand = Command.make("demo", {}, () => demo).pipe(
@@ -43,16 +44,14 @@ const reset = Command.make("reset", { yes }, ({ yes }) =>
 
 const database = Command.make("database").pipe(Command.withSubcommands([upgrade, reset]), Command.withDescription("Manage the metadata database"))
 
-const deployment = Command.make("deployment").pipe(Command.withSubcommands([...deploymentSubcommands]), Command.withDescription("Deployments: list, inspect, run, pause, resume, delete"))
-
-const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database, flowRun, taskRun, flow, deployment, concurrencyLimit, config]))
+const orion = Command.make("orion").pipe(Command.withSubcommands([start, demoCommand, database, flowRun, taskRun, flow, deployment, agentCommand, concurrencyLimit, config]))
 
 const cli = Command.run(orion, { name: "Orion", version: orionVersion })
 
 // What @effect/cli prints (help, refusals) reads `orion <command>` in its usage lines, and has no colour codes unless
 // the stream is a terminal and NO_COLOR is unset.
 const args = process.argv.slice(2)
-const words = new Set<string>(["start", "demo", "database", "upgrade", "reset", "config", "view", ...commandWords, ...deploymentWords, ...concurrencyLimitWords])
+const words = new Set<string>(["start", "demo", "database", "upgrade", "reset", "config", "view", ...commandWords, ...deploymentWords, ...agentWords, ...concurrencyLimitWords])
 const path = commandPathOf(args, words)
 const console = adjustedConsole((text, stream) => adjustHelp(text, path, useColour(stream === "out" ? process.stdout : process.stderr)))
 

@@ -11,6 +11,7 @@ import { emptyStateDetails, type StateType } from "../domain/state.js"
 import type { Decision } from "../domain/orchestration.js"
 import type { Log } from "../domain/log.js"
 import { flowRunCancel } from "./cancel.js"
+import { flowRunExecute } from "./flow-run-execute.js"
 import { flowNames, followEvents, iso, json, notFound, runId, stateLabel, terminal, withApi } from "./common.js"
 import { CliFailure, printJson, relativeTime, table } from "./output.js"
 
@@ -209,11 +210,11 @@ const flowLs = Command.make("ls", { limit: limitOption, json }, (o) =>
   }))).pipe(Command.withDescription("List flows"))
 
 export const flowRun = Command.make("flow-run").pipe(
-  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry, flowRunCancel]),
-  Command.withDescription("Flow runs: list, inspect, logs, retry, cancel (the local database, or the server at ORION_API_URL)"))
+  Command.withSubcommands([flowRunLs, flowRunInspect, flowRunLogs, flowRunRetry, flowRunCancel, flowRunExecute]),
+  Command.withDescription("Flow runs: list, inspect, logs, retry, cancel, execute (the local database, or the server at ORION_API_URL)"))
 export const taskRun = Command.make("task-run").pipe(Command.withSubcommands([taskRunInspect]), Command.withDescription("Task runs: inspect"))
 export const flow = Command.make("flow").pipe(Command.withSubcommands([flowLs]), Command.withDescription("Flows: list"))
 
 /** Every command word of this module, for usage lines (cli/output.ts). */
-export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry", "cancel"] as const
+export const commandWords = ["flow-run", "task-run", "flow", "ls", "inspect", "logs", "retry", "cancel", "execute"] as const
 

@@ -1,7 +1,7 @@
 /** The local `OrionClient`: the orchestrator and repositories in-process, on the database of `ORION_DATABASE_URL`. */
 import { Effect, Layer } from "effect"
 import * as Database from "../storage/database.js"
-import { FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
+import { DeploymentRepository, FlowRepository, LogRepository, Repositories, RunRepository } from "../storage/repositories/index.js"
 import { EventBus } from "../../runtime/event-bus.js"
 import * as Orch from "../../runtime/orchestrator.js"
 import * as OrchSpans from "../../runtime/orchestrator-spans.js"
@@ -15,6 +15,7 @@ const lift = <A, E extends { readonly _tag: string; readonly message: string }, 
 const make = Effect.gen(function*() {
   const orchestrator = yield* Orch.Orchestrator
   const flows = yield* FlowRepository
+  const deployments = yield* DeploymentRepository
   const runs = yield* RunRepository
   const logs = yield* LogRepository
   // Runs' reads wait for transitions answered before their commit: this process reads what it was told.
@@ -22,6 +23,7 @@ const make = Effect.gen(function*() {
   return OrionClient.of({
     ensureFlow: (flow) => lift(Effect.map(flows.create(flow), (u) => u.value)),
     readFlow: (id) => lift(flows.get(id)),
+    readDeployment: (id) => lift(deployments.get(id)),
     createFlowRun: (run) => lift(orchestrator.createFlowRun(run)),
     readFlowRun: (id) => lift(afterCommits(runs.getFlowRun(id))),
     readFlowRuns: (request) => lift(afterCommits(runs.filterFlowRuns(request))),
@@ -43,6 +45,12 @@ const make = Effect.gen(function*() {
  */
 export const layerOnDatabase = Layer.effect(OrionClient, make).pipe(
   Layer.provide(Layer.mergeAll(OrchSpans.withSpans.pipe(Layer.provide(Orch.layer({ answerBeforeCommit: true }))), Repositories)))
+
+/**
+ * The local client for proposals on runs other processes share — an agent's claims, a lease other agents must see —
+ * which are answered only once committed.
+ */
+export const layerOnDatabaseCommitted = Layer.effect(OrionClient, make).pipe(Layer.provide(Layer.mergeAll(Orch.layer({}), Repositories)))
 
 /** The local client on `ORION_DATABASE_URL` (default `$ORION_HOME/orion.db`), opening and migrating it. */
 export const layer = layerOnDatabase.pipe(Layer.provide(EventBus.layer), Layer.provide(Database.layer))

@@ -6,7 +6,7 @@
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, type Effect, Schema } from "effect"
 import type {
-  Flow, FlowCreate, FlowRun, FlowRunCreate, FlowRunFilterRequest, LogCreate, ObjectNotFound, OrchestrationResult,
+  Deployment, Flow, FlowCreate, FlowRun, FlowRunCreate, FlowRunFilterRequest, LogCreate, ObjectNotFound, OrchestrationResult,
   RunRef, State, StateCreate, TaskRun, TaskRunCreate, TaskRunFilterRequest
 } from "../domain/index.js"
 
@@ -39,6 +39,8 @@ export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
   /** The flow named `name`, created if it does not exist yet. */
   readonly ensureFlow: (flow: FlowCreate) => Effect.Effect<Flow, ClientError>
   readonly readFlow: (id: string) => Effect.Effect<Flow, ClientError>
+  /** A deployment: where its flow is loaded from, its work queue (an agent's executor reads it for a flow run). */
+  readonly readDeployment: (id: string) => Effect.Effect<Deployment, ClientError>
   /** Creates a flow run and takes its first transition (default Pending); idempotent on `idempotency_key`. */
   readonly createFlowRun: (run: FlowRunCreate) => Effect.Effect<CreatedRun, ClientError>
   readonly readFlowRun: (id: string) => Effect.Effect<FlowRun, ClientError>

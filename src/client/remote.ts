@@ -16,7 +16,7 @@ import * as RemoteHttp from "./remote-http.js"
 import { earlierAnswer, earlierStart, KnownStates } from "./remote-replay.js"
 
 const isUuid = Schema.is(Uuid)
-const things = { flow: "Flow", flow_run: "Flow run", task_run: "Task run" } as const
+const things = { flow: "Flow", deployment: "Deployment", flow_run: "Flow run", task_run: "Task run" } as const
 
 /** A malformed id names nothing: not found, as the local client answers (the server would refuse the path). */
 const withId = <A, E, R>(thing: keyof typeof things, id: string, f: (id: Uuid) => Effect.Effect<A, E, R>): Effect.Effect<A, E | ObjectNotFound, R> =>
@@ -125,6 +125,7 @@ const make = Effect.gen(function*() {
   return OrionClient.of({
     ensureFlow: (flow) => http.call("POST /api/flows/", (api) => api.flows.create({ payload: flow })),
     readFlow: (id) => withId("flow", id, (id) => http.call(`GET /api/flows/${id}`, (api) => api.flows.get({ path: { id } }))),
+    readDeployment: (id) => withId("deployment", id, (id) => http.call(`GET /api/deployments/${id}`, (api) => api.deployments.get({ path: { id } }))),
     createFlowRun: (run) => {
       // A flow run without an idempotency key gets its id here, so a retried POST finds the run the first one made.
       const payload = run.id === undefined && run.idempotency_key === null ? { ...run, id: newUuid() } : run
@@ -136,7 +137,10 @@ const make = Effect.gen(function*() {
       )
     },
     readFlowRun,
-    readFlowRuns: (request) => http.call("POST /api/flow_runs/filter", (api) => api.flow_runs.filter({ payload: request })),
+    // The states read are remembered too: a proposal right after (an agent's claim) needs no read of its own.
+    readFlowRuns: (request) => http.call("POST /api/flow_runs/filter", (api) => api.flow_runs.filter({ payload: request })).pipe(
+      Effect.tap((runs) => { for (const run of runs) known.learn(run.id, run.state) })
+    ),
     createTaskRun: (run, options) =>
       Effect.tap(createTask({ run, start: options?.start ?? null }), (created) => known.learn(created.id, created.state)),
     readTaskRun,

@@ -5,6 +5,14 @@ import { DataDocument } from "./data.js"
 import { JsonObject, Key, nullable, Tags, Uuid, withDefault } from "./primitives.js"
 import { Schedule } from "./schedule.js"
 
+/** The work queue of a deployment that names none. */
+export const DEFAULT_WORK_QUEUE = "default"
+
+/** A work queue's name: letters, digits, `-`, `_`, `.`, `/` (it appears on command lines and in URLs). */
+export const WorkQueueName = Key.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, { message: () => "a work queue name is letters, digits, '.', '_', '-' or '/', starting with a letter or digit" })
+).annotations({ identifier: "WorkQueueName" })
+
 export const Deployment = Schema.Struct({
   ...BaseFields,
   name: Schema.String,
@@ -13,7 +21,12 @@ export const Deployment = Schema.Struct({
   schedule: Schema.NullOr(Schedule),
   is_schedule_active: Schema.Boolean,
   parameters: JsonObject,
-  tags: Tags
+  tags: Tags,
+  /** The module an agent imports to run this deployment's flow (absolute), and the name the flow is exported under. */
+  flow_path: Schema.NullOr(Schema.String),
+  flow_export: Schema.NullOr(Schema.String),
+  /** The work queue its runs go to: an agent serves the queues it was started for. */
+  work_queue: Schema.String
 }).annotations({ identifier: "Deployment" })
 export type Deployment = typeof Deployment.Type
 
@@ -24,6 +37,11 @@ export const DeploymentCreate = Schema.Struct({
   schedule: nullable(Schedule),
   is_schedule_active: withDefault(Schema.Boolean, () => true),
   parameters: withDefault(JsonObject, () => ({})),
-  tags: withDefault(Tags, () => [])
-}).annotations({ identifier: "DeploymentCreate" })
+  tags: withDefault(Tags, () => []),
+  flow_path: nullable(Schema.String.pipe(Schema.minLength(1))),
+  flow_export: nullable(Schema.String.pipe(Schema.minLength(1))),
+  work_queue: withDefault(WorkQueueName, () => DEFAULT_WORK_QUEUE)
+}).pipe(
+  Schema.filter((d) => (d.flow_path === null) === (d.flow_export === null) || "give both flow_path and flow_export (where an agent loads the flow), or neither")
+).annotations({ identifier: "DeploymentCreate" })
 export type DeploymentCreate = typeof DeploymentCreate.Type

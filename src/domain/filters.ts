@@ -54,7 +54,8 @@ export const DeploymentFilter = Struct("DeploymentFilter", {
   id: opt(AnyUuid),
   name: opt(AnyString),
   is_schedule_active: opt(Struct("IsScheduleActiveFilter", { eq_: opt(Schema.Boolean) })),
-  tags: opt(TagsOps)
+  tags: opt(TagsOps),
+  work_queue: opt(AnyString)
 })
 export type DeploymentFilter = typeof DeploymentFilter.Type
 

@@ -8,6 +8,7 @@ import { type Flow as FlowRecord, randomSlug, RunPolicy, type State, States, typ
 import { type ClientError, OrionClient } from "../client/orion-client.js"
 import { flowRunCreated, flowRunFinished } from "./report.js"
 import { type ActorError, type Attempt, HeartbeatGroup, runActor, type RunOutcome, runSpan } from "../../runtime/run-actor.js"
+import { FLOW_RUNNER, type FlowRunner } from "./flow-runner.js"
 import { jsonSerializer, ResultNotSerializable, ResultStore } from "../../runtime/results.js"
 import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
@@ -16,7 +17,7 @@ import { describeFailure, runBody } from "./body.js"
 import { FlowInWorkerThread, FlowRunFailed, NotInFlow, ParameterValidationError } from "./errors.js"
 import { isTaskFuture, type TaskFuture } from "./future.js"
 import { checkDuration, nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
-import { type OrionServices, withServices } from "./services.js"
+import { type OrionServices, shutdown, withServices } from "./services.js"
 import { inTaskWorkerThread } from "./task-registry.js"
 import type { TaskResult } from "./task.js"
 
@@ -99,6 +100,12 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
   }
   const f = Object.assign((params?: unknown) => direct(params), { run, options, fn: body })
   Object.defineProperty(f, "name", { value: name })
+  const runner: FlowRunner = {
+    flowName: name,
+    runFlowRun: (flowRunId) => call(() => mainThreadOnly(def, () => withServices(Effect.map(runExistingFlowRun(def, flowRunId), (o) => o.state)))),
+    shutdown
+  }
+  Object.defineProperty(f, FLOW_RUNNER, { value: runner })
   return f as unknown as Flow<any, unknown>
 }
 
@@ -257,6 +264,38 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
     if (parentFlow === undefined) yield* flowRunFinished(def.name, created.id, runName, outcome.state)
     return outcome
   }))
+
+/**
+ * Takes over a flow run that already exists — one an agent claimed for a deployment (Pending), or a Scheduled one — and
+ * runs it to its end with its stored parameters: no second flow run is created. From Scheduled, the orchestrator makes
+ * it wait for its time; a run another process has started is aborted (and left to that process); a finished one is
+ * adopted as it ended. A run of another flow, or with parameters this flow refuses, ends Failed saying why.
+ */
+const runExistingFlowRun = (def: FlowDefinition, flowRunId: string): Effect.Effect<RunOutcome, ActorError | ParameterValidationError, OrionServices> =>
+  Effect.gen(function*() {
+    const client = yield* OrionClient
+    const run = yield* client.readFlowRun(flowRunId)
+    const ref = { kind: "flow_run" as const, id: run.id }
+    const fail = (message: string) =>
+      Effect.map(client.proposeState(ref, States.Failed({ message })), (answer): RunOutcome => ({ state: answer.state ?? run.state!, value: Option.none() }))
+    const record = yield* ensureFlow(client, def.name, def.tags)
+    if (record.id !== run.flow_id) {
+      const other = yield* Effect.orElseSucceed(Effect.map(client.readFlow(run.flow_id), (f) => `'${f.name}'`), () => run.flow_id)
+      return yield* fail(`This flow run is of flow ${other}, but the code loaded for it is flow '${def.name}'.`)
+    }
+    const params = yield* parameters(def, run.parameters)
+    if (params.invalid !== undefined) return yield* fail(`Invalid parameters: ${params.invalid}`)
+    const heartbeats = new HeartbeatGroup()
+    const outcome = yield* runSpan("orion.flow_run", { "orion.flow_run.id": run.id, "orion.flow_run.name": run.name, "orion.flow.name": def.name }, runActor({
+      ref,
+      running: States.Running(),
+      execute: attempt(def, run.id, params.decoded, undefined, heartbeats),
+      cancelWatch: Duration.decode(def.options.cancelCheckInterval ?? "1 second"),
+      heartbeats: { lead: heartbeats }
+    }))
+    yield* flowRunFinished(def.name, run.id, run.name, outcome.state)
+    return outcome
+  })
 
 /** One execution of the flow body with its own task runner; its return value becomes the terminal state. */
 const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: FlowRunContext | undefined, heartbeats: HeartbeatGroup): Effect.Effect<Attempt, never, OrionServices> =>

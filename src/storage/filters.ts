@@ -137,7 +137,8 @@ export const deploymentFilterClauses = (sql: Sql, filter: DeploymentFilter): Arr
     ...anyOf(sql, "d.id", filter.id?.any_),
     ...anyOf(sql, "d.name", filter.name?.any_),
     ...(present(active) ? [sql.literal(`d.is_schedule_active = ${active ? "TRUE" : "FALSE"}`)] : []),
-    ...tags(sql, "d.tags", filter.tags)
+    ...tags(sql, "d.tags", filter.tags),
+    ...anyOf(sql, "d.work_queue", filter.work_queue?.any_)
   ]
 }
 

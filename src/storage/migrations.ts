@@ -276,11 +276,24 @@ const m0005_event_notify = Effect.gen(function*() {
   })
 })
 
+/**
+ * A deployment says where any agent loads its flow — a module file and the name the flow is exported under — and which
+ * work queue its runs go to (agents serve one or more queues).
+ */
+const m0006_deployment_location = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE deployment ADD COLUMN flow_path TEXT`
+  yield* sql`ALTER TABLE deployment ADD COLUMN flow_export TEXT`
+  yield* sql`ALTER TABLE deployment ADD COLUMN work_queue TEXT NOT NULL DEFAULT 'default'`
+  yield* sql`CREATE INDEX ix_deployment_work_queue ON deployment (work_queue)`
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
   "0002_run_heartbeats": m0002_run_heartbeats,
   "0003_decisions_on_states": m0003_decisions_on_states,
   "0004_subflow_parent_exists": m0004_subflow_parent_exists,
-  "0005_event_notify": m0005_event_notify
+  "0005_event_notify": m0005_event_notify,
+  "0006_deployment_location": m0006_deployment_location
 } as const

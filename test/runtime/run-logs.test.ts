@@ -29,7 +29,7 @@ const line = (flowRunId: Uuid, message: string, level = 20): LogCreate =>
 const logsOnlyClient = (createLogs: ClientService["createLogs"]) => {
   const unused = () => Effect.dieMessage("not used by run logs")
   return Layer.succeed(OrionClient, OrionClient.of({
-    ensureFlow: unused, readFlow: unused, createFlowRun: unused, readFlowRun: unused, readFlowRuns: unused, createTaskRun: unused,
+    ensureFlow: unused, readFlow: unused, readDeployment: unused, createFlowRun: unused, readFlowRun: unused, readFlowRuns: unused, createTaskRun: unused,
     readTaskRun: unused, readTaskRuns: unused, proposeState: unused, readStates: unused, slotWait: unused, heartbeat: unused, createLogs
   }))
 }

@@ -44,7 +44,8 @@ describe.skipIf(pg === undefined)("two schedulers on one PostgreSQL", () => {
           yield* (yield* DeploymentRepository).upsert({
             name: `d${i}`, flow_id: flow.id, flow_data: { encoding: "text", blob: "flow.ts" }, is_schedule_active: true,
             // Every minute, with anchors a few seconds apart, so the deployments' dates interleave.
-            schedule: { interval: 60, anchor_date: new Date(t0.getTime() + i * 7_000), timezone: null }, parameters: {}, tags: []
+            schedule: { interval: 60, anchor_date: new Date(t0.getTime() + i * 7_000), timezone: null }, parameters: {}, tags: [],
+            flow_path: null, flow_export: null, work_queue: "default"
           })
         }
       }).pipe(Effect.provide(first))

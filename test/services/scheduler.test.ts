@@ -25,7 +25,8 @@ const report: ServiceReporter = { loopDone: () => Effect.void, nextDue: () => Ef
 
 const deployment = (flow_id: Uuid, name: string, overrides: Partial<DeploymentCreate> = {}): DeploymentCreate => ({
   name, flow_id, flow_data: { encoding: "text", blob: "flows/etl.ts" },
-  schedule: { interval: 3600, anchor_date: t0, timezone: null }, is_schedule_active: true, parameters: { n: 1 }, tags: ["prod"], ...overrides
+  schedule: { interval: 3600, anchor_date: t0, timezone: null }, is_schedule_active: true, parameters: { n: 1 }, tags: ["prod"],
+  flow_path: null, flow_export: null, work_queue: "default", ...overrides
 })
 
 const runsOf = (deploymentId: string) =>

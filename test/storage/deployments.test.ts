@@ -7,7 +7,7 @@ import { at, clearDatabase, countRows, insertFlowRun } from "../support/fixtures
 
 const deployment = (flow_id: Uuid, name: string, overrides: Partial<DeploymentCreate> = {}): DeploymentCreate => ({
   name, flow_id, flow_data: { encoding: "text", blob: "flows/etl.ts" }, schedule: null, is_schedule_active: true,
-  parameters: {}, tags: [], ...overrides
+  parameters: {}, tags: [], flow_path: null, flow_export: null, work_queue: "default", ...overrides
 })
 
 describe.each(databases)("DeploymentRepository on $name", (db) => {
@@ -91,6 +91,22 @@ describe.each(databases)("DeploymentRepository on $name", (db) => {
         expect(err).toMatchObject({ thing: "Deployment", id: "etl/dev", message: "Deployment not found" })
         expect(yield* Effect.flip(repo.getByName("nope", "prod"))).toMatchObject({ thing: "Deployment" })
         expect(yield* Effect.flip(repo.get(newUuid()))).toMatchObject({ thing: "Deployment" })
+      }))
+
+    it.effect("the flow's location and work queue are stored, overwritten by an upsert, and filter by queue", () =>
+      Effect.gen(function*() {
+        yield* clearDatabase
+        const repo = yield* DeploymentRepository
+        const f = yield* flow("etl")
+        const first = yield* repo.upsert(deployment(f.id, "nightly", { flow_path: "/srv/flows/etl.ts", flow_export: "etl", work_queue: "gpu" }))
+        expect(first.value).toMatchObject({ flow_path: "/srv/flows/etl.ts", flow_export: "etl", work_queue: "gpu" })
+        const moved = yield* repo.upsert(deployment(f.id, "nightly", { flow_path: "/srv/v2/etl.ts", flow_export: "etlV2" }))
+        expect(moved.created).toBe(false)
+        expect(moved.value).toMatchObject({ id: first.value.id, flow_path: "/srv/v2/etl.ts", flow_export: "etlV2", work_queue: "default" })
+        yield* repo.upsert(deployment(f.id, "gpu-one", { work_queue: "gpu" }))
+        const gpu = yield* repo.filter({ deployments: { work_queue: { any_: ["gpu"] } }, limit: 200, offset: 0 })
+        expect(gpu.map((d) => d.name)).toEqual(["gpu-one"])
+        expect(yield* repo.count({ deployments: { work_queue: { any_: ["default", "gpu"] } } })).toBe(2)
       }))
 
     it.effect("filter orders by name and pages; count", () =>

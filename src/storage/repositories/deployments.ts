@@ -28,8 +28,9 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
     const deleteAutoScheduledRuns = (deploymentId: string) => Effect.provideService(deleteUnstartedRunsOf(deploymentId), SqlClient.SqlClient, sql)
 
     /**
-     * Creates the deployment, or overwrites schedule, activation, tags, parameters and flow data of the one with the
-     * same flow and name; then deletes its auto-scheduled runs not started yet (spec §4.4), answered as `removedRuns`.
+     * Creates the deployment, or overwrites schedule, activation, tags, parameters, flow data, location and work queue
+     * of the one with the same flow and name; then deletes its auto-scheduled runs not started yet (spec §4.4),
+     * answered as `removedRuns`.
      */
     const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment> & { readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
       sql.withTransaction(Effect.gen(function*() {
@@ -41,7 +42,8 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
         const rows = yield* sql`INSERT INTO deployment ${sql.insert(row)}
           ON CONFLICT (flow_id, name) DO UPDATE SET
             flow_data = excluded.flow_data, schedule = excluded.schedule, is_schedule_active = excluded.is_schedule_active,
-            parameters = excluded.parameters, tags = excluded.tags, updated = excluded.updated
+            parameters = excluded.parameters, tags = excluded.tags, flow_path = excluded.flow_path,
+            flow_export = excluded.flow_export, work_queue = excluded.work_queue, updated = excluded.updated
           RETURNING *`
         const value = decodeDeployment(rows[0] as Record<string, any>)
         const removedRuns = yield* deleteAutoScheduledRuns(value.id)

@@ -1,0 +1,44 @@
+/** The agent's settings (`ORION_AGENT_*`), read through Effect `Config`, each with its default (README "Settings"). */
+import { Config } from "effect"
+import { DEFAULT_WORK_QUEUE } from "../src/domain/deployment.js"
+
+/** `ORION_AGENT_WORK_QUEUES`: the work queues an agent serves, comma-separated (default `default`). */
+export const agentWorkQueues = Config.string("ORION_AGENT_WORK_QUEUES").pipe(
+  Config.withDefault(DEFAULT_WORK_QUEUE),
+  Config.map((s) => [...new Set(s.split(",").map((q) => q.trim()).filter((q) => q !== ""))]),
+  Config.validate({ message: "ORION_AGENT_WORK_QUEUES must name at least one work queue", validation: (qs) => qs.length > 0 })
+)
+
+/** `ORION_AGENT_LIMIT`: flow runs one agent executes at once at most (default 10). */
+export const agentLimit = Config.integer("ORION_AGENT_LIMIT").pipe(
+  Config.withDefault(10),
+  Config.validate({ message: "ORION_AGENT_LIMIT must be an integer from 1 to 1000", validation: (n) => n >= 1 && n <= 1000 })
+)
+
+/**
+ * `ORION_AGENT_POLL_INTERVAL`: seconds between the agent's fallback looks for due runs (default 10). Pickup itself is
+ * pushed — the event stream and a timer for the next scheduled time — so this only bounds how late a missed event is.
+ */
+export const agentPollInterval = Config.number("ORION_AGENT_POLL_INTERVAL").pipe(
+  Config.withDefault(10),
+  Config.validate({ message: "ORION_AGENT_POLL_INTERVAL must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
+)
+
+/**
+ * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept started ahead (Orion loaded, services open), so a run starts
+ * without a cold Node start; each is used once and replaced at once (default 1; 0: none). More than one covers runs
+ * falling due closer together than an executor takes to start.
+ */
+export const agentWarmExecutors = Config.integer("ORION_AGENT_WARM_EXECUTORS").pipe(
+  Config.withDefault(1),
+  Config.validate({ message: "ORION_AGENT_WARM_EXECUTORS must be an integer from 0 to 16", validation: (n) => n >= 0 && n <= 16 })
+)
+
+/**
+ * `ORION_AGENT_RETRY_GRACE`: seconds an AwaitingRetry run is left to the process that runs it (which retries it at its
+ * time) before an agent takes it as orphaned — e.g. one `orion flow-run retry` rescheduled (default 10).
+ */
+export const agentRetryGrace = Config.number("ORION_AGENT_RETRY_GRACE").pipe(
+  Config.withDefault(10),
+  Config.validate({ message: "ORION_AGENT_RETRY_GRACE must be a non-negative number of seconds", validation: (s) => s >= 0 && Number.isFinite(s) })
+)

@@ -1,0 +1,105 @@
+/**
+ * Runs one flow run of a deployment by its id, in this process (`orion flow-run execute <id>`, and an agent's executor
+ * process): reads the run and its deployment, imports the deployment's flow module (TypeScript too) and runs the flow
+ * as that run — no second flow run. When the flow cannot be loaded, the run ends Failed saying why.
+ */
+import { Effect } from "effect"
+import { OrionClient } from "../src/client/orion-client.js"
+import { isTerminal, type State, States, type Uuid } from "../src/domain/index.js"
+import { flowRunnerOf } from "../src/sdk/flow-runner.js"
+import { importModule, unloadable } from "../src/sdk/load-module.js"
+import { defaultRuntime, shutdown } from "../src/sdk/services.js"
+
+/** How an execution ended: the run's final state, or why it could not be run at all. */
+export type Execution =
+  | { readonly _tag: "Finished"; readonly state: State }
+  /** The run could not be started; `failed` says whether this process ended it Failed (else it was left as it was). */
+  | { readonly _tag: "NotRun"; readonly reason: string; readonly failed: boolean }
+
+/** The process exit code for an execution: 0 when the run completed. */
+export const exitCodeOf = (e: Execution): number => e._tag === "Finished" ? (e.state.type === "COMPLETED" ? 0 : 1) : 2
+
+const describe = (e: unknown): string => {
+  if (e instanceof Error) return e.message
+  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message)
+  return String(e)
+}
+
+/** What to load and run for flow run `id`, or why there is nothing to run (and whether the run should end Failed). */
+const locate = (id: string) =>
+  Effect.gen(function*() {
+    const client = yield* OrionClient
+    const run = yield* client.readFlowRun(id)
+    if (run.state !== null && isTerminal(run.state.type)) {
+      return { _tag: "Stop" as const, reason: `Flow run '${run.name}' has already finished (${run.state.name}).`, fail: false }
+    }
+    if (run.deployment_id === null) {
+      return { _tag: "Stop" as const, reason: `Flow run '${run.name}' was not created from a deployment: there is no flow to load for it.`, fail: false }
+    }
+    const deployment = yield* client.readDeployment(run.deployment_id).pipe(
+      Effect.catchTag("ObjectNotFound", () => Effect.succeed(null)))
+    if (deployment === null) {
+      return { _tag: "Stop" as const, reason: `The deployment of flow run '${run.name}' was deleted: there is no flow to load for it.`, fail: true }
+    }
+    if (deployment.flow_path === null || deployment.flow_export === null) {
+      return {
+        _tag: "Stop" as const, fail: true,
+        reason: `Deployment '${deployment.name}' does not say where its flow is: register it from its module with \`orion deployment create <file>\`.`
+      }
+    }
+    return { _tag: "Load" as const, path: deployment.flow_path, exportName: deployment.flow_export }
+  })
+
+/** Ends the run Failed with `reason` (best-effort: a run that moved on meanwhile keeps its state). */
+const failRun = (id: string, reason: string) =>
+  Effect.flatMap(OrionClient, (client) => client.proposeState({ kind: "flow_run", id: id as Uuid }, States.Failed({ message: reason }))).pipe(
+    Effect.as(true),
+    Effect.orElseSucceed(() => false)
+  )
+
+/** Imports the flow of a deployment and returns its runner, or the reason it cannot. */
+const loadFlow = async (file: string, exportName: string) => {
+  const why = unloadable(file)
+  if (why !== undefined) return { error: `Could not load the flow: ${why}.` }
+  let exports: Record<string, unknown>
+  try {
+    exports = await importModule(file)
+  } catch (e) {
+    return { error: `Could not load the flow from ${file}: ${describe(e)}` }
+  }
+  const runner = flowRunnerOf(exports[exportName])
+  if (runner === undefined) {
+    return { error: exportName in exports ? `${file} exports '${exportName}', but it is not a flow.` : `${file} does not export '${exportName}' (the deployment's flow): register the deployment again with \`orion deployment create ${file}\`.` }
+  }
+  return { runner }
+}
+
+/** Runs flow run `id` in this process to its end; never throws. */
+export const executeFlowRun = async (id: string): Promise<Execution> => {
+  const runtime = defaultRuntime()
+  try {
+    const target = await runtime.runPromise(Effect.either(locate(id)))
+    if (target._tag === "Left") return { _tag: "NotRun", reason: `Could not read flow run ${id}: ${describe(target.left)}`, failed: false }
+    if (target.right._tag === "Stop") {
+      const { reason, fail } = target.right
+      return { _tag: "NotRun", reason, failed: fail && await runtime.runPromise(failRun(id, reason)) }
+    }
+    const loaded = await loadFlow(target.right.path, target.right.exportName)
+    if ("error" in loaded) {
+      const reason = loaded.error ?? "Could not load the flow."
+      return { _tag: "NotRun", reason, failed: await runtime.runPromise(failRun(id, reason)) }
+    }
+    try {
+      return { _tag: "Finished", state: await loaded.runner.runFlowRun(id) }
+    } finally {
+      await loaded.runner.shutdown()
+    }
+  } catch (e) {
+    return { _tag: "NotRun", reason: `Running flow run ${id} failed: ${describe(e)}`, failed: false }
+  } finally {
+    await shutdown()
+  }
+}
+
+/** Builds this process's Orion services now (database opened, or the API client made), so a run starts without that cost. */
+export const warmUp = (): Promise<void> => defaultRuntime().runPromise(Effect.void)

@@ -1,0 +1,128 @@
+/**
+ * `deployment()`: a deployment defined in code, next to its flow — name, default parameters, tags, schedule, work queue.
+ * A module exports its deployments; `orion deployment create <file>` registers them, and agents then run their flows.
+ */
+import { Duration, Either, Option, ParseResult, Schema } from "effect"
+import { DEFAULT_WORK_QUEUE, WorkQueueName } from "../domain/deployment.js"
+import { Key, Tags } from "../domain/primitives.js"
+import { Schedule } from "../domain/schedule.js"
+import type { Flow } from "./flow.js"
+import { flowRunnerOf } from "./flow-runner.js"
+
+/** When a deployment's runs are due. A number of seconds or a Duration string (`"1 hour"`) for intervals. */
+export type ScheduleInput =
+  | {
+    readonly interval: Duration.DurationInput
+    /** The first date of the series (dates are anchor + k·interval); default 2020-01-01 in `timezone` (or UTC). */
+    readonly anchorDate?: Date | string
+    /** An IANA zone: intervals of whole days keep the local clock time across DST. */
+    readonly timezone?: string
+  }
+  | {
+    /** Five cron fields, e.g. `"0 9 * * 1-5"`. */
+    readonly cron: string
+    readonly timezone?: string
+    /** Whether day-of-month and day-of-week are OR'ed (standard cron, default) or AND'ed. */
+    readonly dayOr?: boolean
+  }
+  | { readonly rrule: string; readonly timezone?: string }
+
+/** The flow's parameters a deployment gives by default: any of them (a run may give the rest). */
+export type DeploymentParameters<I> = [I] extends [undefined] ? never : Partial<NonNullable<I>>
+
+export interface DeploymentOptions<I> {
+  /** The flow to run. Export it from the same module as the deployment: agents load it by that export. */
+  readonly flow: Flow<I, any>
+  /** Unique per flow; the deployment is addressed as `<flow name>/<name>`. */
+  readonly name: string
+  readonly parameters?: DeploymentParameters<I>
+  /** Copied onto every run of the deployment. */
+  readonly tags?: ReadonlyArray<string>
+  readonly schedule?: ScheduleInput
+  /** Whether the schedule makes runs (default true); `orion deployment pause|resume` changes it later. */
+  readonly scheduleActive?: boolean
+  /** The work queue its runs go to (default `"default"`): an agent runs those of the queues it was started for. */
+  readonly workQueue?: string
+}
+
+/** The brand of a deployment definition (`Symbol.for`: the same in every copy of Orion in a process). */
+const DEPLOYMENT: unique symbol = Symbol.for("@orion-ts/orion/deployment") as never
+
+/** A validated deployment, as `orion deployment create` registers it. */
+export interface DeploymentDefinition {
+  readonly [DEPLOYMENT]: true
+  readonly flow: Flow<any, any>
+  readonly flowName: string
+  readonly name: string
+  readonly parameters: Readonly<Record<string, unknown>>
+  readonly tags: ReadonlyArray<string>
+  /** As the API takes it (interval in seconds, snake_case). */
+  readonly schedule: Schedule | null
+  readonly scheduleActive: boolean
+  readonly workQueue: string
+}
+
+const fail = (name: string, what: string): never => {
+  throw new TypeError(`deployment '${name}': ${what}`)
+}
+
+const check = <A, I>(name: string, what: string, schema: Schema.Schema<A, I>, value: unknown): A => {
+  const result = Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(value)
+  return Either.isLeft(result) ? fail(name, `invalid ${what}: ${ParseResult.TreeFormatter.formatErrorSync(result.left)}`) : result.right
+}
+
+/** The API's schedule for `input`, validated by the domain's Schema. */
+const scheduleOf = (name: string, input: ScheduleInput): Schedule => {
+  if (typeof input !== "object" || input === null) return fail(name, "the schedule must be an object: { interval }, { cron } or { rrule }")
+  let wire: Record<string, unknown>
+  if ("interval" in input) {
+    const interval = typeof input.interval === "number" ? Option.some(Duration.seconds(input.interval)) : Duration.decodeUnknown(input.interval)
+    const duration = Option.isSome(interval) ? interval.value : fail(name, `invalid interval ${JSON.stringify(input.interval)}: give seconds or a duration such as "1 hour"`)
+    const anchor = input.anchorDate instanceof Date ? input.anchorDate.toISOString() : input.anchorDate
+    wire = { interval: Duration.toMillis(duration) / 1000, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}), ...(anchor !== undefined ? { anchor_date: anchor } : {}) }
+  } else if ("cron" in input) {
+    wire = { cron: input.cron, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}), ...(input.dayOr !== undefined ? { day_or: input.dayOr } : {}) }
+  } else if ("rrule" in input) {
+    wire = { rrule: input.rrule, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}) }
+  } else return fail(name, "the schedule must have an interval, a cron or an rrule")
+  return check(name, "schedule", Schedule, wire)
+}
+
+/**
+ * Defines a deployment of `flow`. Export it from the flow's module; `orion deployment create <file>` registers every
+ * deployment the module exports (again: it updates them), and an agent (`orion agent start`) runs their runs.
+ *
+ * ```ts
+ * export const etl = flow({ name: "etl", parameters: Schema.Struct({ n: Schema.Number }) }, ({ n }) => …)
+ * export const hourly = deployment({ flow: etl, name: "hourly", parameters: { n: 10 }, schedule: { interval: "1 hour" } })
+ * ```
+ * Invalid options throw at once, naming what is wrong.
+ */
+export const deployment = <I>(options: DeploymentOptions<I>): DeploymentDefinition => {
+  const name = check("(unnamed)", "name", Key.pipe(Schema.minLength(1, { message: () => "a deployment needs a name" })), options?.name)
+  if (name.includes("/")) fail(name, "a deployment name cannot contain '/' (deployments are addressed as <flow>/<deployment>)")
+  const runner = flowRunnerOf(options.flow)
+  if (runner === undefined) fail(name, "`flow` must be a flow made with flow()")
+  const parameters = options.parameters ?? {}
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) fail(name, "`parameters` must be an object of the flow's parameters")
+  try {
+    JSON.stringify(parameters)
+  } catch (e) {
+    fail(name, `the parameters must be JSON data to be stored: ${e instanceof Error ? e.message : String(e)}`)
+  }
+  return {
+    [DEPLOYMENT]: true,
+    flow: options.flow,
+    flowName: runner!.flowName,
+    name,
+    parameters: JSON.parse(JSON.stringify(parameters)) as Record<string, unknown>,
+    tags: [...new Set(check(name, "tags", Tags, options.tags ?? []))],
+    schedule: options.schedule === undefined ? null : scheduleOf(name, options.schedule),
+    scheduleActive: options.scheduleActive ?? true,
+    workQueue: check(name, "work queue", WorkQueueName, options.workQueue ?? DEFAULT_WORK_QUEUE)
+  }
+}
+
+/** Whether `value` is a deployment definition (from any copy of Orion). */
+export const isDeploymentDefinition = (value: unknown): value is DeploymentDefinition =>
+  typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[DEPLOYMENT] === true

@@ -1,0 +1,204 @@
+/**
+ * Deployments that run themselves, as a user sets them up — every part a real process: `orion start` (SQLite), a
+ * deployment registered from a module with `orion deployment create`, and `orion agent start`; the runs of its 1-second
+ * schedule end Completed on their own, and a module that cannot be loaded ends its runs Failed saying why. Then two
+ * agents on one PostgreSQL: no run is executed twice.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "vitest"
+import { tempDir } from "../support/databases.js"
+import { cleanEnv } from "../support/env.js"
+import { freePort } from "../support/ports.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+const bin = path.join(root, "bin", "orion.js")
+const flows = path.join(root, "test", "fixtures", "agent-flows.ts")
+const brokenFlows = path.join(root, "test", "fixtures", "agent-broken-flows.ts")
+
+interface Ran { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+
+const orion = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<Ran>((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), timeout: 120_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
+  })
+
+/** A long-lived `orion …` process, its output collected; stopped (by its pid) after each test. */
+interface Running { readonly child: ChildProcess; readonly output: () => string }
+const started: Array<ChildProcess> = []
+const launch = (args: ReadonlyArray<string>, env: Record<string, string>): Running => {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+  started.push(child)
+  let output = ""
+  child.stdout!.on("data", (d: Buffer) => { output += d.toString() })
+  child.stderr!.on("data", (d: Buffer) => { output += d.toString() })
+  return { child, output: () => output }
+}
+/** SIGTERM, and SIGKILL if it has not exited 30 s later (a loaded machine can be that slow to stop a server). */
+const stop = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const kill = setTimeout(() => child.kill("SIGKILL"), 30_000)
+    child.once("exit", () => {
+      clearTimeout(kill)
+      resolve()
+    })
+    child.kill("SIGTERM")
+  })
+afterEach(async () => {
+  await Promise.all(started.splice(0).map(stop))
+}, 60_000)
+
+/** Waits until `check` gives a value (polled every 500 ms), failing with `what` and the processes' output after `ms`. */
+const waitFor = async <A>(what: string, ms: number, check: () => Promise<A | undefined>, context: () => string): Promise<A> => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Output so far:\n${context()}`)
+    await new Promise((r) => setTimeout(r, 500))
+  }
+}
+
+interface RunRow { readonly id: string; readonly name: string; readonly state_type: string | null; readonly state: { readonly message: string | null } | null; readonly deployment_id: string | null }
+interface StateRow { readonly type: string; readonly name: string; readonly message: string | null }
+
+const post = async <A>(api: string, route: string, body: unknown): Promise<A> => {
+  const response = await fetch(`${api}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  if (!response.ok) throw new Error(`${route} answered ${response.status}: ${await response.text()}`)
+  return await response.json() as A
+}
+const get = async <A>(api: string, route: string): Promise<A> => {
+  const response = await fetch(`${api}${route}`)
+  if (!response.ok) throw new Error(`${route} answered ${response.status}: ${await response.text()}`)
+  return await response.json() as A
+}
+
+const runsOf = (api: string, flowName: string, states: ReadonlyArray<string>) =>
+  post<Array<RunRow>>(api, "/flow_runs/filter", { flows: { name: { any_: [flowName] } }, flow_runs: { state: { type: { any_: states } } }, limit: 200 })
+
+const slow = { timeout: 600_000 }
+
+describe("an agent runs a deployment's schedule on its own (orion start on SQLite)", slow, () => {
+  it("registered with `orion deployment create`, a 1-second interval's runs end Completed, each once; an unloadable flow's runs end Failed with the reason", async () => {
+    const home = tempDir("orion-agent-")
+    const port = await freePort()
+    const api = `http://127.0.0.1:${port}/api`
+    const server = launch(["start", "--port", String(port), "--no-ui"], { ORION_HOME: home })
+    await waitFor("the server", 120_000, async () => (await fetch(`${api}/health`)).ok ? true : undefined, server.output)
+
+    const created = await orion(["deployment", "create", flows], { ORION_API_URL: api })
+    expect(created.code, created.stderr).toBe(0)
+    expect(created.stdout).toMatch(/^Created deployment 'agent-tick\/every-second' \([0-9a-f-]{36}\): flow tick of .*agent-flows\.ts, queue 'default', every 1s$/m)
+    const again = await orion(["deployment", "create", flows], { ORION_API_URL: api })
+    expect(again.stdout).toMatch(/^Updated deployment 'agent-tick\/every-second'/m)
+    const [deployment] = await post<Array<{ id: string; flow_path: string; flow_export: string; work_queue: string }>>(api, "/deployments/filter", { flows: { name: { any_: ["agent-tick"] } } })
+    expect(deployment).toMatchObject({ flow_path: flows, flow_export: "tick", work_queue: "default" })
+    const broken = await orion(["deployment", "create", brokenFlows], { ORION_API_URL: api })
+    expect(broken.code, broken.stderr).toBe(0)
+
+    // by hand: `orion flow-run execute` takes over a run made from the deployment (no second run), then refuses it once finished
+    const executions = path.join(home, "executions.txt")
+    const manual = await post<RunRow>(api, `/deployments/${deployment!.id}/create_flow_run`, { name: "by-hand" })
+    const executed = await orion(["flow-run", "execute", manual.id], { ORION_API_URL: api, AGENT_FIXTURE_EXECUTIONS: executions })
+    expect(executed.code, executed.stderr).toBe(0)
+    expect(executed.stdout).toContain(`Flow run ${manual.id} finished in state Completed`)
+    expect((await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${manual.id}`)).map((s) => s.type)).toEqual(["PENDING", "RUNNING", "COMPLETED"])
+    expect(fs.readFileSync(executions, "utf8").trim().split("\n")).toEqual([manual.id])
+    const twice = await orion(["flow-run", "execute", manual.id], { ORION_API_URL: api })
+    expect(twice.code).toBe(1)
+    expect(twice.stderr.trim()).toBe("Flow run 'by-hand' has already finished (Completed).")
+
+    const agent = launch(["agent", "start", "--work-queue", "default", "-q", "broken", "--limit", "4"], {
+      ORION_API_URL: api, AGENT_FIXTURE_EXECUTIONS: executions, AGENT_FIXTURE_BREAK: "1"
+    })
+    const output = () => `--- server\n${server.output()}\n--- agent\n${agent.output()}`
+
+    const completed = await waitFor("3 completed runs of agent-tick", 180_000, async () => {
+      const runs = (await runsOf(api, "agent-tick", ["COMPLETED"])).filter((r) => r.id !== manual.id)
+      return runs.length >= 3 ? runs : undefined
+    }, output)
+    for (const run of completed.slice(0, 3)) {
+      expect(run.deployment_id).toBe(deployment!.id)
+      const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
+      // the scheduler's run itself, taken over: claimed (Pending) by the agent, then run by its executor
+      expect(states.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"])
+      expect(states[1]!.message).toBe("Claimed by an agent")
+    }
+    const failed = await waitFor("a failed run of agent-broken", 120_000, async () => {
+      const runs = await runsOf(api, "agent-broken", ["FAILED"])
+      return runs.length >= 1 ? runs : undefined
+    }, output)
+    expect(failed[0]!.state?.message).toMatch(/^Could not load the flow from .*agent-broken-flows\.ts: agent-broken-flows refuses to load here$/)
+
+    await stop(agent.child)
+    const lines = fs.readFileSync(executions, "utf8").trim().split("\n")
+    expect(new Set(lines).size).toBe(lines.length)
+    for (const run of completed) expect(lines).toContain(run.id)
+    // nothing was run outside the deployment: every run of the flow is one of the schedule's
+    const all = await post<Array<RunRow>>(api, "/flow_runs/filter", { flows: { name: { any_: ["agent-tick"] } }, limit: 200 })
+    expect(all.every((r) => r.deployment_id === deployment!.id)).toBe(true)
+  })
+
+  it("refuses a file without deployments, a missing file and a bad --limit with one line and a non-zero exit", async () => {
+    const home = tempDir("orion-agent-")
+    const none = await orion(["deployment", "create", path.join(root, "test", "support", "env.ts")], { ORION_HOME: home })
+    expect(none.code).toBe(1)
+    expect(none.stderr.trim()).toMatch(/env\.ts exports no deployments: export what deployment\(\{ flow, name, … \}\) returns$/)
+    const missing = await orion(["deployment", "create", "nope/flows.ts"], { ORION_HOME: home })
+    expect(missing.code).toBe(1)
+    expect(missing.stderr.trim()).toMatch(/^Cannot load deployments: .*nope\/flows\.ts does not exist$/)
+    const limit = await orion(["agent", "start", "--limit", "0"], { ORION_HOME: home })
+    expect(limit.code).toBe(1)
+    expect(limit.stderr).toContain("--limit must be between 1 and 1000, got 0")
+  })
+})
+
+const pgUrl = process.env.ORION_TEST_PG_URL
+
+describe.skipIf(pgUrl === undefined)("two agents on one PostgreSQL", slow, () => {
+  it("claim the same schedule's runs and never execute one twice", async () => {
+    const pg = createRequire(import.meta.url)("pg") as any
+    const name = `orion_agents_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
+    const admin = new pg.Client({ connectionString: pgUrl })
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
+    const url = new URL(pgUrl!)
+    url.pathname = `/${name}`
+    const database = url.toString()
+    const db = new pg.Client({ connectionString: database })
+    try {
+      const home = tempDir("orion-agents-pg-")
+      const env = { ORION_HOME: home, ORION_DATABASE_URL: database }
+      const created = await orion(["deployment", "create", flows], env)
+      expect(created.code, created.stderr).toBe(0)
+
+      const executions = path.join(home, "executions.txt")
+      const agents = [1, 2].map(() => launch(["agent", "start", "--limit", "3"], { ...env, AGENT_FIXTURE_EXECUTIONS: executions }))
+      const output = () => agents.map((a, i) => `--- agent ${i + 1}\n${a.output()}`).join("\n")
+      await db.connect()
+      const completedCount = async () => Number((await db.query(`SELECT COUNT(*) AS n FROM flow_run WHERE state_type = 'COMPLETED'`)).rows[0].n)
+      await waitFor("6 completed runs", 240_000, async () => (await completedCount()) >= 6 ? true : undefined, output)
+      await Promise.all(agents.map((a) => stop(a.child)))
+      // executors already handed a run finish it on their own
+      await waitFor("the runs in flight to end", 240_000, async () =>
+        Number((await db.query(`SELECT COUNT(*) AS n FROM flow_run WHERE state_type IN ('PENDING', 'RUNNING')`)).rows[0].n) === 0 ? true : undefined, output)
+
+      const lines = fs.readFileSync(executions, "utf8").trim().split("\n")
+      expect(lines.length).toBeGreaterThanOrEqual(6)
+      expect(new Set(lines).size, `executed twice:\n${output()}`).toBe(lines.length)
+      const twice = await db.query(`SELECT flow_run_id, type, COUNT(*) AS n FROM flow_run_state WHERE type IN ('PENDING', 'RUNNING') GROUP BY flow_run_id, type HAVING COUNT(*) > 1`)
+      expect(twice.rows).toEqual([])
+      const completed = await db.query(`SELECT id FROM flow_run WHERE state_type = 'COMPLETED'`)
+      expect(new Set(lines)).toEqual(new Set(completed.rows.map((r: { id: string }) => r.id)))
+    } finally {
+      await db.end().catch(() => undefined)
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined)
+      await admin.end()
+    }
+  })
+})
