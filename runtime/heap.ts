@@ -13,7 +13,7 @@
  *
  * A flag the process was started with (`node --allocation-site-pretenuring …`, NODE_OPTIONS) wins over either.
  *
- * Only in processes Orion starts itself (`orion start`, benchmarks) unless `ORION_TUNE_HEAP` says otherwise: a user's
+ * Only in processes Orion starts itself (`orion start`, an agent's executors, benchmarks) unless `ORION_TUNE_HEAP` says otherwise: a user's
  * script that runs a flow keeps V8's flags as its author set them, unless it sets `ORION_TUNE_HEAP=true`.
  */
 import * as v8 from "node:v8"
@@ -48,7 +48,7 @@ const applyFlags: Effect.Effect<void> = Effect.suspend(() => {
 /** `ORION_TUNE_HEAP`, read leniently: an invalid value warns and counts as unset. */
 const tuneSetting = Effect.catchAll(tuneHeapSetting, (e) => Effect.as(Effect.logWarning(`${String(e)}; ignored`), Option.none<boolean>()))
 
-/** For a process Orion starts itself (`orion start`, a benchmark): tunes the heap unless `ORION_TUNE_HEAP=false`. */
+/** For a process Orion starts itself (`orion start`, an agent's executor, a benchmark): tunes the heap unless `ORION_TUNE_HEAP=false`. */
 export const tuneHeap: Effect.Effect<void> = Effect.flatMap(tuneSetting, (setting) =>
   Option.getOrElse(setting, () => true) ? applyFlags : Effect.void)
 

@@ -9,6 +9,7 @@ import { isTerminal, type State, States, type Uuid } from "../src/domain/index.j
 import { flowRunnerOf } from "../src/sdk/flow-runner.js"
 import { importModule, unloadable } from "../src/sdk/load-module.js"
 import { defaultRuntime, shutdown } from "../src/sdk/services.js"
+import { tuneHeap } from "../runtime/heap.js"
 
 /** How an execution ended: the run's final state, or why it could not be run at all. */
 export type Execution =
@@ -77,6 +78,8 @@ const loadFlow = async (file: string, exportName: string) => {
 /** Runs flow run `id` in this process to its end; never throws. */
 export const executeFlowRun = async (id: string): Promise<Execution> => {
   const runtime = defaultRuntime()
+  // A process Orion started (an agent's executor, `orion flow-run execute`): its heap is tuned as `orion start`'s is.
+  await Effect.runPromise(tuneHeap)
   try {
     const target = await runtime.runPromise(Effect.either(locate(id)))
     if (target._tag === "Left") return { _tag: "NotRun", reason: `Could not read flow run ${id}: ${describe(target.left)}`, failed: false }
