@@ -70,7 +70,9 @@ const operationsOf = (doc: OpenApiDocument): Array<Operation> =>
   Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => {
       const content = Object.entries(op.requestBody?.content ?? {})[0]
-      const streams = Object.values(op.responses ?? {}).some((r) => "text/event-stream" in (r.content ?? {}))
+      // An event stream, or a long poll held open until something happens or its timeout (up to 60 s): not answering
+      // within the fuzzer's patience is what it is for.
+      const streams = Object.values(op.responses ?? {}).some((r) => "text/event-stream" in (r.content ?? {})) || isLongPoll(path)
       return { method: method.toUpperCase(), path, parameters: op.parameters ?? [], contentType: content?.[0], body: content?.[1].schema, streams }
     }))
 
@@ -548,6 +550,9 @@ const render = (request: FuzzRequest, pools: Pools): Sent => {
   return { method: request.op.method, url: query === "" ? path : `${path}?${query}`, headers: request.headers, body }
 }
 
+/** `POST /api/task_runs/{id}/wait_for_slot`: answers when a slot frees or after its timeout. */
+const isLongPoll = (path: string) => path.endsWith("/wait_for_slot")
+
 interface Outcome {
   readonly status: number
   readonly text: string
@@ -560,7 +565,7 @@ interface Outcome {
 const send = (base: string, sent: Sent, contentType: string | undefined, streams = false) =>
   Effect.promise(async (): Promise<Outcome> => {
     const abort = new AbortController()
-    const timer = setTimeout(() => abort.abort(), streams ? 3_000 : 15_000)
+    const timer = setTimeout(() => abort.abort(), !streams ? 15_000 : isLongPoll(sent.url.split("?")[0]!) ? 300 : 3_000)
     try {
       const response = await fetch(`${base}${sent.url}`, {
         method: sent.method,
@@ -574,7 +579,7 @@ const send = (base: string, sent: Sent, contentType: string | undefined, streams
       }
       return { status: response.status, text: await response.text() }
     } catch (e) {
-      if (streams && abort.signal.aborted) return { status: 0, text: "(stream open, nothing sent yet)" }
+      if (streams && abort.signal.aborted) return { status: 0, text: "(held open, nothing sent yet)" }
       return { status: abort.signal.aborted ? 598 : 599, text: `no answer: ${String((e as Error)?.cause ?? e)}` }
     } finally {
       clearTimeout(timer)
