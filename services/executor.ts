@@ -42,8 +42,8 @@ const TAIL_BYTES = 4096
 interface Child {
   readonly process: ChildProcess
   readonly exited: Promise<ExecutorExit>
-  /** True once it listens for a run over IPC (a message sent before would be lost), false if it exited first. */
-  readonly listening: Promise<boolean>
+  /** Whether it listens for a run over IPC yet (a message sent before would be lost). */
+  listens: boolean
   done: boolean
 }
 
@@ -54,14 +54,11 @@ const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Child => {
     process.stderr.write(chunk)
     tail = (tail + chunk.toString("utf8")).slice(-TAIL_BYTES)
   })
+  child.once("message", () => { record.listens = true })
   const record: Child = {
     process: child,
     done: false,
-    listening: new Promise<boolean>((resolve) => {
-      child.once("message", () => resolve(true))
-      child.once("exit", () => resolve(false))
-      child.once("error", () => resolve(false))
-    }),
+    listens: false,
     exited: new Promise<ExecutorExit>((resolve) => {
       child.once("error", (e) => {
         record.done = true
@@ -117,21 +114,22 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
     }))
     prepare()
 
-    /** Hands `id` to a warm executor, or starts a cold one when there is none ready to take it. */
+    /**
+     * Hands `id` to a warm executor that listens already, or starts a cold one with `id` when none does. A claimed run
+     * is never left waiting on an executor still starting: should the agent stop meanwhile, that one would go away
+     * with it, and the run would stay Pending; a cold one given the id runs it whatever becomes of its agent.
+     */
     const launch = (id: string): Promise<ExecutorExit> => {
-      const child = ready.shift()
+      const at = ready.findIndex((c) => c.listens && !c.done && c.process.connected)
+      const child = at < 0 ? undefined : ready.splice(at, 1)[0]
       prepare()
-      if (child === undefined || child.done) return start([id], options.env).exited
-      // Still starting, it is further along than a cold one would be: wait until it listens.
-      return child.listening.then((listening) => {
-        if (!listening || !child.process.connected) return start([id], options.env).exited
-        return new Promise<ExecutorExit>((resolve) => {
-          child.process.send({ run: id }, (error) => {
-            if (error === null || error === undefined) return void child.exited.then(resolve)
-            // it went away between being picked and being told: the run has not started, so a cold one takes it
-            child.process.kill("SIGTERM")
-            void start([id], options.env).exited.then(resolve)
-          })
+      if (child === undefined) return start([id], options.env).exited
+      return new Promise<ExecutorExit>((resolve) => {
+        child.process.send({ run: id }, (error) => {
+          if (error === null || error === undefined) return void child.exited.then(resolve)
+          // it went away between being picked and being told: the run has not started, so a cold one takes it
+          child.process.kill("SIGTERM")
+          void start([id], options.env).exited.then(resolve)
         })
       })
     }

@@ -88,7 +88,8 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     const home = tempDir("orion-agent-")
     const port = await freePort()
     const api = `http://127.0.0.1:${port}/api`
-    const server = launch(["start", "--port", String(port), "--no-ui"], { ORION_HOME: home })
+    // This test's agent is the one started below (its executions are recorded): the server runs none of its own.
+    const server = launch(["start", "--port", String(port), "--no-ui"], { ORION_HOME: home, ORION_SERVICES_AGENT_ENABLED: "false" })
     await waitFor("the server", 120_000, async () => (await fetch(`${api}/health`)).ok ? true : undefined, server.output)
 
     const created = await orion(["deployment", "create", flows], { ORION_API_URL: api })
@@ -124,8 +125,9 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     }, output)
     for (const run of completed.slice(0, 3)) {
       expect(run.deployment_id).toBe(deployment!.id)
-      const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
-      // the scheduler's run itself, taken over: claimed (Pending) by the agent, then run by its executor
+      // the scheduler's run itself, taken over: claimed (Pending) by the agent, then run by its executor — marked Late
+      // first by the server's late-runs service when the agent, started after the steps above, found it overdue
+      const states = (await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)).filter((s) => s.name !== "Late")
       expect(states.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"])
       expect(states[1]!.message).toBe("Claimed by an agent")
     }
@@ -142,6 +144,31 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     // nothing was run outside the deployment: every run of the flow is one of the schedule's
     const all = await post<Array<RunRow>>(api, "/flow_runs/filter", { flows: { name: { any_: ["agent-tick"] } }, limit: 200 })
     expect(all.every((r) => r.deployment_id === deployment!.id)).toBe(true)
+  })
+
+  it("`orion start` alone runs them: its own agent (a service) claims and completes a deployment's runs, each once", async () => {
+    const home = tempDir("orion-agent-")
+    const port = await freePort()
+    const api = `http://127.0.0.1:${port}/api`
+    const executions = path.join(home, "executions.txt")
+    const server = launch(["start", "--port", String(port), "--no-ui"], { ORION_HOME: home, AGENT_FIXTURE_EXECUTIONS: executions })
+    await waitFor("the server", 120_000, async () => (await fetch(`${api}/health`)).ok ? true : undefined, server.output)
+    const services = await get<Array<{ name: string; state: string }>>(api, "/admin/services")
+    expect(services.find((s) => s.name === "agent")).toMatchObject({ state: "running" })
+    const created = await orion(["deployment", "create", flows], { ORION_API_URL: api })
+    expect(created.code, created.stderr).toBe(0)
+    const completed = await waitFor("2 completed runs of agent-tick", 180_000, async () => {
+      const runs = await runsOf(api, "agent-tick", ["COMPLETED"])
+      return runs.length >= 2 ? runs : undefined
+    }, server.output)
+    for (const run of completed) {
+      const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
+      expect(states.map((s) => s.type)).toEqual(["SCHEDULED", "PENDING", "RUNNING", "COMPLETED"])
+    }
+    await stop(server.child)
+    const lines = fs.readFileSync(executions, "utf8").trim().split("\n")
+    expect(new Set(lines).size).toBe(lines.length)
+    for (const run of completed) expect(lines).toContain(run.id)
   })
 
   it("refuses a file without deployments, a missing file and a bad --limit with one line and a non-zero exit", async () => {
