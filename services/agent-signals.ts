@@ -5,6 +5,7 @@
  */
 import { Effect, Option, Redacted, type Scope } from "effect"
 import { EventFeed } from "../src/api/event-feed.js"
+import { takeFrames } from "../src/client/sse-frames.js"
 
 /** The time a run may be due, from an event; undefined for events that make nothing due. Epoch 0: due now. */
 export const dueTimeOf = (event: string, payload: unknown): Date | undefined => {
@@ -59,14 +60,9 @@ const follow = async (url: string, key: Option.Option<Redacted.Redacted>, signal
   const decoder = new TextDecoder()
   let buffer = ""
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
-    let end: number
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const frame = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      const kind = /^event: (.*)$/m.exec(frame)?.[1]
-      const data = /^data: (.*)$/m.exec(frame)?.[1]
-      if (kind === undefined || data === undefined) continue
+    const { frames, rest } = takeFrames(buffer + decoder.decode(chunk, { stream: true }))
+    buffer = rest
+    for (const { event: kind, data } of frames) {
       if (kind === "resync") return
       if (kind !== "flow_run.created" && kind !== "flow_run.state_changed") continue
       const at = dueTimeOf(kind, (JSON.parse(data) as { readonly payload?: unknown }).payload)

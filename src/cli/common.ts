@@ -4,6 +4,7 @@
  */
 import { Args, HelpDoc, Options } from "@effect/cli"
 import { Effect, Option, ParseResult, Redacted } from "effect"
+import { takeFrames } from "../client/sse-frames.js"
 import type { OrionApiClient } from "../client/typed.js"
 import type { FlowRun } from "../domain/runs.js"
 import { Api, type CliApi, layer as apiLayer } from "./api.js"
@@ -93,14 +94,10 @@ export const followEvents = (url: string, key: Option.Option<Redacted.Redacted>,
                 : await Promise.race([next, new Promise<"quiet">((resolve) => setTimeout(() => resolve("quiet"), wait))])
               if (result === "quiet") return true
               if (result.done === true) return false
-              buffer += decoder.decode(result.value, { stream: true })
-              let end: number
-              while ((end = buffer.indexOf("\n\n")) >= 0) {
-                const frame = buffer.slice(0, end)
-                buffer = buffer.slice(end + 2)
-                const kind = /^event: (.*)$/m.exec(frame)?.[1]
-                const data = /^data: (.*)$/m.exec(frame)?.[1]
-                if (kind === undefined || data === undefined || kind === "hello") continue
+              const { frames, rest } = takeFrames(buffer + decoder.decode(result.value, { stream: true }))
+              buffer = rest
+              for (const { event: kind, data } of frames) {
+                if (kind === "hello") continue
                 if (kind === "resync") return false
                 const event = JSON.parse(data) as StreamedEvent
                 last = Math.max(last, event.id)
