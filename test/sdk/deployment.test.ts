@@ -31,7 +31,7 @@ describe("deployment()", () => {
     expect(() => deployment({ flow: (() => 1) as never, name: "x" })).toThrow("deployment 'x': `flow` must be a flow made with flow()")
     expect(() => deployment({ flow: etl, name: "x", schedule: { interval: "soon" as never } })).toThrow(`deployment 'x': invalid interval "soon"`)
     expect(() => deployment({ flow: etl, name: "x", schedule: { interval: 0 } })).toThrow(/deployment 'x': invalid schedule: .*interval must be between/s)
-    expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "every day" } })).toThrow(/deployment 'x': invalid schedule: .*Invalid cron string/s)
+    expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "every day" } })).toThrow(/deployment 'x': invalid schedule: .*Invalid cron "every day": expected 5 fields/s)
     expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "* * * * *", timezone: "Mars/Base" } })).toThrow(/Unknown time zone/)
     expect(() => deployment({ flow: etl, name: "x", workQueue: "no spaces" })).toThrow(/deployment 'x': invalid work queue: .*a work queue name is letters/s)
     const cyclic: Record<string, unknown> = {}
