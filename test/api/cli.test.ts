@@ -56,7 +56,8 @@ describe("orion start", () => {
   it("serves the API, reports where, and stops on SIGTERM within 2 s with exit code 0, event streams open", async () => {
     const port = await freePort()
     const home = tempDir("orion-home-")
-    const orion = startOrion(["--port", String(port), "--no-ui"], home, { ORION_SERVICES_LATE_RUNS_ENABLED: "false" })
+    // Late runs and the agent switched off by their settings (the agent's own test starts it through `orion start`).
+    const orion = startOrion(["--port", String(port), "--no-ui"], home, { ORION_SERVICES_LATE_RUNS_ENABLED: "false", ORION_SERVICES_AGENT_ENABLED: "false" })
     try {
       await waitForHealth(port, orion)
       const services = await (await fetch(`http://127.0.0.1:${port}/api/admin/services`)).json() as Array<{ name: string; state: string }>
@@ -66,7 +67,7 @@ describe("orion start", () => {
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/api`)
       expect(orion.output()).toContain(`http://127.0.0.1:${port}/docs`)
       expect(orion.output()).toContain(path.join(home, "orion.db"))
-      // The services it started, each with what it does; late runs is switched off by its setting.
+      // The services it started, each with what it does; late runs and the agent are switched off by their settings.
       expect(orion.output()).toMatch(new RegExp(`Services: +2 started \\(status: http://127\\.0\\.0\\.1:${port}/api/admin/services\\)`))
       expect(orion.output()).toMatch(/^ +scheduler +keeps each active deployment's runs scheduled up to 100 runs or 100 days ahead \(every 60 s\)$/m)
       expect(orion.output()).toMatch(/^ +crash-detection +marks runs Crashed after 90 s without a heartbeat/m)
