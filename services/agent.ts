@@ -149,11 +149,16 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
           type === "RUNNING" ? States.Crashed({ message }) : States.Failed({ message }), { force: type === "RUNNING" })
       }).pipe(Effect.catchAll((e) => report.error(`Could not check how flow run '${run.name}' ended: ${e.message}`)))
 
-    const submit = (run: FlowRun) =>
-      Effect.flatMap(executors.submit(run.id), (exit) => settle(run, exit)).pipe(
+    /** Waits for the executor handed `run` to exit, then settles the run; the agent is free for another run after. */
+    const awaitExecutor = (run: FlowRun, exited: Effect.Effect<ExecutorExit>) =>
+      Effect.flatMap(exited, (exit) => settle(run, exit)).pipe(
         Effect.ensuring(Effect.zipRight(Effect.sync(() => inFlight.delete(run.id)), poke)))
 
-    /** Claims `run` (Scheduled → Pending) and hands it to an executor; false when it is not ours to run. */
+    /**
+     * Claims `run` (Scheduled → Pending) and hands it to an executor; false when it is not ours to run. From the claim's
+     * proposal to the executor's start nothing interrupts it: an agent told to stop meanwhile still hands over the run
+     * it has claimed, which would otherwise stay Pending with no process to run it.
+     */
     const claim = (run: FlowRun, now: number) =>
       Effect.gen(function*() {
         if (inFlight.has(run.id)) return false
@@ -163,19 +168,23 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
           yield* wakeAt(due + resolved.retryGrace * 1000)
           return false
         }
-        const answer = yield* Effect.either(client.proposeState({ kind: "flow_run", id: run.id }, States.Pending({ message: "Claimed by an agent" })))
-        if (answer._tag === "Left") {
-          // deleted since it was looked up (its deployment's schedule changed): nothing to claim
-          if (answer.left._tag !== "ObjectNotFound") yield* report.error(`Could not claim flow run '${run.name}': ${answer.left.message}`)
-          return false
-        }
-        const { status, details } = answer.right
-        if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
-        if (status !== "ACCEPT") return false // another agent has it (or it moved on): not ours
-        inFlight.set(run.id, run)
-        yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
-        yield* FiberSet.run(children, submit(run))
-        return true
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            const answer = yield* Effect.either(client.proposeState({ kind: "flow_run", id: run.id }, States.Pending({ message: "Claimed by an agent" })))
+            if (answer._tag === "Left") {
+              // deleted since it was looked up (its deployment's schedule changed): nothing to claim
+              if (answer.left._tag !== "ObjectNotFound") yield* report.error(`Could not claim flow run '${run.name}': ${answer.left.message}`)
+              return false
+            }
+            const { status, details } = answer.right
+            if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
+            if (status !== "ACCEPT") return false // another agent has it (or it moved on): not ours
+            inFlight.set(run.id, run)
+            const exited = yield* executors.submit(run.id)
+            yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
+            yield* FiberSet.run(children, restore(awaitExecutor(run, exited)))
+            return true
+          }))
       })
 
     /** The next runs to fall due, as the last look found them: claimed at their time without being looked up again. */

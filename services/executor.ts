@@ -19,8 +19,11 @@ export interface ExecutorExit {
 }
 
 export interface Executors {
-  /** Runs flow run `id` in an executor process; ends when that process exits. */
-  readonly submit: (id: string) => Effect.Effect<ExecutorExit>
+  /**
+   * Hands flow run `id` to an executor process at once (a warm one, or a cold one started now); the effect it answers
+   * waits for that process's exit. Once handed over, the run goes on whatever becomes of the agent.
+   */
+  readonly submit: (id: string) => Effect.Effect<Effect.Effect<ExecutorExit>>
 }
 
 export interface ExecutorOptions {
@@ -134,7 +137,13 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
       })
     }
 
-    return { submit: (id) => Effect.promise(() => launch(id)) }
+    return {
+      submit: (id) =>
+        Effect.sync(() => {
+          const exited = launch(id)
+          return Effect.promise(() => exited)
+        })
+    }
   })
 
 /** One phrase for how an executor process ended. */

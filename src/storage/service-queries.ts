@@ -110,14 +110,16 @@ export const lateRunCandidates = (cutoff: Date, afterId: string | null, limit: n
 
 export interface StaleRun {
   readonly id: Uuid
-  readonly state_type: "RUNNING" | "CANCELLING"
+  readonly state_type: "PENDING" | "RUNNING" | "CANCELLING"
   /** The last sign of life: the later of its last heartbeat and the time it entered its current state. */
   readonly last_seen: Date
 }
 
 /**
  * Runs RUNNING or CANCELLING that have shown no sign of life since `cutoff`: neither a heartbeat nor a state change
- * (a run that never sent a heartbeat counts from the time it started running), `limit` at a time in id order.
+ * (a run that never sent a heartbeat counts from the time it started running), `limit` at a time in id order. Flow
+ * runs PENDING since `cutoff` too: claimed, they were never started. (A task run may be Pending that long while it
+ * waits for a concurrency slot; its flow run's liveness speaks for it.)
  */
 export const staleRuns = (kind: RunKind, cutoff: Date, afterId: string | null, limit: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
@@ -126,12 +128,13 @@ export const staleRuns = (kind: RunKind, cutoff: Date, afterId: string | null, l
     return Effect.map(
       sql`SELECT r.id AS id, r.state_type AS state_type, r.heartbeat_time AS heartbeat_time, s.timestamp AS entered
         FROM ${sql(kind)} AS r JOIN ${states} AS s ON s.id = r.state_id
-        WHERE r.state_type IN ('RUNNING', 'CANCELLING') AND s.timestamp < ${before}
+        WHERE r.state_type IN ${kind === "flow_run" ? sql`('PENDING', 'RUNNING', 'CANCELLING')` : sql`('RUNNING', 'CANCELLING')`}
+          AND s.timestamp < ${before}
           AND (r.heartbeat_time IS NULL OR r.heartbeat_time < ${before})
           ${afterId === null ? sql`` : sql`AND r.id > ${afterId}`}
         ORDER BY r.id LIMIT ${limit}`,
       (rows) => rows.map((r): StaleRun => {
-        const row = r as { id: Uuid; state_type: "RUNNING" | "CANCELLING"; heartbeat_time: unknown; entered: unknown }
+        const row = r as { id: Uuid; state_type: StaleRun["state_type"]; heartbeat_time: unknown; entered: unknown }
         const entered = toDate(row.entered)
         const beat = row.heartbeat_time === null ? null : toDate(row.heartbeat_time)
         return { id: row.id, state_type: row.state_type, last_seen: beat !== null && beat > entered ? beat : entered }

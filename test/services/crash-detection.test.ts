@@ -103,6 +103,25 @@ describe.each(databases)("crash detection on $name", (db) => {
         expect((yield* runs.getFlowRun(retried.id)).state_type).toBe("CRASHED")
       }))
 
+    it.effect("a flow run claimed (Pending) and never started is Crashed after the timeout, and a late start is refused", () =>
+      Effect.gen(function*() {
+        yield* clearDatabase
+        const o = yield* Orch.Orchestrator
+        const lost = (yield* o.createFlowRun(flowRunCreate(yield* insertFlow(), { state: States.Scheduled() as never }))).id
+        expect((yield* propose("flow_run", lost, States.Pending({ message: "Claimed by an agent" }))).status).toBe("ACCEPT")
+        const start = new Date()
+        // A claim 60 s old may still be starting (a cold executor on a loaded machine): left.
+        expect(yield* detectCrashesAt(new Date(start.getTime() + 60_000), settings)).toBe(0)
+        expect(yield* detectCrashesAt(new Date(start.getTime() + (settings.timeoutSeconds + 10) * 1000), settings)).toBe(1)
+        const runs = yield* RunRepository
+        const ended = yield* runs.getFlowRun(lost)
+        expect(ended.state).toMatchObject({ type: "CRASHED", name: "Crashed" })
+        expect(ended.state!.message).toMatch(/^Pending since .* \(more than 90 s\) and never started: the process that claimed it is presumed dead\.$/)
+        // An executor that starts after all is told no: the run is not executed behind the crash.
+        expect((yield* propose("flow_run", lost, States.Running())).status).not.toBe("ACCEPT")
+        expect((yield* runs.getFlowRun(lost)).state_type).toBe("CRASHED")
+      }))
+
     it.effect("a Cancelling run whose process is gone becomes Cancelled with its task runs; a task run left Running under an ended flow run becomes Crashed", () =>
       Effect.gen(function*() {
         yield* clearDatabase
