@@ -11,7 +11,6 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import { createServer } from "node:http"
 import * as path from "node:path"
 import type { Database } from "../storage/database.js"
 import { Repositories } from "../storage/repositories/index.js"
@@ -23,6 +22,7 @@ import { EventFeed } from "./event-feed.js"
 import { ShutdownSignal } from "./event-stream.js"
 import { ApiLive } from "./handlers/index.js"
 import { edge } from "./edge.js"
+import { serverHoldingEarlyRequests } from "./held-requests.js"
 import { jsonErrors, logRequests } from "./middleware.js"
 import { uiRoutes } from "./static-ui.js"
 import { tracerInstalled } from "../../runtime/tracing.js"
@@ -60,7 +60,7 @@ export const serverLayer = (options: ServerOptions) =>
     appLayer(settings).pipe(
       // A span per request only when a tracer is installed (src/tracing.ts): otherwise it would only cost CPU (~8 % of a set_state).
       HttpMiddleware.withTracerDisabledWhen(() => !tracerInstalled()),
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { host: options.host, port: options.port })),
+      Layer.provideMerge(NodeHttpServer.layer(serverHoldingEarlyRequests, { host: options.host, port: options.port })),
       Layer.provideMerge(Layer.succeed(ApiSettings, settings))
     )))
 
