@@ -7,12 +7,13 @@
 import { Clock, Context, Duration, Effect, FiberHandle, FiberSet, Layer, Option, Queue, Redacted } from "effect"
 import { OrionClient } from "../src/client/orion-client.js"
 import { EventFeed } from "../src/api/event-feed.js"
-import type { FlowRun, FlowRunFilterRequest } from "../src/domain/index.js"
+import type { Deployment, FlowRun, FlowRunFilterRequest } from "../src/domain/index.js"
 import { isTerminal, States } from "../src/domain/index.js"
 import * as Settings from "../src/settings.js"
 import * as Database from "../src/storage/database.js"
 import { EventBus } from "../runtime/event-bus.js"
 import * as Config from "./agent-config.js"
+import { verdictOn, type Verdict } from "./agent-policies.js"
 import { fromEventFeed, fromEventStream } from "./agent-signals.js"
 import { describeExit, type ExecutorExit, make as makeExecutors } from "./executor.js"
 import type { Service, ServiceReporter } from "./service.js"
@@ -154,6 +155,42 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
       Effect.flatMap(exited, (exit) => settle(run, exit)).pipe(
         Effect.ensuring(Effect.zipRight(Effect.sync(() => inFlight.delete(run.id)), poke)))
 
+    /** The deployments read in the current pass (null: deleted), so that a pass reads each one once. */
+    const deployments = new Map<string, Deployment | null>()
+    const underWay = { type: { any_: ["PENDING" as const, "RUNNING" as const, "CANCELLING" as const] } }
+
+    /** By its deployment's catch-up window and overlap policy: whether `run` is to run, be skipped, or cancel others first. */
+    const judge = (run: FlowRun, now: number) =>
+      Effect.gen(function*() {
+        const allowed: Verdict = { _tag: "Run", cancel: [] }
+        if (run.deployment_id === null) return allowed
+        let deployment = deployments.get(run.deployment_id)
+        if (deployment === undefined) {
+          deployment = yield* client.readDeployment(run.deployment_id).pipe(Effect.catchTag("ObjectNotFound", () => Effect.succeed(null)))
+          deployments.set(run.deployment_id, deployment)
+        }
+        if (deployment === null || (deployment.catchup_seconds === null && deployment.overlap === "allow")) return allowed
+        const others = deployment.overlap === "allow" ? [] : yield* client.readFlowRuns({
+          flow_runs: { deployment_id: { any_: [deployment.id] }, state: underWay }, sort: "EXPECTED_START_TIME_ASC", limit: 50, offset: 0
+        })
+        return verdictOn(deployment, run, now, others)
+      })
+
+    /** Ends a run the deployment's policies skip (Cancelled, named Skipped, with the reason). */
+    const skip = (run: FlowRun, reason: string) =>
+      Effect.gen(function*() {
+        const answer = yield* client.proposeState({ kind: "flow_run", id: run.id }, States.Skipped({ message: reason }))
+        if (answer.status === "ACCEPT") yield* Effect.logInfo(`Skipped flow run '${run.name}' (${run.id}): ${reason}`)
+      }).pipe(Effect.catchTag("ObjectNotFound", () => Effect.void))
+
+    /** Asks an earlier run of the deployment to stop, as the overlap policy `cancel_previous` says, for `next`. */
+    const cancelPrevious = (previous: FlowRun, next: FlowRun) =>
+      Effect.gen(function*() {
+        const message = `Cancelled by the deployment's overlap policy (cancel_previous): run '${next.name}' is due.`
+        yield* client.proposeState({ kind: "flow_run", id: previous.id }, States.Cancelling({ message }))
+        yield* Effect.logInfo(`Cancelling flow run '${previous.name}' (${previous.id}): run '${next.name}' of its deployment is due.`)
+      }).pipe(Effect.catchTag("ObjectNotFound", () => Effect.void))
+
     /**
      * Claims `run` (Scheduled → Pending) and hands it to an executor; false when it is not ours to run. From the claim's
      * proposal to the executor's start nothing interrupts it: an agent told to stop meanwhile still hands over the run
@@ -168,6 +205,12 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
           yield* wakeAt(due + resolved.retryGrace * 1000)
           return false
         }
+        const verdict = yield* judge(run, now)
+        if (verdict._tag === "Skip") {
+          yield* skip(run, verdict.reason)
+          return false
+        }
+        yield* Effect.forEach(verdict.cancel, (previous) => cancelPrevious(previous, run), { discard: true })
         return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function*() {
             const answer = yield* Effect.either(client.proposeState({ kind: "flow_run", id: run.id }, States.Pending({ message: "Claimed by an agent" })))
@@ -193,6 +236,7 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
     /** Claims what is due (up to the free slots) and hands each claimed run to an executor; then sets the timer. */
     const pass = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
+      deployments.clear()
       const free = () => resolved.limit - inFlight.size
       for (const run of upcoming) {
         if (free() <= 0 || (run.next_scheduled_start_time?.getTime() ?? now) > now) break

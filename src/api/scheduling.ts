@@ -83,7 +83,7 @@ export const scheduledRunsOf = (deployment: Deployment, window: ScheduleWindow):
     flow_version: null,
     parameters: deployment.parameters,
     context: {},
-    empirical_policy: defaultRunPolicy,
+    empirical_policy: deployment.empirical_policy,
     tags: ["auto-scheduled", ...deployment.tags.filter((t) => t !== "auto-scheduled")],
     idempotency_key: scheduledRunKey(deployment.id, date),
     parent_task_run_id: null,

@@ -88,7 +88,8 @@ export const deploymentCreate = Command.make("create", { file, json }, (o) =>
             schedule: d.schedule,
             is_schedule_active: d.scheduleActive,
             parameters: d.parameters, tags: d.tags,
-            flow_path: absolute, flow_export: flowExport, work_queue: d.workQueue
+            flow_path: absolute, flow_export: flowExport, work_queue: d.workQueue,
+            empirical_policy: d.policy, catchup_seconds: d.catchupSeconds, overlap: d.overlap
           }
           const [deployment, response] = yield* client.deployments.create({ payload, withResponse: true })
           registered.push(deployment)

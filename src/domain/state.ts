@@ -101,5 +101,7 @@ export const States = {
   TimedOut: make("FAILED", "TimedOut"),
   Cancelling: make("CANCELLING", "Cancelling"),
   Cancelled: make("CANCELLED", "Cancelled"),
+  /** A deployment's run an agent did not start: missed beyond its catch-up window, or overlapping an earlier run. */
+  Skipped: make("CANCELLED", "Skipped"),
   Crashed: make("CRASHED", "Crashed")
 } as const

@@ -3,7 +3,8 @@
  * A module exports its deployments; `orion deployment create <file>` registers them, and agents then run their flows.
  */
 import { Duration, Either, Option, ParseResult, Schema } from "effect"
-import { DEFAULT_WORK_QUEUE, WorkQueueName } from "../domain/deployment.js"
+import { CatchupSeconds, DEFAULT_WORK_QUEUE, OverlapPolicy, WorkQueueName } from "../domain/deployment.js"
+import { RunPolicy } from "../domain/policy.js"
 import { Key, Tags } from "../domain/primitives.js"
 import { Schedule } from "../domain/schedule.js"
 import type { Flow } from "./flow.js"
@@ -43,6 +44,25 @@ export interface DeploymentOptions<I> {
   readonly scheduleActive?: boolean
   /** The work queue its runs go to (default `"default"`): an agent runs those of the queues it was started for. */
   readonly workQueue?: string
+  /** Retries of its runs (default: the flow's `retries`). */
+  readonly retries?: number
+  /**
+   * Whether a run whose process died (Crashed, found by crash detection) is retried like a failed one, within
+   * `retries` (default: the flow's `retryCrashed`).
+   */
+  readonly retryCrashed?: boolean
+  /**
+   * A catch-up window: a run an agent finds due more than this long after its time (no agent was running) is skipped —
+   * it ends Cancelled, named Skipped, saying why — instead of run late. Seconds or a Duration string (`"10 minutes"`).
+   * Default: none, every missed run is run.
+   */
+  readonly catchUp?: Duration.DurationInput
+  /**
+   * What an agent does with a due run while an earlier run of this deployment is still Pending, Running or Cancelling:
+   * `"allow"` it (default), `"skip"` it (Cancelled, named Skipped), or `"cancel_previous"` (the earlier runs are
+   * cancelled, and this one starts).
+   */
+  readonly overlap?: OverlapPolicy
 }
 
 /** The brand of a deployment definition (`Symbol.for`: the same in every copy of Orion in a process). */
@@ -60,6 +80,10 @@ export interface DeploymentDefinition {
   readonly schedule: Schedule | null
   readonly scheduleActive: boolean
   readonly workQueue: string
+  /** The retry policy of its runs, as the API takes it: the flow's, with the deployment's `retries` and `retryCrashed`. */
+  readonly policy: RunPolicy
+  readonly catchupSeconds: number | null
+  readonly overlap: OverlapPolicy
 }
 
 const fail = (name: string, what: string): never => {
@@ -119,8 +143,23 @@ export const deployment = <I>(options: DeploymentOptions<I>): DeploymentDefiniti
     tags: [...new Set(check(name, "tags", Tags, options.tags ?? []))],
     schedule: options.schedule === undefined ? null : scheduleOf(name, options.schedule),
     scheduleActive: options.scheduleActive ?? true,
-    workQueue: check(name, "work queue", WorkQueueName, options.workQueue ?? DEFAULT_WORK_QUEUE)
+    workQueue: check(name, "work queue", WorkQueueName, options.workQueue ?? DEFAULT_WORK_QUEUE),
+    policy: check(name, "retry options", RunPolicy, {
+      ...runner!.policy,
+      ...(options.retries !== undefined ? { max_retries: options.retries } : {}),
+      ...(options.retryCrashed !== undefined ? { retry_crashed: options.retryCrashed } : {})
+    }),
+    catchupSeconds: options.catchUp === undefined ? null : check(name, "catchUp", CatchupSeconds, secondsOf(name, "catchUp", options.catchUp)),
+    overlap: Schema.is(OverlapPolicy)(options.overlap ?? "allow") ? options.overlap ?? "allow"
+      : fail(name, `invalid overlap ${JSON.stringify(options.overlap)}: give "allow", "skip" or "cancel_previous"`)
   }
+}
+
+/** Seconds of a Duration input (a number is seconds, checked as it is: a Duration would clamp a negative one to 0). */
+const secondsOf = (name: string, what: string, input: Duration.DurationInput): number => {
+  if (typeof input === "number") return input
+  const duration = Duration.decodeUnknown(input)
+  return Option.isSome(duration) ? Duration.toMillis(duration.value) / 1000 : fail(name, `invalid ${what} ${JSON.stringify(input)}: give seconds or a duration such as "10 minutes"`)
 }
 
 /** Whether `value` is a deployment definition (from any copy of Orion). */

@@ -102,6 +102,7 @@ export function flow(a: any, b?: any): Flow<any, unknown> {
   Object.defineProperty(f, "name", { value: name })
   const runner: FlowRunner = {
     flowName: name,
+    policy: def.policy,
     runFlowRun: (flowRunId) => call(() => mainThreadOnly(def, () => withServices(Effect.map(runExistingFlowRun(def, flowRunId), (o) => o.state)))),
     shutdown
   }

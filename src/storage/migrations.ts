@@ -288,6 +288,18 @@ const m0006_deployment_location = Effect.gen(function*() {
   yield* sql`CREATE INDEX ix_deployment_work_queue ON deployment (work_queue)`
 })
 
+/**
+ * A deployment's runs get its retry policy (its flow's, with crash retries it may add); a catch-up window (runs missed
+ * by more than it are skipped) and an overlap policy (allow, skip, cancel_previous).
+ */
+const m0007_deployment_run_policies = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const t = types(sql)
+  yield* sql`ALTER TABLE deployment ADD COLUMN empirical_policy ${t.json} NOT NULL DEFAULT '{"max_retries":0,"retry_delay_seconds":0,"retry_jitter_factor":0}'`
+  yield* sql`ALTER TABLE deployment ADD COLUMN catchup_seconds ${t.float}`
+  yield* sql`ALTER TABLE deployment ADD COLUMN overlap TEXT NOT NULL DEFAULT 'allow'`
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
@@ -295,5 +307,6 @@ export const migrations = {
   "0003_decisions_on_states": m0003_decisions_on_states,
   "0004_subflow_parent_exists": m0004_subflow_parent_exists,
   "0005_event_notify": m0005_event_notify,
-  "0006_deployment_location": m0006_deployment_location
+  "0006_deployment_location": m0006_deployment_location,
+  "0007_deployment_run_policies": m0007_deployment_run_policies
 } as const

@@ -182,7 +182,7 @@ export const bindColumn = (table: Table<any>, dialect: Dialect, column: string, 
 /** How every table's rows are normalised when read (`normalizeRow`): the orchestrator's tables from their Schemas. */
 export const Columns = {
   flow: { json: ["tags"] },
-  deployment: { json: ["flow_data", "schedule", "parameters", "tags"], bool: ["is_schedule_active"] },
+  deployment: { json: ["flow_data", "schedule", "parameters", "tags", "empirical_policy"], bool: ["is_schedule_active"] },
   flow_run: flowRunTable.read,
   task_run: taskRunTable.read,
   state: stateTables.flow_run.read,

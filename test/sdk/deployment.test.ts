@@ -25,6 +25,22 @@ describe("deployment()", () => {
       .toMatchObject({ schedule: { rrule: "FREQ=DAILY", timezone: "UTC" }, workQueue: "reports", tags: ["x", "y"], scheduleActive: false })
   })
 
+  it("gives its runs the flow's retry policy, with the deployment's own retries and crash retries; a catch-up window and an overlap policy", () => {
+    const retrying = flow({ name: "deployment-retrying", retries: 2, retryDelay: 5 }, async () => 1)
+    expect(deployment({ flow: retrying, name: "plain" })).toMatchObject({
+      policy: { max_retries: 2, retry_delay_seconds: 5 }, catchupSeconds: null, overlap: "allow"
+    })
+    expect(deployment({ flow: retrying, name: "plain" }).policy.retry_crashed).toBeUndefined()
+    expect(deployment({ flow: retrying, name: "sturdy", retries: 4, retryCrashed: true, catchUp: "10 minutes", overlap: "skip" })).toMatchObject({
+      policy: { max_retries: 4, retry_delay_seconds: 5, retry_crashed: true }, catchupSeconds: 600, overlap: "skip"
+    })
+    expect(deployment({ flow: etl, name: "n", catchUp: 30, overlap: "cancel_previous" })).toMatchObject({ catchupSeconds: 30, overlap: "cancel_previous" })
+    expect(() => deployment({ flow: etl, name: "x", retries: -1 })).toThrow(/deployment 'x': invalid retry options: .*max_retries/s)
+    expect(() => deployment({ flow: etl, name: "x", catchUp: "later" as never })).toThrow(`deployment 'x': invalid catchUp "later"`)
+    expect(() => deployment({ flow: etl, name: "x", catchUp: -5 })).toThrow(/deployment 'x': invalid catchUp: /)
+    expect(() => deployment({ flow: etl, name: "x", overlap: "queue" as never })).toThrow(`deployment 'x': invalid overlap "queue": give "allow", "skip" or "cancel_previous"`)
+  })
+
   it("throws at once, naming the deployment and what is wrong", () => {
     expect(() => deployment({ flow: etl, name: "" })).toThrow("a deployment needs a name")
     expect(() => deployment({ flow: etl, name: "a/b" })).toThrow("deployment 'a/b': a deployment name cannot contain '/'")

@@ -3,6 +3,7 @@
  * run their passes at the same moments for 100 ticks: every date's run is made exactly once, with exactly one state,
  * and each run is counted by the one scheduler that made it.
  */
+import { defaultRunPolicy } from "../../src/domain/policy.js"
 import { describe, expect, it } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
@@ -45,7 +46,7 @@ describe.skipIf(pg === undefined)("two schedulers on one PostgreSQL", () => {
             name: `d${i}`, flow_id: flow.id, flow_data: { encoding: "text", blob: "flow.ts" }, is_schedule_active: true,
             // Every minute, with anchors a few seconds apart, so the deployments' dates interleave.
             schedule: { interval: 60, anchor_date: new Date(t0.getTime() + i * 7_000), timezone: null }, parameters: {}, tags: [],
-            flow_path: null, flow_export: null, work_queue: "default"
+            flow_path: null, flow_export: null, work_queue: "default", empirical_policy: defaultRunPolicy, catchup_seconds: null, overlap: "allow"
           })
         }
       }).pipe(Effect.provide(first))

@@ -2,6 +2,7 @@
  * The scheduler service (spec §5.2): keeps each active deployment's runs scheduled ahead, pages through deployments,
  * refills the horizon as time passes, never makes a date twice, and never undoes a pause made while it worked.
  */
+import { defaultRunPolicy } from "../../src/domain/policy.js"
 import { describe, expect, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
@@ -26,7 +27,7 @@ const report: ServiceReporter = { loopDone: () => Effect.void, nextDue: () => Ef
 const deployment = (flow_id: Uuid, name: string, overrides: Partial<DeploymentCreate> = {}): DeploymentCreate => ({
   name, flow_id, flow_data: { encoding: "text", blob: "flows/etl.ts" },
   schedule: { interval: 3600, anchor_date: t0, timezone: null }, is_schedule_active: true, parameters: { n: 1 }, tags: ["prod"],
-  flow_path: null, flow_export: null, work_queue: "default", ...overrides
+  flow_path: null, flow_export: null, work_queue: "default", empirical_policy: defaultRunPolicy, catchup_seconds: null, overlap: "allow", ...overrides
 })
 
 const runsOf = (deploymentId: string) =>

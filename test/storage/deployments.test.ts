@@ -1,4 +1,5 @@
 import { describe, expect, layer } from "@effect/vitest"
+import { defaultRunPolicy } from "../../src/domain/policy.js"
 import { Effect, Layer, TestClock } from "effect"
 import { type DeploymentCreate, newUuid, ObjectNotFound, type Uuid } from "../../src/domain/index.js"
 import { DeploymentRepository, FlowRepository, Repositories, RunRepository } from "../../src/storage/repositories/index.js"
@@ -7,7 +8,7 @@ import { at, clearDatabase, countRows, insertFlowRun } from "../support/fixtures
 
 const deployment = (flow_id: Uuid, name: string, overrides: Partial<DeploymentCreate> = {}): DeploymentCreate => ({
   name, flow_id, flow_data: { encoding: "text", blob: "flows/etl.ts" }, schedule: null, is_schedule_active: true,
-  parameters: {}, tags: [], flow_path: null, flow_export: null, work_queue: "default", ...overrides
+  parameters: {}, tags: [], flow_path: null, flow_export: null, work_queue: "default", empirical_policy: defaultRunPolicy, catchup_seconds: null, overlap: "allow", ...overrides
 })
 
 describe.each(databases)("DeploymentRepository on $name", (db) => {

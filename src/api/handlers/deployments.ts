@@ -66,7 +66,7 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
             flow_version: null,
             parameters: { ...deployment.parameters, ...payload.parameters },
             context: payload.context,
-            empirical_policy: defaultRunPolicy,
+            empirical_policy: deployment.empirical_policy,
             tags: [...new Set([...deployment.tags, ...payload.tags])],
             idempotency_key: payload.idempotency_key,
             parent_task_run_id: null,

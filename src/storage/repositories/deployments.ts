@@ -28,8 +28,8 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
     const deleteAutoScheduledRuns = (deploymentId: string) => Effect.provideService(deleteUnstartedRunsOf(deploymentId), SqlClient.SqlClient, sql)
 
     /**
-     * Creates the deployment, or overwrites schedule, activation, tags, parameters, flow data, location and work queue
-     * of the one with the same flow and name; then deletes its auto-scheduled runs not started yet (spec §4.4),
+     * Creates the deployment, or overwrites schedule, activation, tags, parameters, flow data, location, work queue and
+     * run policies of the one with the same flow and name; then deletes its auto-scheduled runs not started yet (spec §4.4),
      * answered as `removedRuns`.
      */
     const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment> & { readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
@@ -43,7 +43,8 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
           ON CONFLICT (flow_id, name) DO UPDATE SET
             flow_data = excluded.flow_data, schedule = excluded.schedule, is_schedule_active = excluded.is_schedule_active,
             parameters = excluded.parameters, tags = excluded.tags, flow_path = excluded.flow_path,
-            flow_export = excluded.flow_export, work_queue = excluded.work_queue, updated = excluded.updated
+            flow_export = excluded.flow_export, work_queue = excluded.work_queue, empirical_policy = excluded.empirical_policy,
+            catchup_seconds = excluded.catchup_seconds, overlap = excluded.overlap, updated = excluded.updated
           RETURNING *`
         const value = decodeDeployment(rows[0] as Record<string, any>)
         const removedRuns = yield* deleteAutoScheduledRuns(value.id)
