@@ -3,7 +3,8 @@
  * entered Running when it never sent one) has lost its process: it becomes Crashed through the orchestrator, so the
  * rules apply — its task runs' concurrency slots are released, and a flow run whose policy asks (`retry_crashed`) is
  * retried. A flow run's unfinished task runs end with it. A run CANCELLING that long with no sign of life becomes
- * Cancelled. A flow run PENDING that long was claimed (by an agent) and never started: it becomes Crashed too. So
+ * Cancelled. A flow run PENDING that long was never started (say, claimed by an agent killed before its executor
+ * began): it becomes Crashed too. So
  * nothing stays Pending, Running or Cancelling forever.
  */
 import { Effect } from "effect"
@@ -26,7 +27,7 @@ const end = (kind: RunKind, id: Uuid, cancelling: boolean, message: string) =>
 
 const why = (run: StaleRun, timeoutSeconds: number) =>
   run.state_type === "PENDING"
-    ? `Pending since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s) and never started: the process that claimed it is presumed dead.`
+    ? `Pending since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s) and never started: the process that was to run it is presumed gone.`
     : `No heartbeat since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s): the run's process is presumed dead.`
 
 /**

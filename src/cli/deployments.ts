@@ -8,6 +8,7 @@ import { Clock, Console, Effect } from "effect"
 import type { OrionApiClient } from "../client/typed.js"
 import type { Deployment } from "../domain/deployment.js"
 import type { FlowRun } from "../domain/runs.js"
+import type { RunPolicy } from "../domain/policy.js"
 import type { Schedule } from "../domain/schedule.js"
 import { States } from "../domain/state.js"
 import type { CliApi } from "./api.js"
@@ -112,6 +113,15 @@ const nextOption = Options.integer("next").pipe(
   Options.withDefault(5),
   Options.mapEffect((n) => n >= 0 && n <= 200 ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--next must be between 0 and 200, got ${n}`)))))
 
+const overlapWords = {
+  allow: "allow: a run starts even while an earlier one is under way",
+  skip: "skip: a run due while an earlier one is under way is skipped",
+  cancel_previous: "cancel_previous: a run due cancels the earlier ones under way"
+} as const
+
+const describeRetries = (p: RunPolicy) =>
+  p.max_retries === 0 ? "none" : `${p.max_retries}${p.retry_crashed === true ? ", crashes included" : " (failures only)"}`
+
 const deploymentInspect = Command.make("inspect", { deployment: deploymentArg, next: nextOption, json }, (o) =>
   withDeployment(o.deployment, (client, d, name) => Effect.gen(function*() {
     const runs = o.next === 0 ? [] : yield* scheduledRuns(client, d.id, o.next)
@@ -125,6 +135,10 @@ const deploymentInspect = Command.make("inspect", { deployment: deploymentArg, n
       `  status      ${d.is_schedule_active ? "active" : "paused: its schedule makes no runs (`orion deployment resume` turns it on)"}`,
       `  parameters  ${JSON.stringify(d.parameters)}`,
       `  tags        ${d.tags.length > 0 ? d.tags.join(", ") : "-"}`,
+      `  work queue  ${d.work_queue}`,
+      `  retries     ${describeRetries(d.empirical_policy)}`,
+      `  catch-up    ${d.catchup_seconds === null ? "none: missed runs all run, however late" : `runs missed by more than ${d.catchup_seconds} s are skipped`}`,
+      `  overlap     ${overlapWords[d.overlap]}`,
       `  flow data   ${d.flow_data.encoding}: ${d.flow_data.blob.length > 100 ? `${d.flow_data.blob.slice(0, 100)}…` : d.flow_data.blob}`,
       `  created     ${iso(d.created)}`,
       `  updated     ${iso(d.updated)}`,

@@ -105,6 +105,28 @@ describe.each(databases)("API deployments on $name", (db) => {
         expect((yield* call("POST", `/api/deployments/${d.id}/create_flow_run`, { flow_id: flow.id })).status).toBe(422)
       }))
 
+    it.effect("a deployment's run policies: read back, given to the runs it makes (scheduled and by hand); bad ones are a 422 naming them", () =>
+      Effect.gen(function*() {
+        const flow = yield* newFlow()
+        const policy = { max_retries: 2, retry_delay_seconds: 10, retry_jitter_factor: 0, retry_crashed: true }
+        const body = { name: "sturdy", flow_id: flow.id, flow_data: flowData, schedule: { interval: 10 * DAY }, empirical_policy: policy, catchup_seconds: 600, overlap: "skip" }
+        const created = yield* expectStatus(201, "POST", "/api/deployments/", body)
+        expect(created).toMatchObject({ empirical_policy: policy, catchup_seconds: 600, overlap: "skip" })
+        const scheduled = yield* runsOf(created.id)
+        expect(scheduled.length).toBeGreaterThan(0)
+        for (const run of scheduled) expect(run.empirical_policy).toEqual(policy)
+        expect((yield* expectStatus(201, "POST", `/api/deployments/${created.id}/create_flow_run`, {})).empirical_policy).toEqual(policy)
+        // Omitted: no retries, no window, overlap allowed.
+        expect(yield* expectStatus(201, "POST", "/api/deployments/", { name: "plain", flow_id: flow.id, flow_data: flowData }))
+          .toMatchObject({ empirical_policy: { max_retries: 0 }, catchup_seconds: null, overlap: "allow" })
+        for (const [bad, named] of [[{ overlap: "queue" }, "overlap"], [{ catchup_seconds: -1 }, "catchup_seconds"], [{ empirical_policy: { max_retries: -1 } }, "max_retries"]] as const) {
+          const refused = yield* call("POST", "/api/deployments/", { ...body, name: "refused", ...bad })
+          expect(refused.status).toBe(422)
+          expect(JSON.stringify(refused.json)).toContain(named)
+        }
+        expect((yield* expectStatus(200, "POST", "/api/deployments/filter", { deployments: { name: { any_: ["refused"] } } })).length).toBe(0)
+      }))
+
     it.effect("filters, counts and deletes; refused payloads write nothing", () =>
       Effect.gen(function*() {
         const flow = yield* newFlow()

@@ -54,6 +54,10 @@ describe("orion deployment", slow, () => {
     expect(byName.stdout).toMatch(/^ {2}status {6}active$/m)
     expect(byName.stdout).toMatch(/^ {2}parameters {2}\{"n":1,"who":"x","keep":"me"\}$/m)
     expect(byName.stdout).toMatch(/^ {2}tags {8}nightly$/m)
+    expect(byName.stdout).toMatch(/^ {2}work queue {2}default$/m)
+    expect(byName.stdout).toMatch(/^ {2}retries {5}none$/m)
+    expect(byName.stdout).toMatch(/^ {2}catch-up {4}none: missed runs all run, however late$/m)
+    expect(byName.stdout).toMatch(/^ {2}overlap {5}allow: a run starts even while an earlier one is under way$/m)
     expect(byName.stdout).toContain("Next scheduled runs (5):")
     expect(byName.stdout.match(/^\S+\s+[0-9a-f-]{36}\s+Scheduled\s+\S+Z\s+in \d+[smhd]$/gm)).toHaveLength(5)
 

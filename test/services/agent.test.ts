@@ -18,6 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const bin = path.join(root, "bin", "orion.js")
 const flows = path.join(root, "test", "fixtures", "agent-flows.ts")
 const brokenFlows = path.join(root, "test", "fixtures", "agent-broken-flows.ts")
+const policyFlows = path.join(root, "test", "fixtures", "agent-policy-flows.ts")
 
 interface Ran { readonly code: number | null; readonly stdout: string; readonly stderr: string }
 
@@ -64,7 +65,7 @@ const waitFor = async <A>(what: string, ms: number, check: () => Promise<A | und
   }
 }
 
-interface RunRow { readonly id: string; readonly name: string; readonly state_type: string | null; readonly state: { readonly message: string | null } | null; readonly deployment_id: string | null }
+interface RunRow { readonly id: string; readonly name: string; readonly state_type: string | null; readonly state_name?: string | null; readonly empirical_policy?: Record<string, unknown>; readonly state: { readonly message: string | null } | null; readonly deployment_id: string | null }
 interface StateRow { readonly type: string; readonly name: string; readonly message: string | null }
 
 const post = async <A>(api: string, route: string, body: unknown): Promise<A> => {
@@ -182,6 +183,76 @@ describe("an agent runs a deployment's schedule on its own (orion start on SQLit
     const limit = await orion(["agent", "start", "--limit", "0"], { ORION_HOME: home })
     expect(limit.code).toBe(1)
     expect(limit.stderr).toContain("--limit must be between 1 and 1000, got 0")
+  })
+})
+
+describe("a deployment's catch-up window and overlap policy, applied by the agent of `orion start`; a long-running deployed run cancelled", slow, () => {
+  it("skips a run missed beyond the window and one that would overlap, cancels the previous run for the next, and cancels from the CLI", async () => {
+    const home = tempDir("orion-agent-")
+    const port = await freePort()
+    const api = `http://127.0.0.1:${port}/api`
+    const server = launch(["start", "--port", String(port), "--no-ui"], { ORION_HOME: home })
+    await waitFor("the server", 120_000, async () => (await fetch(`${api}/health`)).ok ? true : undefined, server.output)
+    const created = await orion(["deployment", "create", policyFlows], { ORION_API_URL: api })
+    expect(created.code, created.stderr).toBe(0)
+
+    interface DeploymentRow { readonly id: string; readonly catchup_seconds: number | null; readonly overlap: string; readonly empirical_policy: Record<string, unknown> }
+    const byName = (name: string) => get<DeploymentRow>(api, `/deployments/name/policy-napper/${name}`)
+    // Scheduled now, as the UI's Run does (the route's own default is Pending: a run its caller executes itself).
+    const runOf = (d: DeploymentRow, body: Record<string, unknown> = {}) => post<RunRow>(api, `/deployments/${d.id}/create_flow_run`, { state: { type: "SCHEDULED" }, ...body })
+    const ended = (run: RunRow) => waitFor(`run '${run.name}' to end`, 120_000, async () => {
+      const now = await get<RunRow>(api, `/flow_runs/${run.id}`)
+      return ["COMPLETED", "FAILED", "CANCELLED", "CRASHED"].includes(now.state_type ?? "") ? now : undefined
+    }, server.output)
+    const napping = (run: RunRow) => waitFor(`run '${run.name}' to be napping`, 120_000, async () => {
+      const tasks = await post<Array<RunRow>>(api, "/task_runs/filter", { flow_runs: { id: { any_: [run.id] } }, task_runs: { state: { type: { any_: ["RUNNING"] } } } })
+      return tasks.length > 0 ? true : undefined
+    }, server.output)
+
+    // A run missed by an hour is skipped, saying why; one due now runs.
+    const catchUp = await byName("catch-up")
+    expect(catchUp).toMatchObject({ catchup_seconds: 60, overlap: "allow" })
+    const missed = await runOf(catchUp, { state: { type: "SCHEDULED", state_details: { scheduled_time: new Date(Date.now() - 3_600_000).toISOString() } } })
+    const onTime = await runOf(catchUp)
+    expect(await ended(missed)).toMatchObject({
+      state_type: "CANCELLED", state_name: "Skipped",
+      state: { message: expect.stringMatching(/^Missed: due at .*, found due 6\d min later, beyond the deployment's catch-up window of 60 s\.$/) }
+    })
+    expect((await ended(onTime)).state_type, server.output()).toBe("COMPLETED")
+
+    // overlap "skip": a run due while the previous one naps is skipped; the previous one completes.
+    const oneAtATime = await byName("one-at-a-time")
+    const first = await runOf(oneAtATime)
+    await napping(first)
+    const second = await runOf(oneAtATime)
+    expect(await ended(second)).toMatchObject({
+      state_type: "CANCELLED", state_name: "Skipped",
+      state: { message: `Overlap: run '${first.name}' of this deployment is still Running (overlap policy: skip).` }
+    })
+    expect((await ended(first)).state_type).toBe("COMPLETED")
+
+    // overlap "cancel_previous": a 10-minute run is cancelled when the next is due, which runs.
+    const latestWins = await byName("latest-wins")
+    const old = await runOf(latestWins, { parameters: { seconds: 600 } })
+    await napping(old)
+    const next = await runOf(latestWins)
+    expect((await ended(old)).state_type).toBe("CANCELLED")
+    const oldStates = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${old.id}`)
+    expect(oldStates.find((s) => s.type === "CANCELLING")?.message).toBe(`Cancelled by the deployment's overlap policy (cancel_previous): run '${next.name}' is due.`)
+    expect((await ended(next)).state_type).toBe("COMPLETED")
+
+    // A long-running deployed run, cancelled from the command line: it ends Cancelled with its task run. Its runs
+    // carry the deployment's retry policy (retries and crash retries: a cancel is not retried).
+    const plain = await byName("plain")
+    expect(plain.empirical_policy).toMatchObject({ max_retries: 1, retry_crashed: true })
+    const long = await runOf(plain, { parameters: { seconds: 600 } })
+    expect(long.empirical_policy).toMatchObject({ max_retries: 1, retry_crashed: true })
+    await napping(long)
+    const cancel = await orion(["flow-run", "cancel", long.id, "--wait"], { ORION_API_URL: api })
+    expect(cancel.code, cancel.stderr).toBe(0)
+    expect((await ended(long)).state_type).toBe("CANCELLED")
+    const tasks = await post<Array<RunRow>>(api, "/task_runs/filter", { flow_runs: { id: { any_: [long.id] } } })
+    expect(tasks.map((t) => t.state_type)).toEqual(["CANCELLED"])
   })
 })
 

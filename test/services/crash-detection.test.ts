@@ -116,7 +116,7 @@ describe.each(databases)("crash detection on $name", (db) => {
         const runs = yield* RunRepository
         const ended = yield* runs.getFlowRun(lost)
         expect(ended.state).toMatchObject({ type: "CRASHED", name: "Crashed" })
-        expect(ended.state!.message).toMatch(/^Pending since .* \(more than 90 s\) and never started: the process that claimed it is presumed dead\.$/)
+        expect(ended.state!.message).toMatch(/^Pending since .* \(more than 90 s\) and never started: the process that was to run it is presumed gone\.$/)
         // An executor that starts after all is told no: the run is not executed behind the crash.
         expect((yield* propose("flow_run", lost, States.Running())).status).not.toBe("ACCEPT")
         expect((yield* runs.getFlowRun(lost)).state_type).toBe("CRASHED")

@@ -15,7 +15,7 @@ describe.each(databases)("migrations on $name", (db) => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
-      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location"])
+      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies"])
       for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "decision_without_state", "event"]) {
         const count = yield* sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM ${sql(table)}`
         expect(Number(count[0]?.n)).toBe(0)
@@ -126,6 +126,6 @@ describe.each(databases)("database reset on $name", (db) => {
       ])).pipe(Effect.provide(Database.layerFromUrl(url)))
       expect(Number(searches[0]!.n)).toBe(0)
       expect(Number(others[0]!.n)).toBe(0)
-      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location"])
+      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies"])
     })))
 })
