@@ -57,7 +57,7 @@ describe("what importing Orion loads", () => {
 describe("imports of the platform and SQL packages", () => {
   it("name modules, not the package barrels", () => {
     const barrel = /from\s+["']@effect\/(platform|platform-node|sql|sql-sqlite-node|sql-pg)["']/
-    const offenders = ["src", "runtime"].flatMap(sources).filter((file) => barrel.test(fs.readFileSync(path.join(root, file), "utf8")))
+    const offenders = ["src", "runtime", "services"].flatMap(sources).filter((file) => barrel.test(fs.readFileSync(path.join(root, file), "utf8")))
     expect(offenders).toEqual([])
   })
 })
