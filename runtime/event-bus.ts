@@ -2,7 +2,7 @@
 import { Context, Effect, Layer, Queue, type Scope } from "effect"
 import type { OrionEvent } from "../src/domain/index.js"
 import { EventSink } from "../src/storage/event-log.js"
-import { Permits } from "../src/storage/permits.js"
+import { Permits } from "./internal/permits.js"
 
 /** Takes one published batch; false when the subscriber is to be dropped. Never waits. */
 type Deliver = (events: ReadonlyArray<OrionEvent>) => boolean

@@ -17,7 +17,7 @@ import {
 import type { RunStore } from "../src/storage/run-store.js"
 import { newRunRow, stateRow, type NewRunFields, type RunWriter } from "../src/storage/run-writer.js"
 import type { StateRow } from "../src/storage/tables.js"
-import type { Once } from "./once.js"
+import type { Once } from "./internal/once.js"
 
 /** Applying a proposal failed for a reason other than the rules (e.g. the database); nothing was written. */
 export class OrchestrationFailed extends Schema.TaggedError<OrchestrationFailed>()("OrchestrationFailed", {

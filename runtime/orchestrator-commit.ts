@@ -14,8 +14,8 @@ import {
   type BatchEnv, type BatchResults, type Created, type Outcome, type Reply, type Request, type StaleRun
 } from "./orchestrator-batch.js"
 import type { EventBus } from "./event-bus.js"
-import type * as Mailbox from "./mailbox.js"
-import { Once } from "./once.js"
+import type * as Mailbox from "./internal/mailbox.js"
+import { Once } from "./internal/once.js"
 import type { SlotWaiters } from "./slot-waiters.js"
 
 export interface CommitOptions {

@@ -6,7 +6,7 @@
 import { Effect, Layer } from "effect"
 import type { OrchestrationResult } from "../src/domain/index.js"
 import { Orchestrator } from "./orchestrator.js"
-import { whenTracing } from "./tracing.js"
+import { whenTracing } from "./internal/tracing.js"
 
 /** The decision's attributes on the current span. */
 const decided = (result: OrchestrationResult) =>

@@ -9,7 +9,7 @@ import { isTerminal, States } from "../src/domain/index.js"
 import { type ClientError, OrionClient } from "../src/client/orion-client.js"
 import { ResultStore, type ResultStoreError } from "./results.js"
 import { attemptFailed, runEnded, type RunReport } from "../src/sdk/report.js"
-import { isTracing } from "./tracing.js"
+import { isTracing } from "./internal/tracing.js"
 
 /** The orchestrator aborted a transition: the run stops where it is. */
 export class RunAborted extends Schema.TaggedError<RunAborted>()("RunAborted", {

@@ -2,13 +2,13 @@
  * Run log shipping (spec §11 "Logs API"): log lines of flow and task runs are buffered in memory and a background
  * fiber stores them in batches through `OrionClient.createLogs`, so logging never blocks or fails a run.
  */
-import { Cause, Context, Deferred, Duration, Effect, Exit, FiberRef, HashMap, Layer, Logger, LogLevel, Option, Schedule } from "effect"
-import * as util from "node:util"
+import { Context, Deferred, Duration, Effect, Exit, FiberRef, HashMap, Layer, Logger, LogLevel, Option, Schedule } from "effect"
 import type { LogCreate } from "../src/domain/log.js"
 import { newUuid } from "../src/domain/primitives.js"
 import type { Uuid } from "../src/domain/primitives.js"
 import { OrionClient } from "../src/client/orion-client.js"
 import { loggingBatchInterval, loggingBatchSize } from "../src/settings.js"
+import { renderMessage } from "../src/log-format.js"
 
 export class RunLogs extends Context.Tag("orion/RunLogs")<RunLogs, {
   /** Enqueues one log line; never blocks, never fails (over the buffer bound the oldest lines are dropped and counted). */
@@ -234,30 +234,6 @@ export const layer: Layer.Layer<RunLogs, never, OrionClient> = Layer.scoped(RunL
 // The logger: Effect.log* inside a run becomes a run log.
 
 const levels: Record<LogLevel.LogLevel["_tag"], number> = { All: 10, Trace: 10, Debug: 10, Info: 20, Warning: 30, Error: 40, Fatal: 50, None: 20 }
-
-const renderPart = (part: unknown): string => {
-  if (typeof part === "string") return part
-  if (typeof part === "number" || typeof part === "boolean" || part === null) return String(part)
-  if (typeof part === "object") {
-    const proto = Object.getPrototypeOf(part)
-    if (Array.isArray(part) || proto === Object.prototype || proto === null) {
-      try {
-        return JSON.stringify(part)
-      } catch {
-        // cycles, bigints: fall through to inspect
-      }
-    }
-  }
-  return util.inspect(part, { depth: 4, breakLength: Infinity })
-}
-
-/** Effect's log message (usually an array of parts) as one line of text, plus the cause when there is one. */
-export const renderMessage = (message: unknown, cause: Cause.Cause<unknown>): string => {
-  const text = Array.isArray(message) ? message.map(renderPart).join(" ") : renderPart(message)
-  if (Cause.isEmpty(cause)) return text
-  const pretty = Cause.pretty(cause, { renderErrorCause: true })
-  return text === "" ? pretty : `${text}\n${pretty}`
-}
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const uuidAnnotation = (annotations: HashMap.HashMap<string, unknown>, key: string): Uuid | null => {

@@ -4,7 +4,7 @@
  * the longest wait, for slots freed by another process).
  */
 import { Effect, Exit } from "effect"
-import { Once } from "./once.js"
+import { Once } from "./internal/once.js"
 
 export class SlotWaiters {
   /** Run ids by tag, in the order they were told to wait; ids no longer waiting are skipped when reached. */

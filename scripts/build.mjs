@@ -1,4 +1,4 @@
-// Builds the package into dist/: tsc emits .js and .d.ts for src/ and runtime/ (tsconfig.build.json), plus the worker
+// Builds the package into dist/: tsc emits .js and .d.ts for src/, runtime/ and services/ (tsconfig.build.json), plus the worker
 // threads' plain-JS bootstrap, which tsc does not copy. Run by `npm run build` and by `npm pack` (prepack).
 import { execFileSync } from "node:child_process"
 import { copyFileSync, rmSync } from "node:fs"

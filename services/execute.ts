@@ -9,7 +9,7 @@ import { isTerminal, type State, States, type Uuid } from "../src/domain/index.j
 import { flowRunnerOf } from "../src/sdk/flow-runner.js"
 import { importModule, unloadable } from "../src/sdk/load-module.js"
 import { defaultRuntime, shutdown } from "../src/sdk/services.js"
-import { tuneHeap } from "../runtime/heap.js"
+import { tuneHeap } from "../runtime/internal/heap.js"
 
 /** How an execution ended: the run's final state, or why it could not be run at all. */
 export type Execution =

@@ -4,8 +4,7 @@
  * and the server (there through `Logger.batched`: one write per batch of lines instead of one per line).
  */
 import { type ConfigError, Duration, Effect, FiberRef, HashSet, Layer, Logger, type LogLevel } from "effect"
-import { formatLine, type LogFormat, levelName, logFormat, logLevel, type LogRecord } from "./log-format.js"
-import { renderMessage } from "../runtime/run-logs.js"
+import { formatLine, type LogFormat, levelName, logFormat, logLevel, type LogRecord, renderMessage } from "./log-format.js"
 
 const fieldNames: Record<string, string> = { "orion.flow_run_id": "flow_run_id", "orion.task_run_id": "task_run_id" }
 

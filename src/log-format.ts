@@ -1,8 +1,10 @@
 /**
  * The one log line format of every Orion process (`ORION_LOG_FORMAT=pretty|logfmt|json`) and its level
- * (`ORION_LOG_LEVEL`): the settings, and the rendering of one record as one line. The Effect loggers are in log-console.ts.
+ * (`ORION_LOG_LEVEL`): the settings, the rendering of one record as one line, and of an Effect log message (its parts
+ * and cause) as that record's text — for the console and for run logs alike. The Effect loggers are in log-console.ts.
  */
-import { Config, ConfigError, Either, LogLevel } from "effect"
+import { Cause, Config, ConfigError, Either, LogLevel } from "effect"
+import * as util from "node:util"
 
 export const logFormats = ["pretty", "logfmt", "json"] as const
 export type LogFormat = (typeof logFormats)[number]
@@ -76,6 +78,31 @@ const json = (r: LogRecord) => {
   } catch {
     return JSON.stringify({ timestamp: r.timestamp.toISOString(), level: r.level, logger: r.logger, message: r.message })
   }
+}
+
+/** One part of a log message as text: strings as they are, plain data as JSON, anything else as Node prints it. */
+const renderPart = (part: unknown): string => {
+  if (typeof part === "string") return part
+  if (typeof part === "number" || typeof part === "boolean" || part === null) return String(part)
+  if (typeof part === "object") {
+    const proto = Object.getPrototypeOf(part)
+    if (Array.isArray(part) || proto === Object.prototype || proto === null) {
+      try {
+        return JSON.stringify(part)
+      } catch {
+        // cycles, bigints: fall through to inspect
+      }
+    }
+  }
+  return util.inspect(part, { depth: 4, breakLength: Infinity })
+}
+
+/** Effect's log message (usually an array of parts) as one line of text, plus the cause when there is one. */
+export const renderMessage = (message: unknown, cause: Cause.Cause<unknown>): string => {
+  const text = Array.isArray(message) ? message.map(renderPart).join(" ") : renderPart(message)
+  if (Cause.isEmpty(cause)) return text
+  const pretty = Cause.pretty(cause, { renderErrorCause: true })
+  return text === "" ? pretty : `${text}\n${pretty}`
 }
 
 /** The record as one line (without its newline); a message's own newlines stay inside it for json and logfmt. */

@@ -65,7 +65,7 @@ export const apiRetrySeconds = Config.number("ORION_API_RETRY_SECONDS").pipe(
 )
 
 /**
- * `ORION_TUNE_HEAP`: whether Orion sets V8's heap flags (runtime/heap.ts). Unset: in the processes Orion starts itself
+ * `ORION_TUNE_HEAP`: whether Orion sets V8's heap flags (runtime/internal/heap.ts). Unset: in the processes Orion starts itself
  * (`orion start`, benchmarks) but not in a user's script; `true`: in a user's script too; `false`: nowhere.
  */
 export const tuneHeapSetting = Config.option(Config.boolean("ORION_TUNE_HEAP"))

@@ -5,7 +5,7 @@
  */
 import { Config, Effect, Layer, Option } from "effect"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
-import { markTracerInstalled } from "../runtime/tracing.js"
+import { markTracerInstalled } from "../runtime/internal/tracing.js"
 
 const nonBlank = (name: string) =>
   Config.option(Config.string(name)).pipe(Config.map(Option.filter((s) => s.trim() !== "")), Config.map(Option.map((s) => s.trim())))

@@ -54,33 +54,10 @@ describe("what importing Orion loads", () => {
   })
 })
 
-describe("the module graph", () => {
-  it("has no cycle among Orion's own modules (type imports included)", () => {
-    const files = ["src", "runtime"].flatMap(sources)
-    const importsOf = new Map(files.map((file) => {
-      const text = fs.readFileSync(path.join(root, file), "utf8")
-      const deps = [...text.matchAll(/^(?:import|export)\s+(?:type\s+)?(?:[^"';]*?\s+from\s+)?["'](\.[^"']+)["']/gm)]
-        .map((m) => path.normalize(path.join(path.dirname(file), m[1]!.replace(/\.js$/, ".ts"))))
-      return [file, deps] as const
-    }))
-    const cycles: Array<string> = []
-    const state = new Map<string, "visiting" | "done">()
-    const visit = (file: string, trail: Array<string>) => {
-      if (state.get(file) === "done") return
-      if (state.get(file) === "visiting") return void cycles.push([...trail.slice(trail.indexOf(file)), file].join(" → "))
-      state.set(file, "visiting")
-      for (const dep of importsOf.get(file) ?? []) visit(dep, [...trail, file])
-      state.set(file, "done")
-    }
-    for (const file of files) visit(file, [])
-    expect(cycles).toEqual([])
-  })
-})
-
 describe("imports of the platform and SQL packages", () => {
   it("name modules, not the package barrels", () => {
     const barrel = /from\s+["']@effect\/(platform|platform-node|sql|sql-sqlite-node|sql-pg)["']/
-    const offenders = ["src", "runtime"].flatMap(sources).filter((file) => barrel.test(fs.readFileSync(path.join(root, file), "utf8")))
+    const offenders = ["src", "runtime", "services"].flatMap(sources).filter((file) => barrel.test(fs.readFileSync(path.join(root, file), "utf8")))
     expect(offenders).toEqual([])
   })
 })

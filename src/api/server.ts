@@ -25,7 +25,7 @@ import { edge } from "./edge.js"
 import { serverHoldingEarlyRequests } from "./held-requests.js"
 import { jsonErrors, logRequests } from "./middleware.js"
 import { uiRoutes } from "./static-ui.js"
-import { tracerInstalled } from "../../runtime/tracing.js"
+import { tracerInstalled } from "../../runtime/internal/tracing.js"
 
 /** Whether `dir` holds a built UI (an `index.html`). */
 export const hasUi = (dir: string | null | undefined): dir is string =>

@@ -4,8 +4,8 @@
  * call at once, so batching costs no latency; under load, each request carries many calls.
  */
 import { Effect, type Either, Exit, FiberId, Option, Queue, type Scope, Tracer } from "effect"
-import { Once } from "../../runtime/once.js"
-import { tracerInstalled } from "../../runtime/tracing.js"
+import { Once } from "../../runtime/internal/once.js"
+import { tracerInstalled } from "../../runtime/internal/tracing.js"
 
 export interface BatcherOptions<I, O, E> {
   /** Sends a batch; answers one outcome per item, in order. A failure fails every item of the batch. */

@@ -13,7 +13,7 @@ import { OrionApi } from "../api/api.js"
 import type { ObjectNotFound } from "../domain/errors.js"
 import * as Settings from "../settings.js"
 import { type ClientError, OrionUnavailable } from "./orion-client.js"
-import { tracerInstalled } from "../../runtime/tracing.js"
+import { tracerInstalled } from "../../runtime/internal/tracing.js"
 
 export interface RemoteOptions {
   /** The API's URL, as `ORION_API_URL`: `http://127.0.0.1:4200/api` (a trailing `/api` is optional). */

@@ -2,7 +2,7 @@
 import { Context, Effect, Exit, Fiber, Option } from "effect"
 import type { State, Uuid } from "../domain/index.js"
 import { OrionClient } from "../client/orion-client.js"
-import type { Once } from "../../runtime/once.js"
+import type { Once } from "../../runtime/internal/once.js"
 import type { ActorError, RunOutcome } from "../../runtime/run-actor.js"
 import { type Call, call } from "./call.js"
 import { TaskRunFailed } from "./errors.js"

@@ -7,10 +7,10 @@ import { Config, type ConfigError, Duration, Effect, Layer, ManagedRuntime, Opti
 import { InvalidSetting } from "./errors.js"
 import { OrionClient } from "../client/orion-client.js"
 import type { RemoteOptions } from "../client/remote-http.js"
-import { tuneHeapIfAsked } from "../../runtime/heap.js"
+import { tuneHeapIfAsked } from "../../runtime/internal/heap.js"
 import * as Results from "../../runtime/results.js"
 import { HeartbeatInterval } from "../../runtime/run-actor.js"
-import { onFlowScheduler } from "../../runtime/scheduler.js"
+import { onFlowScheduler } from "../../runtime/internal/scheduler.js"
 import * as RunLogs from "../../runtime/run-logs.js"
 import * as Settings from "../settings.js"
 import * as LogConsole from "../log-console.js"
@@ -75,7 +75,7 @@ export const layerLocal = (options: ServicesOptions = {}) =>
 
 /**
  * The default services: with `ORION_API_URL` set, remote mode (no local database is opened); otherwise local mode.
- * Building them leaves the process's V8 flags alone unless `ORION_TUNE_HEAP=true` asks Orion to tune its heap (runtime/heap.ts).
+ * Building them leaves the process's V8 flags alone unless `ORION_TUNE_HEAP=true` asks Orion to tune its heap (runtime/internal/heap.ts).
  * Either mode's client is loaded when the layer is built, so a process loads only the one it uses.
  */
 export const layer = Layer.unwrapEffect(Effect.zipRight(tuneHeapIfAsked, Effect.map(Settings.apiUrl, (url) =>
@@ -107,7 +107,7 @@ export const shutdown = (): Promise<void> => {
 
 /**
  * Runs `effect` on the services already in context, or on the process-wide runtime when there are none — and, with
- * the fibers it starts, on the flows' scheduler (runtime/scheduler.ts).
+ * the fibers it starts, on the flows' scheduler (runtime/internal/scheduler.ts).
  */
 export const withServices = <A, E>(effect: Effect.Effect<A, E, OrionServices>): Effect.Effect<A, E | unknown> =>
   Effect.flatMap(Effect.serviceOption(OrionClient), (client) =>

@@ -12,7 +12,7 @@ import * as Statement from "@effect/sql/Statement"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Sqlite from "better-sqlite3"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import { Permits } from "./permits.js"
+import { Permits } from "../../runtime/internal/permits.js"
 import * as Checkpointer from "./sqlite-checkpointer.js"
 
 /** A better-sqlite3 connection (named here so that declaration files can refer to it). */

@@ -1,7 +1,7 @@
 /** The actors' mailbox: messages in order, a reader that waits for the first and takes what is there, closing. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import * as Mailbox from "../../runtime/mailbox.js"
+import * as Mailbox from "../../../runtime/internal/mailbox.js"
 
 describe("mailbox", () => {
   it.effect("takes what is waiting, oldest first, up to the maximum; the rest stays for the next take", () =>

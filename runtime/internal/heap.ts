@@ -18,7 +18,7 @@
  */
 import * as v8 from "node:v8"
 import { Effect, Option } from "effect"
-import { heapGrowingPercent, tuneHeapSetting } from "../src/settings.js"
+import { heapGrowingPercent, tuneHeapSetting } from "../../src/settings.js"
 
 const startedWith = (pattern: RegExp, execArgv: ReadonlyArray<string>, nodeOptions: string | undefined) =>
   [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => pattern.test(arg))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
-import { Once } from "../../runtime/once.js"
+import { Once } from "../../../runtime/internal/once.js"
 
 describe("Once", () => {
   it.effect("every waiter, before and after, gets the first result; later results change nothing", () =>

@@ -1,7 +1,7 @@
 /** Permits: the lock behind the SQLite connection and the event order, and a task runner's slots — waiters in turn, synchronous takers when free, no permit lost to interruption. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
-import { Permits } from "../../src/storage/permits.js"
+import { Permits } from "../../../runtime/internal/permits.js"
 
 describe("Permits as a lock", () => {
   it("is taken at once when free, and refused to a synchronous taker while held", () => {

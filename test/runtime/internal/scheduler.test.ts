@@ -1,10 +1,10 @@
 /** The flows' scheduler: one queue for every fiber, timers still served; a flow's fibers, its tasks' among them, run on it. */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Fiber, FiberRef } from "effect"
-import { flow, task } from "../../src/index.js"
-import { flowScheduler, onFlowScheduler } from "../../runtime/scheduler.js"
-import { databases } from "../support/databases.js"
-import { sdkLayer } from "../support/sdk.js"
+import { flow, task } from "../../../src/index.js"
+import { flowScheduler, onFlowScheduler } from "../../../runtime/internal/scheduler.js"
+import { databases } from "../../support/databases.js"
+import { sdkLayer } from "../../support/sdk.js"
 
 describe("the flows' scheduler", () => {
   it.live("runs ready fibers in turn and still lets a timer fire while some are always ready", () =>

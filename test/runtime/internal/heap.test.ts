@@ -6,9 +6,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ConfigProvider, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { heapFlags } from "../../runtime/heap.js"
-import { heapGrowingPercent } from "../../src/settings.js"
-import { cleanEnv } from "../support/env.js"
+import { heapFlags } from "../../../runtime/internal/heap.js"
+import { heapGrowingPercent } from "../../../src/settings.js"
+import { cleanEnv } from "../../support/env.js"
 
 describe("heapFlags", () => {
   const off = "--no-allocation-site-pretenuring"
@@ -43,7 +43,7 @@ describe("ORION_HEAP_GROWING_PERCENT", () => {
 })
 
 describe("whose heap Orion tunes", () => {
-  const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "heap-flags.ts")
+  const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "fixtures", "heap-flags.ts")
   const flagsSet = (mode: "script" | "server", env: Record<string, string>) =>
     new Promise<Array<string>>((resolve, reject) => {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-heap-"))
