@@ -3,7 +3,7 @@
  * entered Running when it never sent one) has lost its process: it becomes Crashed through the orchestrator, so the
  * rules apply — its task runs' concurrency slots are released, and a flow run whose policy asks (`retry_crashed`) is
  * retried. A flow run's unfinished task runs end with it. A run CANCELLING that long with no sign of life becomes
- * Cancelled. A flow run PENDING that long was never started (say, claimed by an agent killed before its executor
+ * Cancelled. A flow run PENDING for `pendingTimeoutSeconds` was never started (say, claimed by an agent killed before its executor
  * began): it becomes Crashed too. So
  * nothing stays Pending, Running or Cancelling forever.
  */
@@ -25,18 +25,18 @@ const end = (kind: RunKind, id: Uuid, cancelling: boolean, message: string) =>
       Effect.catchTag("ObjectNotFound", () => Effect.succeed(false))
     ))
 
-const why = (run: StaleRun, timeoutSeconds: number) =>
+const why = (run: StaleRun, settings: CrashDetectionSettings) =>
   run.state_type === "PENDING"
-    ? `Pending since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s) and never started: the process that was to run it is presumed gone.`
-    : `No heartbeat since ${formatTimestamp(run.last_seen)} (more than ${timeoutSeconds} s): the run's process is presumed dead.`
+    ? `Pending since ${formatTimestamp(run.last_seen)} (more than ${settings.pendingTimeoutSeconds} s) and never started: the process that was to run it is presumed gone.`
+    : `No heartbeat since ${formatTimestamp(run.last_seen)} (more than ${settings.timeoutSeconds} s): the run's process is presumed dead.`
 
 /**
  * Ends a stale flow run: first its unfinished task runs (Crashed; Cancelled when they or it were being cancelled), so
  * that a retry of the flow run, decided by the rules on its Crashed, finds them ended and resets them; then the run.
  */
-const endFlowRun = (run: StaleRun, timeoutSeconds: number) =>
+const endFlowRun = (run: StaleRun, settings: CrashDetectionSettings) =>
   Effect.gen(function*() {
-    const message = why(run, timeoutSeconds)
+    const message = why(run, settings)
     let ended = 0
     for (const task of yield* unfinishedTaskRuns(run.id)) {
       // The task runs of a flow run being cancelled are Cancelled with it; the others Crashed.
@@ -50,15 +50,16 @@ const endFlowRun = (run: StaleRun, timeoutSeconds: number) =>
 export const detectCrashesAt = (now: Date, settings: CrashDetectionSettings) =>
   Effect.gen(function*() {
     const cutoff = new Date(now.getTime() - settings.timeoutSeconds * 1000)
+    const pendingCutoff = new Date(now.getTime() - settings.pendingTimeoutSeconds * 1000)
     let ended = 0
     for (const kind of ["flow_run", "task_run"] as const) {
       let after: string | null = null
       while (true) {
-        const page: ReadonlyArray<StaleRun> = yield* staleRuns(kind, cutoff, after, settings.batchSize)
+        const page: ReadonlyArray<StaleRun> = yield* staleRuns(kind, cutoff, pendingCutoff, after, settings.batchSize)
         for (const run of page) {
           ended += kind === "flow_run"
-            ? yield* endFlowRun(run, settings.timeoutSeconds)
-            : (yield* end("task_run", run.id, run.state_type === "CANCELLING", why(run, settings.timeoutSeconds))) ? 1 : 0
+            ? yield* endFlowRun(run, settings)
+            : (yield* end("task_run", run.id, run.state_type === "CANCELLING", why(run, settings))) ? 1 : 0
         }
         if (page.length < settings.batchSize) break
         after = page[page.length - 1]!.id

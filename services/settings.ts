@@ -58,6 +58,8 @@ export const lateRunsSettings: Config.Config<LateRunsSettings> = Config.all({
 export interface CrashDetectionSettings {
   readonly loopSeconds: number
   readonly timeoutSeconds: number
+  /** How long a flow run may stay Pending without starting (its process may be a cold executor on a loaded machine). */
+  readonly pendingTimeoutSeconds: number
   readonly batchSize: number
 }
 
@@ -69,5 +71,6 @@ export interface CrashDetectionSettings {
 export const crashDetectionSettings: Config.Config<CrashDetectionSettings> = Config.all({
   loopSeconds: positive("ORION_SERVICES_CRASH_DETECTION_LOOP_SECONDS", 15),
   timeoutSeconds: positive("ORION_SERVICES_CRASH_DETECTION_TIMEOUT_SECONDS", 90),
+  pendingTimeoutSeconds: positive("ORION_SERVICES_CRASH_DETECTION_PENDING_TIMEOUT_SECONDS", 120),
   batchSize: positiveInt("ORION_SERVICES_CRASH_DETECTION_BATCH_SIZE", 100)
 })

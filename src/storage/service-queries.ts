@@ -118,18 +118,19 @@ export interface StaleRun {
 /**
  * Runs RUNNING or CANCELLING that have shown no sign of life since `cutoff`: neither a heartbeat nor a state change
  * (a run that never sent a heartbeat counts from the time it started running), `limit` at a time in id order. Flow
- * runs PENDING since `cutoff` too: claimed, they were never started. (A task run may be Pending that long while it
+ * runs PENDING since `pendingCutoff` too: they were never started. (A task run may be Pending that long while it
  * waits for a concurrency slot; its flow run's liveness speaks for it.)
  */
-export const staleRuns = (kind: RunKind, cutoff: Date, afterId: string | null, limit: number) =>
+export const staleRuns = (kind: RunKind, cutoff: Date, pendingCutoff: Date, afterId: string | null, limit: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
     const states = sql(`${kind}_state`)
     const before = at(sql, cutoff)
+    const pendingBefore = at(sql, pendingCutoff)
     return Effect.map(
       sql`SELECT r.id AS id, r.state_type AS state_type, r.heartbeat_time AS heartbeat_time, s.timestamp AS entered
         FROM ${sql(kind)} AS r JOIN ${states} AS s ON s.id = r.state_id
-        WHERE r.state_type IN ${kind === "flow_run" ? sql`('PENDING', 'RUNNING', 'CANCELLING')` : sql`('RUNNING', 'CANCELLING')`}
-          AND s.timestamp < ${before}
+        WHERE ((r.state_type IN ('RUNNING', 'CANCELLING') AND s.timestamp < ${before})
+            ${kind === "flow_run" ? sql`OR (r.state_type = 'PENDING' AND s.timestamp < ${pendingBefore})` : sql``})
           AND (r.heartbeat_time IS NULL OR r.heartbeat_time < ${before})
           ${afterId === null ? sql`` : sql`AND r.id > ${afterId}`}
         ORDER BY r.id LIMIT ${limit}`,

@@ -256,6 +256,55 @@ describe("a deployment's catch-up window and overlap policy, applied by the agen
   })
 })
 
+describe("an agent killed with SIGKILL together with its executors (its process group), mid-run", slow, () => {
+  it("leaves the run to crash detection: Crashed within the timeout, then retried as its deployment asks, to Completed by the next agent", async () => {
+    const home = tempDir("orion-agent-")
+    const port = await freePort()
+    const api = `http://127.0.0.1:${port}/api`
+    const server = launch(["start", "--port", String(port), "--no-ui"], {
+      ORION_HOME: home, ORION_SERVICES_AGENT_ENABLED: "false",
+      ORION_SERVICES_CRASH_DETECTION_TIMEOUT_SECONDS: "3", ORION_SERVICES_CRASH_DETECTION_LOOP_SECONDS: "1",
+      ORION_SERVICES_CRASH_DETECTION_PENDING_TIMEOUT_SECONDS: "120"
+    })
+    await waitFor("the server", 120_000, async () => (await fetch(`${api}/health`)).ok ? true : undefined, server.output)
+    expect((await orion(["deployment", "create", policyFlows], { ORION_API_URL: api })).code).toBe(0)
+    const sturdy = await get<{ id: string }>(api, "/deployments/name/policy-crashy/sturdy")
+    const run = await post<RunRow>(api, `/deployments/${sturdy.id}/create_flow_run`, { state: { type: "SCHEDULED" } })
+
+    const env = { ORION_API_URL: api, ORION_HEARTBEAT_INTERVAL: "0.5", ORION_AGENT_RETRY_GRACE: "0", AGENT_FIXTURE_MARKER: path.join(home, "attempted") }
+    // Its own process group, as a service manager runs it: the group is killed at once, executors included.
+    const first = spawn(process.execPath, [bin, "agent", "start"], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"], detached: true })
+    started.push(first)
+    let output = ""
+    first.stdout!.on("data", (d: Buffer) => { output += d.toString() })
+    first.stderr!.on("data", (d: Buffer) => { output += d.toString() })
+    const context = () => `--- server\n${server.output()}\n--- first agent\n${output}`
+    await waitFor("the run to be napping", 120_000, async () => {
+      const tasks = await post<Array<RunRow>>(api, "/task_runs/filter", { flow_runs: { id: { any_: [run.id] } }, task_runs: { state: { type: { any_: ["RUNNING"] } } } })
+      return tasks.length > 0 ? true : undefined
+    }, context)
+    process.kill(-first.pid!, "SIGKILL")
+
+    // Crash detection finds it silent, and the rules send it to its retry (its deployment asked for one on a crash).
+    const retrying = await waitFor("the run to await its retry", 60_000, async () => {
+      const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
+      return states.some((s) => s.name === "AwaitingRetry") ? states : undefined
+    }, context)
+    expect(retrying.map((s) => s.name)).toEqual(["Scheduled", "Pending", "Running", "AwaitingRetry"])
+    const decisions = await get<Array<{ proposed_type: string; status: string; rule: string | null }>>(api, `/flow_runs/${run.id}/decisions`)
+    expect(decisions.find((d) => d.proposed_type === "CRASHED")).toMatchObject({ status: "REJECT", rule: "RetryCrashedFlows" })
+
+    const second = launch(["agent", "start"], env)
+    const done = await waitFor("the retry to complete", 120_000, async () => {
+      const now = await get<RunRow>(api, `/flow_runs/${run.id}`)
+      return now.state_type === "COMPLETED" ? now : undefined
+    }, () => `${context()}\n--- second agent\n${second.output()}`)
+    expect(done.state_name).toBe("Completed")
+    const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
+    expect(states.map((s) => s.name).slice(-3)).toEqual(["Pending", "Rerunning", "Completed"])
+  })
+})
+
 const pgUrl = process.env.ORION_TEST_PG_URL
 
 describe.skipIf(pgUrl === undefined)("two agents on one PostgreSQL", slow, () => {

@@ -24,7 +24,7 @@ import { cleanEnv } from "../support/env.js"
 import { clearDatabase } from "../support/fixtures.js"
 import { flowRunCreate, insertFlow, orchestratorLayer, propose, taskRunCreate } from "../support/orchestrator.js"
 
-const settings = { loopSeconds: 15, timeoutSeconds: 90, batchSize: 2 }
+const settings = { loopSeconds: 15, timeoutSeconds: 90, pendingTimeoutSeconds: 120, batchSize: 2 }
 
 /** A flow run moved to Running (its policy given), with one task run Running under tag `db` (limit 1) and one Pending. */
 const runningFlow = (policy = { max_retries: 0, retry_delay_seconds: 0, retry_jitter_factor: 0 } as Record<string, unknown>) =>
@@ -110,13 +110,14 @@ describe.each(databases)("crash detection on $name", (db) => {
         const lost = (yield* o.createFlowRun(flowRunCreate(yield* insertFlow(), { state: States.Scheduled() as never }))).id
         expect((yield* propose("flow_run", lost, States.Pending({ message: "Claimed by an agent" }))).status).toBe("ACCEPT")
         const start = new Date()
-        // A claim 60 s old may still be starting (a cold executor on a loaded machine): left.
-        expect(yield* detectCrashesAt(new Date(start.getTime() + 60_000), settings)).toBe(0)
-        expect(yield* detectCrashesAt(new Date(start.getTime() + (settings.timeoutSeconds + 10) * 1000), settings)).toBe(1)
+        // A claim older than the heartbeat timeout may still be starting (a cold executor on a loaded machine): it has
+        // its own, longer timeout.
+        expect(yield* detectCrashesAt(new Date(start.getTime() + (settings.timeoutSeconds + 10) * 1000), settings)).toBe(0)
+        expect(yield* detectCrashesAt(new Date(start.getTime() + (settings.pendingTimeoutSeconds + 10) * 1000), settings)).toBe(1)
         const runs = yield* RunRepository
         const ended = yield* runs.getFlowRun(lost)
         expect(ended.state).toMatchObject({ type: "CRASHED", name: "Crashed" })
-        expect(ended.state!.message).toMatch(/^Pending since .* \(more than 90 s\) and never started: the process that was to run it is presumed gone\.$/)
+        expect(ended.state!.message).toMatch(/^Pending since .* \(more than 120 s\) and never started: the process that was to run it is presumed gone\.$/)
         // An executor that starts after all is told no: the run is not executed behind the crash.
         expect((yield* propose("flow_run", lost, States.Running())).status).not.toBe("ACCEPT")
         expect((yield* runs.getFlowRun(lost)).state_type).toBe("CRASHED")
@@ -203,7 +204,7 @@ describe("a flow process killed with SIGKILL (local mode, SQLite)", () => {
 
           // The service under its supervisor, as `orion start` runs it, with a short timeout (6 heartbeat intervals).
           const timeoutSeconds = 3
-          yield* supervise([crashDetection({ loopSeconds: 0.5, timeoutSeconds, batchSize: 100 })])
+          yield* supervise([crashDetection({ loopSeconds: 0.5, timeoutSeconds, pendingTimeoutSeconds: timeoutSeconds, batchSize: 100 })])
           const ended = yield* untilFlowRunIn(retry ? ["SCHEDULED"] : ["CRASHED"])
           const runs = yield* RunRepository
           const flowRun = yield* runs.getFlowRun(ended.id)
@@ -231,7 +232,7 @@ describe("a remote-mode flow process killed with SIGKILL, crash detection runnin
   const sqlite = databases.find((d) => d.name === "sqlite")!
   const server = onDatabase(
     serverLayer({ host: "127.0.0.1", port: 0, dataDir: tempDir("orion-data-"), services: { enabled: true, running: ["crash-detection"] } })
-      .pipe(Layer.provide(supervisorLayer([crashDetection({ loopSeconds: 0.5, timeoutSeconds: 3, batchSize: 100 })]))),
+      .pipe(Layer.provide(supervisorLayer([crashDetection({ loopSeconds: 0.5, timeoutSeconds: 3, pendingTimeoutSeconds: 3, batchSize: 100 })]))),
     sqlite.layer()
   )
   layer(server, { excludeTestServices: true })((it) => {
