@@ -6,7 +6,8 @@ import { Duration, Either, Option, ParseResult, Schema } from "effect"
 import { CatchupSeconds, DEFAULT_WORK_QUEUE, OverlapPolicy, WorkQueueName } from "../domain/deployment.js"
 import { RunPolicy } from "../domain/policy.js"
 import { Key, Tags } from "../domain/primitives.js"
-import { Schedule } from "../domain/schedule.js"
+import { CronSchedule, IntervalSchedule, RRuleSchedule, type Schedule } from "../domain/schedule.js"
+import { scheduleDates } from "../domain/schedules/dates.js"
 import type { Flow } from "./flow.js"
 import { flowRunnerOf } from "./flow-runner.js"
 
@@ -109,7 +110,23 @@ const scheduleOf = (name: string, input: ScheduleInput): Schedule => {
   } else if ("rrule" in input) {
     wire = { rrule: input.rrule, ...(input.timezone !== undefined ? { timezone: input.timezone } : {}) }
   } else return fail(name, "the schedule must have an interval, a cron or an rrule")
-  return check(name, "schedule", Schedule, wire)
+  // Checked as the kind it is, so an error names what is wrong with it rather than why it is none of the three.
+  const options = { errors: "all", onExcessProperty: "error" } as const
+  const decoded: Either.Either<Schedule, ParseResult.ParseError> = "interval" in input
+    ? Schema.decodeUnknownEither(IntervalSchedule, options)(wire)
+    : "cron" in input ? Schema.decodeUnknownEither(CronSchedule, options)(wire) : Schema.decodeUnknownEither(RRuleSchedule, options)(wire)
+  if (Either.isLeft(decoded)) {
+    // The first issue of each field (a nullable one also reports "Expected null").
+    const issues = new Map<string, string>()
+    for (const i of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+      const at = i.path.join(".")
+      if (!issues.has(at)) issues.set(at, at === "" ? i.message : `${at}: ${i.message}`)
+    }
+    return fail(name, `invalid schedule: ${[...issues.values()].join("; ")}`)
+  }
+  // What only computing dates finds (an RRULE part it does not know, a rule that makes no date), as the API refuses it.
+  const dates = scheduleDates(decoded.right, { start: new Date(), n: 1 })
+  return Either.isLeft(dates) ? fail(name, `invalid schedule: ${dates.left}`) : decoded.right
 }
 
 /**

@@ -48,7 +48,8 @@ describe("deployment()", () => {
     expect(() => deployment({ flow: etl, name: "x", schedule: { interval: "soon" as never } })).toThrow(`deployment 'x': invalid interval "soon"`)
     expect(() => deployment({ flow: etl, name: "x", schedule: { interval: 0 } })).toThrow(/deployment 'x': invalid schedule: .*interval must be between/s)
     expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "every day" } })).toThrow(/deployment 'x': invalid schedule: .*Invalid cron "every day": expected 5 fields/s)
-    expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "* * * * *", timezone: "Mars/Base" } })).toThrow(/Unknown time zone/)
+    expect(() => deployment({ flow: etl, name: "x", schedule: { cron: "* * * * *", timezone: "Mars/Base" } })).toThrow(`deployment 'x': invalid schedule: timezone: Unknown time zone: "Mars/Base"`)
+    expect(() => deployment({ flow: etl, name: "x", schedule: { rrule: "FREQ=DAILY;BYEASTER=0" } })).toThrow(/^deployment 'x': invalid schedule: Invalid rrule "FREQ=DAILY;BYEASTER=0": BYEASTER is not an RRULE part/)
     expect(() => deployment({ flow: etl, name: "x", workQueue: "no spaces" })).toThrow(/deployment 'x': invalid work queue: .*a work queue name is letters/s)
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
