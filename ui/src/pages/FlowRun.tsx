@@ -7,6 +7,7 @@ import { A, useNavigate, useParams, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
 import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
 import { emptyStateDetails } from "../../../src/domain/state.js"
+import type { TaskRunSummary } from "../../../src/domain/task-run-summary.js"
 import { call, uuid } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
@@ -54,17 +55,20 @@ export default function FlowRunPage() {
     tasksChanged()
     setTasksLoaded(false)
     setTaskError(undefined)
+    const page = (after: string | undefined): Promise<ReadonlyArray<TaskRunSummary>> =>
+      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit: TASK_PAGE, ...(after === undefined ? {} : { after: uuid(after) }) } }))
     try {
-      let after: string | undefined
-      for (;;) {
-        const batch = await call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit: TASK_PAGE, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+      let next: ReturnType<typeof page> | undefined = page(undefined)
+      while (next !== undefined) {
+        const batch: ReadonlyArray<TaskRunSummary> = await next
         if (runId !== id()) return
+        // The next page is asked for before this one is shown: the server reads it while the browser draws.
+        next = batch.length < TASK_PAGE ? undefined : page(batch[batch.length - 1]!.id)
+        next?.catch(() => undefined)
         for (const t of batch) {
           if (!tasks.has(t.id)) tasks.set(t.id, { id: t.id, name: t.name, type: t.state_type, stateName: t.state_name, start: t.start_time?.getTime() ?? null, end: t.end_time?.getTime() ?? null, created: t.created.getTime() })
         }
         tasksChanged()
-        if (batch.length < TASK_PAGE) break
-        after = batch[batch.length - 1]!.id
       }
       setTasksLoaded(true)
     } catch (e) {
