@@ -137,6 +137,13 @@ describe("the dashboard in Chromium: filters and volume", () => {
     expect(await page.getByLabel("Deployment", { exact: true }).inputValue()).toBe(hourly.id)
     await page.screenshot({ path: path.join(screenshots, "flow-runs-by-deployment.png"), fullPage: true })
 
+    // A link with the filter in its URL: the list is filtered and the controls show it.
+    await page.goto(`${base}/flow-runs?deployment=${nightly.id}&name=Pending`)
+    await count(2)
+    await page.getByLabel("Deployment", { exact: true }).locator("option", { hasText: "nightly" }).waitFor({ state: "attached" })
+    expect(await page.getByLabel("Deployment", { exact: true }).inputValue()).toBe(nightly.id)
+    expect(await page.getByLabel("State names (any of)").evaluate((el) => [...(el as HTMLSelectElement).selectedOptions].map((o) => o.value))).toEqual(["Pending"])
+
     // Keyboard: Tab reaches the deployment select, and the arrow keys change it.
     await page.getByRole("button", { name: "Clear all" }).click()
     await count(total)

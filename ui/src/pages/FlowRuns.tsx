@@ -88,14 +88,14 @@ export default function FlowRuns() {
           <label for="f-flow">Flow</label>
           <select id="f-flow" value={params.flow ?? ""} onChange={(e) => setParams({ flow: e.currentTarget.value || undefined, page: undefined })}>
             <option value="">All flows</option>
-            <For each={ok(flows) ?? []}>{(f) => <option value={f.id}>{f.name}</option>}</For>
+            <For each={ok(flows) ?? []}>{(f) => <option value={f.id} selected={params.flow === f.id}>{f.name}</option>}</For>
           </select>
         </div>
         <div>
           <label for="f-deployment">Deployment</label>
           <select id="f-deployment" value={params.deployment ?? ""} onChange={(e) => setParams({ deployment: e.currentTarget.value || undefined, page: undefined })}>
             <option value="">All deployments</option>
-            <For each={ok(deployments) ?? []}>{(d) => <option value={d.id}>{flowName(d.flow_id)} / {d.name}</option>}</For>
+            <For each={ok(deployments) ?? []}>{(d) => <option value={d.id} selected={params.deployment === d.id}>{flowName(d.flow_id)} / {d.name}</option>}</For>
           </select>
         </div>
         <div>
