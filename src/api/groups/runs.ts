@@ -13,6 +13,7 @@ import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
 import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRunCreateBatch } from "../../domain/batches.js"
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
+import { MAX_SUMMARY_PAGE, TaskRunSummary, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
 
@@ -74,6 +75,13 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
   .add(history("flow_runs"))
   .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Read a flow run").addError(ValidationError).setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").annotate(OpenApi.Summary, "Read a flow run's task graph").addError(ValidationError).setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("taskRunSummaries", "/api/flow_runs/:id/task_run_summaries").annotate(OpenApi.Summary, "List a flow run's task runs, briefly").addError(ValidationError)
+    .setPath(IdPath)
+    .setUrlParams(TaskRunSummaryParams)
+    .addSuccess(Schema.Array(TaskRunSummary))
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description,
+      `The flow run's task runs with only id, created, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`. Fewer than \`limit\` means the last page. For a timeline of thousands of task runs.`))
   .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").annotate(OpenApi.Summary, "List flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
   .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Delete a flow run").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("flow_runs"))

@@ -5,6 +5,7 @@
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect } from "effect"
 import { Conflict } from "../../domain/errors.js"
 import { OrchestrationResult } from "../../domain/orchestration.js"
@@ -14,6 +15,8 @@ import type { Uuid } from "../../domain/primitives.js"
 import type { StateCreate } from "../../domain/state.js"
 import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
+import { taskRunSummaries } from "../../storage/task-run-summaries.js"
+import { MAX_SUMMARY_PAGE } from "../../domain/task-run-summary.js"
 import { type OrchestrationFailed, Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
 import { json, lift, liftRead } from "./respond.js"
@@ -45,6 +48,7 @@ export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handler
     const runs = yield* RunRepository
     const deployments = yield* DeploymentRepository
     const orchestrator = yield* Orchestrator
+    const sqlContext = yield* Effect.context<SqlClient.SqlClient>()
     return handlers
       .handle("create", ({ payload }) =>
         lift(Effect.gen(function*() {
@@ -66,6 +70,8 @@ export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handler
       .handle("history", ({ payload }) => liftRead(runs.history("flow_run", payload)))
       .handle("get", ({ path }) => liftRead(runs.getFlowRun(path.id)))
       .handle("graph", ({ path }) => liftRead(runs.graph(path.id)))
+      .handle("taskRunSummaries", ({ path, urlParams }) =>
+        liftRead(Effect.provide(taskRunSummaries(path.id, urlParams.after ?? null, urlParams.limit ?? MAX_SUMMARY_PAGE), sqlContext)))
       .handle("filter", ({ payload }) => liftRead(runs.filterFlowRuns(payload)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteFlowRun(path.id), orchestrator.invalidate())))
       .handle("setState", ({ path, payload }) => lift(setState("flow_run", path.id, payload.state, payload.force)))

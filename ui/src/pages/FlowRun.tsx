@@ -3,19 +3,19 @@
  * logs (live tail, level filter) and the orchestrator's decision trail; and actions — cancel, retry, set state — each
  * showing the orchestrator's answer.
  */
-import { A, useNavigate, useParams } from "@solidjs/router"
+import { A, useNavigate, useParams, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
-import { createStore, reconcile } from "solid-js/store"
 import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
 import { emptyStateDetails } from "../../../src/domain/state.js"
+import type { TaskRunSummary } from "../../../src/domain/task-run-summary.js"
 import { call, uuid } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
 import { Graph } from "../components/Graph.js"
 import { type Bar, Timeline } from "../components/Timeline.js"
 import { VirtualRows } from "../components/VirtualRows.js"
-import { formatDuration, formatTime, isTerminal } from "../format.js"
-import { coalesce, onLive } from "../live.js"
+import { formatDuration, formatTime, isTerminal, STATE_TYPES } from "../format.js"
+import { coalesce, type LiveEvent, onLive } from "../live.js"
 
 /** A task run as the timeline and the list show it, kept up to date from live events. */
 interface TaskRow {
@@ -28,7 +28,8 @@ interface TaskRow {
   created: number
 }
 
-const TASK_PAGE = 200
+/** Task-run summaries per request: ten thousand task runs are two requests. */
+const TASK_PAGE = 5000
 const TABS = [["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const
 
 export default function FlowRunPage() {
@@ -40,51 +41,99 @@ export default function FlowRunPage() {
   const [flow] = createResource(() => ok(run)?.flow_id, (flowId) => call((c) => c.flows.get({ path: { id: flowId } })))
   const [decisions] = useDecisions("flow_runs", id)
 
-  const [tasks, setTasks] = createStore<Record<string, TaskRow>>({})
+  // Task runs in a plain Map, with one signal that says it changed: a reactive store would track every field of ten
+  // thousand rows each time the list is sorted.
+  const tasks = new Map<string, TaskRow>()
+  const [taskVersion, setTaskVersion] = createSignal(0)
+  const tasksChanged = () => setTaskVersion((v) => v + 1)
   const [taskError, setTaskError] = createSignal<unknown>()
+  const [tasksLoaded, setTasksLoaded] = createSignal(false)
+  // Summaries (name, state, times) a page at a time, each page shown as it arrives; a run the live feed told of while
+  // the pages loaded is newer than its page and is kept.
   const loadTasks = async (runId: string) => {
-    const rows: Record<string, TaskRow> = {}
+    tasks.clear()
+    tasksChanged()
+    setTasksLoaded(false)
+    setTaskError(undefined)
+    const page = (after: string | undefined): Promise<ReadonlyArray<TaskRunSummary>> =>
+      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit: TASK_PAGE, ...(after === undefined ? {} : { after: uuid(after) }) } }))
     try {
-      for (let page = 0; ; page++) {
-        const batch = await call((c) => c.task_runs.filter({ payload: { flow_runs: { id: { any_: [uuid(runId)] } }, sort: "ID_DESC", limit: TASK_PAGE, offset: page * TASK_PAGE } }))
+      let next: ReturnType<typeof page> | undefined = page(undefined)
+      while (next !== undefined) {
+        const batch: ReadonlyArray<TaskRunSummary> = await next
+        if (runId !== id()) return
+        // The next page is asked for before this one is shown: the server reads it while the browser draws.
+        next = batch.length < TASK_PAGE ? undefined : page(batch[batch.length - 1]!.id)
+        next?.catch(() => undefined)
         for (const t of batch) {
-          rows[t.id] = { id: t.id, name: t.name, type: t.state_type, stateName: t.state_name, start: t.start_time?.getTime() ?? null, end: t.end_time?.getTime() ?? null, created: t.created.getTime() }
+          if (!tasks.has(t.id)) tasks.set(t.id, { id: t.id, name: t.name, type: t.state_type, stateName: t.state_name, start: t.start_time?.getTime() ?? null, end: t.end_time?.getTime() ?? null, created: t.created.getTime() })
         }
-        if (batch.length < TASK_PAGE) break
+        tasksChanged()
       }
-      setTasks(reconcile(rows))
+      setTasksLoaded(true)
     } catch (e) {
       setTaskError(e)
     }
   }
   createResource(id, loadTasks)
 
+  /** A task run's event applied to its row (a new row for a run not seen yet). */
+  const applyTaskEvent = (e: LiveEvent) => {
+    const taskId = e.task_run_id!
+    const state = e.payload.state as { type: string; name: string; timestamp: string } | null
+    const at = state === null ? null : Date.parse(state.timestamp)
+    const known = tasks.get(taskId)
+    if (known === undefined) {
+      tasks.set(taskId, { id: taskId, name: e.payload.name ?? taskId.slice(0, 8), type: state?.type ?? null, stateName: state?.name ?? null, start: state?.type === "RUNNING" ? at : null, end: null, created: Date.parse(e.occurred) })
+    } else if (state !== null) {
+      tasks.set(taskId, {
+        ...known,
+        type: state.type,
+        stateName: state.name,
+        ...(state.type === "RUNNING" && known.start === null ? { start: at } : {}),
+        ...(isTerminal(state.type) ? { end: at, start: known.start ?? at } : {})
+      })
+    }
+  }
+  // A flow of thousands of task runs sends thousands of events a second: they are applied together, once per 100 ms,
+  // so the list is sorted and the timeline drawn once per burst rather than once per event.
+  let pendingTaskEvents: Array<LiveEvent> = []
+  const flushTaskEvents = coalesce(() => {
+    const events = pendingTaskEvents
+    pendingTaskEvents = []
+    events.forEach(applyTaskEvent)
+    tasksChanged()
+  }, 100)
+
   const refreshRun = coalesce(() => void refetchRun(), 100)
   onLive((e) => {
     if (e.flow_run_id !== id()) return
     if (e.event === "flow_run.state_changed") refreshRun()
     if (e.event === "task_run.created" || e.event === "task_run.state_changed") {
-      const taskId = e.task_run_id!
-      const state = e.payload.state as { type: string; name: string; timestamp: string } | null
-      const at = state === null ? null : Date.parse(state.timestamp)
-      const known = tasks[taskId]
-      if (known === undefined) {
-        setTasks(taskId, { id: taskId, name: e.payload.name ?? taskId.slice(0, 8), type: state?.type ?? null, stateName: state?.name ?? null, start: state?.type === "RUNNING" ? at : null, end: null, created: Date.parse(e.occurred) })
-      } else if (state !== null) {
-        setTasks(taskId, {
-          type: state.type,
-          stateName: state.name,
-          ...(state.type === "RUNNING" && known.start === null ? { start: at } : {}),
-          ...(isTerminal(state.type) ? { end: at, start: known.start ?? at } : {})
-        })
-      }
+      pendingTaskEvents.push(e)
+      flushTaskEvents()
     }
   })
 
-  const rows = createMemo(() => Object.values(tasks).sort((a, b) => (a.start ?? a.created) - (b.start ?? b.created) || a.created - b.created))
+  const rows = createMemo(() => {
+    taskVersion()
+    return [...tasks.values()].sort((a, b) => (a.start ?? a.created) - (b.start ?? b.created) || a.created - b.created)
+  })
   const bars = createMemo((): Array<Bar> => rows().map((r) => ({ id: r.id, name: r.name, type: r.type, start: r.start, end: r.end })))
 
-  const [tab, setTab] = createSignal<"tasks" | "logs" | "decisions" | "graph">("decisions")
+  // The open section is kept in the URL (`?tab=tasks`), so a link can open it.
+  const [search, setSearch] = useSearchParams<{ tab?: string }>()
+  type Tab = (typeof TABS)[number][0]
+  const tab = (): Tab => TABS.find(([k]) => k === search.tab)?.[0] ?? "decisions"
+  const setTab = (next: Tab) => setSearch({ tab: next === "decisions" ? undefined : next }, { replace: true })
+  const [taskQuery, setTaskQuery] = createSignal("")
+  const [taskState, setTaskState] = createSignal("")
+  const shownRows = createMemo(() => {
+    const q = taskQuery().trim().toLowerCase()
+    const type = taskState()
+    if (q === "" && type === "") return rows()
+    return rows().filter((r) => (q === "" || r.name.toLowerCase().includes(q)) && (type === "" || r.type === type))
+  })
   const [answer, setAnswer] = createSignal<OrchestrationResult>()
   const [actionError, setActionError] = createSignal<unknown>()
 
@@ -178,7 +227,21 @@ export default function FlowRunPage() {
         </Show>
         <Show when={tab() === "tasks"}>
           <Show when={rows().length > 0} fallback={<EmptyState title="This flow run has no task runs." />}>
-            <VirtualRows items={rows()} rowHeight={30} height={Math.min(400, rows().length * 30 + 4)} label="Task runs" testId="task-runs"
+            <form class="filters" aria-label="Filter task runs" onSubmit={(e) => e.preventDefault()}>
+              <div>
+                <label for="tr-name">Task run name contains</label>
+                <input id="tr-name" type="search" value={taskQuery()} onInput={(e) => setTaskQuery(e.currentTarget.value)} />
+              </div>
+              <div>
+                <label for="tr-state">State</label>
+                <select id="tr-state" value={taskState()} onChange={(e) => setTaskState(e.currentTarget.value)}>
+                  <option value="">Any state</option>
+                  <For each={STATE_TYPES}>{(t) => <option value={t}>{t.toLowerCase()}</option>}</For>
+                </select>
+              </div>
+              <span class="muted" data-testid="task-run-count">{shownRows().length} of {rows().length} task runs{tasksLoaded() ? "" : " (loading…)"}</span>
+            </form>
+            <VirtualRows items={shownRows()} rowHeight={30} height={Math.min(400, shownRows().length * 30 + 4)} label="Task runs" testId="task-runs"
               row={(t) => (
                 <div class="vrow" style={{ "grid-template-columns": "2fr 1fr 1fr 1fr", height: "30px" }}>
                   <A href={`/task-run/${t.id}`}>{t.name}</A>
@@ -190,7 +253,7 @@ export default function FlowRunPage() {
           </Show>
         </Show>
         <Show when={tab() === "graph"}>
-          <Graph flowRunId={id()} names={(taskId) => tasks[taskId]?.name ?? taskId.slice(0, 8)} version={() => rows().length} />
+          <Graph flowRunId={id()} names={(taskId) => tasks.get(taskId)?.name ?? taskId.slice(0, 8)} version={() => rows().length} />
         </Show>
         <Show when={tab() === "logs"}>
           <Logs flowRunId={id()} />

@@ -1,6 +1,7 @@
 /**
- * Flow runs: filtered, sorted and paged by the server (flow, tags, state types, time range), the filter kept in the
- * URL; new runs and state changes appear live (the page is read again when an event says a flow run changed).
+ * Flow runs: filtered, sorted and paged by the server (flow, deployment, tags, state types and names, time range), the
+ * filter kept in the URL; new runs and state changes appear live (the page is read again when an event says a flow run
+ * changed).
  */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
@@ -9,7 +10,7 @@ import { call, uuid } from "../api.js"
 import { EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { type Query, SavedSearches } from "../components/SavedSearches.js"
 import { Scatter } from "../components/Scatter.js"
-import { formatDuration, formatTime, STATE_TYPES } from "../format.js"
+import { formatDuration, formatTime, STATE_NAMES, STATE_TYPES } from "../format.js"
 import { coalesce, onLive } from "../live.js"
 import { RANGES } from "./Dashboard.js"
 
@@ -22,8 +23,10 @@ const SORTS: ReadonlyArray<{ value: FlowRunSort; label: string }> = [
 ]
 
 export default function FlowRuns() {
-  const [params, setParams] = useSearchParams<{ flow?: string; tags?: string; state?: string; name?: string; range?: string; sort?: string; page?: string }>()
+  const [params, setParams] = useSearchParams<{ flow?: string; deployment?: string; tags?: string; state?: string; name?: string; range?: string; sort?: string; page?: string }>()
   const states = () => (params.state ?? "").split(",").filter((s) => s !== "")
+  // State names (Late, AwaitingRetry, Retrying …), comma-separated in `name`: a dashboard link or a saved search may give one.
+  const names = () => (params.name ?? "").split(",").filter((s) => s !== "")
   const page = () => Math.max(0, Number(params.page ?? 0) || 0)
   const sort = () => (SORTS.find((s) => s.value === params.sort)?.value ?? "ID_DESC")
 
@@ -32,12 +35,13 @@ export default function FlowRuns() {
     const seconds = Number(params.range ?? 0)
     const f: Record<string, unknown> = {}
     if (tags.length > 0) f.tags = { all_: tags }
-    if (states().length > 0 || params.name) {
+    if (states().length > 0 || names().length > 0) {
       f.state = {
         ...(states().length > 0 ? { type: { any_: states() } } : {}),
-        ...(params.name ? { name: { any_: [params.name] } } : {})
+        ...(names().length > 0 ? { name: { any_: names() } } : {})
       }
     }
+    if (params.deployment) f.deployment_id = { any_: [uuid(params.deployment)] }
     if (seconds > 0) f.expected_start_time = { after_: new Date(Date.now() - seconds * 1000) }
     return f as FlowRunFilter
   })
@@ -48,6 +52,7 @@ export default function FlowRuns() {
   // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
   const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
+  const [deployments] = createResource(() => call((c) => c.deployments.filter({ payload: { limit: 200, offset: 0 } })))
   const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
     call((c) => c.flow_runs.filter({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
   const [count, { refetch: refetchCount }] = createResource(request, (r) =>
@@ -71,7 +76,7 @@ export default function FlowRuns() {
   const pages = () => Math.max(1, Math.ceil((ok(count) ?? 0) / PAGE))
   const navigate = useNavigate()
   const [view, setView] = createSignal<"list" | "scatter">("list")
-  const FIELDS = ["flow", "tags", "state", "name", "range", "sort"] as const
+  const FIELDS = ["flow", "deployment", "tags", "state", "name", "range", "sort"] as const
   const currentQuery = (): Query => Object.fromEntries(FIELDS.flatMap((k) => (params[k] ? [[k, String(params[k])]] : [])))
   const applyQuery = (q: Query) => setParams({ ...Object.fromEntries(FIELDS.map((k) => [k, q[k] || undefined])), page: undefined })
 
@@ -83,7 +88,14 @@ export default function FlowRuns() {
           <label for="f-flow">Flow</label>
           <select id="f-flow" value={params.flow ?? ""} onChange={(e) => setParams({ flow: e.currentTarget.value || undefined, page: undefined })}>
             <option value="">All flows</option>
-            <For each={ok(flows) ?? []}>{(f) => <option value={f.id}>{f.name}</option>}</For>
+            <For each={ok(flows) ?? []}>{(f) => <option value={f.id} selected={params.flow === f.id}>{f.name}</option>}</For>
+          </select>
+        </div>
+        <div>
+          <label for="f-deployment">Deployment</label>
+          <select id="f-deployment" value={params.deployment ?? ""} onChange={(e) => setParams({ deployment: e.currentTarget.value || undefined, page: undefined })}>
+            <option value="">All deployments</option>
+            <For each={ok(deployments) ?? []}>{(d) => <option value={d.id} selected={params.deployment === d.id}>{flowName(d.flow_id)} / {d.name}</option>}</For>
           </select>
         </div>
         <div>
@@ -114,10 +126,14 @@ export default function FlowRuns() {
             )}
           </For>
         </fieldset>
-        <Show when={params.name}>
-          <span>State name: <strong>{params.name}</strong></span>
-        </Show>
-        <button type="button" onClick={() => setParams({ flow: undefined, tags: undefined, state: undefined, name: undefined, range: undefined, sort: undefined, page: undefined })}>Clear all</button>
+        <div>
+          <label for="f-names">State names (any of)</label>
+          <select id="f-names" multiple size={4}
+            onChange={(e) => setParams({ name: [...e.currentTarget.selectedOptions].map((o) => o.value).join(",") || undefined, page: undefined })}>
+            <For each={STATE_NAMES}>{(n) => <option value={n} selected={names().includes(n)}>{n}</option>}</For>
+          </select>
+        </div>
+        <button type="button" onClick={() => setParams({ flow: undefined, deployment: undefined, tags: undefined, state: undefined, name: undefined, range: undefined, sort: undefined, page: undefined })}>Clear all</button>
       </form>
       <section class="card" aria-label="Saved searches"><SavedSearches current={currentQuery} apply={applyQuery} /></section>
       <div class="tabs" role="tablist" aria-label="View" onKeyDown={onTabKeys(["list", "scatter"] as const, view, setView)}>

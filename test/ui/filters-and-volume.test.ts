@@ -1,0 +1,193 @@
+/**
+ * The dashboard in real Chromium against a real `orion start` on its SQLite file: the flow-runs list filtered by
+ * deployment and by state name (kept in the URL, saved and applied as a saved search), and the page of a flow run with
+ * ten thousand task runs — every one counted, a virtualised list, the canvas timeline drawn with all of them — that
+ * stays usable: its list filters and scrolls. Screenshots go to `.orion-test/screenshots/` (not committed).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { seedFlowRunWithTaskRuns } from "../../bench/ui-seed.js"
+import { tempDir } from "../support/databases.js"
+import { freePort } from "../support/ports.js"
+
+const root = fileURLToPath(new URL("../..", import.meta.url))
+const chromiumPath = process.env.ORION_TEST_CHROMIUM ?? "/usr/bin/chromium"
+const screenshots = path.join(root, ".orion-test", "screenshots")
+const TASKS = 10_000
+
+let orion: ChildProcess | undefined
+let output = ""
+let base = ""
+let browser: Browser | undefined
+let page: Page
+let bigRunId = ""
+const problems: Array<string> = []
+
+const api = async (method: string, route: string, body?: unknown): Promise<any> => {
+  const response = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${text}`)
+  return text === "" ? undefined : JSON.parse(text)
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(root, "ui", "dist", "index.html"))) {
+    throw new Error("ui/dist is not built: run `npm run build:ui` (npm install and the test command build it)")
+  }
+  fs.mkdirSync(screenshots, { recursive: true })
+  const home = tempDir("orion-ui-volume-")
+  // Through the orchestrator, before the server starts: one Completed flow run with 10,000 task runs.
+  bigRunId = await seedFlowRunWithTaskRuns(path.join(home, "orion.db"), TASKS, "ten-thousand-tasks")
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
+  delete env.ORION_DATABASE_URL
+  delete env.ORION_API_KEY
+  delete env.ORION_UI_DIR
+  orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  orion.stdout!.on("data", (d) => (output += d))
+  orion.stderr!.on("data", (d) => (output += d))
+  base = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  while (!/UI: +http/.test(output)) {
+    if (orion.exitCode !== null || Date.now() > deadline) throw new Error(`orion start did not report its UI:\n${output}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+  })
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`)
+  })
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  if (orion !== undefined && orion.exitCode === null) {
+    const exited = new Promise((r) => orion!.once("exit", r))
+    orion.kill("SIGTERM")
+    await exited
+  }
+}, 30_000)
+
+const count = (n: number) => page.getByTestId("run-count").filter({ hasText: `(${n})` }).waitFor({ timeout: 10_000 })
+const rowIds = async () => (await page.locator("table[data-testid=flow-runs] tr[data-run-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run-id")))).sort()
+
+describe("the dashboard in Chromium: filters and volume", () => {
+  it("filters flow runs by deployment and by state name, kept in the URL and in a saved search", async () => {
+    const flow = await api("POST", "/api/flows/", { name: "deployed-flow" })
+    const deployment = (name: string) =>
+      api("POST", "/api/deployments/", { name, flow_id: flow.id, flow_data: { encoding: "file", blob: "/flows/x.ts" }, schedule: null, is_schedule_active: false })
+    const nightly = await deployment("nightly")
+    const hourly = await deployment("hourly")
+    const nightlyRuns = [
+      await api("POST", `/api/deployments/${nightly.id}/create_flow_run`, {}),
+      await api("POST", `/api/deployments/${nightly.id}/create_flow_run`, {})
+    ]
+    const hourlyRun = await api("POST", `/api/deployments/${hourly.id}/create_flow_run`, {})
+    const late = await api("POST", "/api/flow_runs/", { flow_id: flow.id, state: { type: "SCHEDULED", name: "Late" } })
+    expect(late.state_name).toBe("Late")
+    const total = 1 + nightlyRuns.length + 2
+
+    await page.goto(`${base}/flow-runs`)
+    await count(total)
+    await page.getByLabel("Deployment", { exact: true }).selectOption({ label: "deployed-flow / nightly" })
+    await count(2)
+    expect(await rowIds()).toEqual(nightlyRuns.map((r) => r.id).sort())
+    expect(new URL(page.url()).searchParams.get("deployment")).toBe(nightly.id)
+    await page.getByRole("tab", { name: "Scatter" }).click()
+    await page.getByRole("img", { name: /Scatter of 2 flow runs/ }).waitFor()
+    await page.getByRole("tab", { name: "List" }).click()
+
+    await page.getByLabel("Deployment", { exact: true }).selectOption({ label: "All deployments" })
+    await count(total)
+    await page.getByLabel("State names (any of)").selectOption(["Late"])
+    await count(1)
+    expect(await rowIds()).toEqual([late.id])
+    expect(new URL(page.url()).searchParams.get("name")).toBe("Late")
+    await page.getByLabel("State names (any of)").selectOption(["Late", "Pending"])
+    await count(total - 1)
+
+    // A saved search keeps the deployment and the state names, and applies them again.
+    await page.getByLabel("Deployment", { exact: true }).selectOption({ label: "deployed-flow / hourly" })
+    await count(1)
+    expect(await rowIds()).toEqual([hourlyRun.id])
+    await page.getByLabel("Save this filter as").fill("hourly, pending or late")
+    await page.getByRole("button", { name: "Save", exact: true }).click()
+    await page.getByLabel("Saved search", { exact: true }).locator("option", { hasText: "hourly, pending or late" }).waitFor({ state: "attached", timeout: 5000 })
+    const [saved] = await api("POST", "/api/saved_searches/filter", {})
+    expect(saved.filters.flow_runs_query).toMatchObject({ deployment: hourly.id, name: "Late,Pending" })
+    await page.getByRole("button", { name: "Clear all" }).click()
+    await count(total)
+    await page.getByLabel("Saved search", { exact: true }).selectOption({ label: "hourly, pending or late" })
+    await page.getByRole("button", { name: "Apply" }).click()
+    await count(1)
+    expect(await rowIds()).toEqual([hourlyRun.id])
+    expect(await page.getByLabel("Deployment", { exact: true }).inputValue()).toBe(hourly.id)
+    await page.screenshot({ path: path.join(screenshots, "flow-runs-by-deployment.png"), fullPage: true })
+
+    // A link with the filter in its URL: the list is filtered and the controls show it.
+    await page.goto(`${base}/flow-runs?deployment=${nightly.id}&name=Pending`)
+    await count(2)
+    await page.getByLabel("Deployment", { exact: true }).locator("option", { hasText: "nightly" }).waitFor({ state: "attached" })
+    expect(await page.getByLabel("Deployment", { exact: true }).inputValue()).toBe(nightly.id)
+    expect(await page.getByLabel("State names (any of)").evaluate((el) => [...(el as HTMLSelectElement).selectedOptions].map((o) => o.value))).toEqual(["Pending"])
+
+    // Keyboard: Tab reaches the deployment select, and the arrow keys change it.
+    await page.getByRole("button", { name: "Clear all" }).click()
+    await count(total)
+    await page.getByLabel("Flow", { exact: true }).focus()
+    await page.keyboard.press("Tab")
+    expect(await page.evaluate("document.activeElement.id")).toBe("f-deployment")
+    expect(problems).toEqual([])
+  }, 60_000)
+
+  it("a flow run with 10,000 task runs: all counted, its rows virtualised, its timeline drawn, and its list filters and scrolls", async () => {
+    await page.goto(`${base}/flow-run/${bigRunId}?tab=tasks`)
+    await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
+    await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 30_000 })
+    await page.getByRole("img", { name: `Timeline of ${TASKS} task runs` }).waitFor()
+    const list = page.getByTestId("task-runs")
+    await list.getByRole("link").first().waitFor()
+    // virtualised: a few dozen rows in the page, not ten thousand
+    expect(await list.getByRole("listitem").count()).toBeLessThan(100)
+
+    await page.getByLabel("Task run name contains").fill("step-9876")
+    await page.getByTestId("task-run-count").filter({ hasText: `1 of ${TASKS} task runs` }).waitFor({ timeout: 10_000 })
+    await list.getByRole("link", { name: "step-9876", exact: true }).waitFor()
+    await page.getByLabel("Task run name contains").fill("")
+    await page.getByLabel("State", { exact: true }).selectOption("FAILED")
+    // every seventh task run failed
+    await page.getByTestId("task-run-count").filter({ hasText: `${Math.floor(TASKS / 7)} of ${TASKS} task runs` }).waitFor({ timeout: 10_000 })
+    await page.getByLabel("State", { exact: true }).selectOption("")
+    await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 10_000 })
+
+    // scrolled to the end, the list shows the last task runs (sorted by start); the timeline redraws where it is scrolled
+    await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
+    const last = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries").then((r) => r.json())`) as Array<any>
+    expect(last).toHaveLength(5000)
+    await list.getByRole("listitem").last().waitFor()
+    const shownLast = await list.getByRole("link").last().textContent()
+    expect(shownLast).toMatch(/^step-\d+$/)
+    expect(await list.getByRole("link").filter({ hasText: "step-0" }).count()).toBe(0)
+    await page.getByTestId("timeline").evaluate((el) => (el.scrollTop = el.scrollHeight))
+    await page.screenshot({ path: path.join(screenshots, "flow-run-10000-tasks.png") })
+
+    // still responsive: another tab opens at once, and the URL keeps it
+    await page.getByRole("tab", { name: "Logs" }).click()
+    await page.getByTestId("log-count").filter({ hasText: "0 lines" }).waitFor({ timeout: 10_000 })
+    expect(new URL(page.url()).searchParams.get("tab")).toBe("logs")
+    expect(problems).toEqual([])
+  }, 120_000)
+})
