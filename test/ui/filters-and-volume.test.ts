@@ -85,6 +85,19 @@ const count = (n: number) => page.getByTestId("run-count").filter({ hasText: `($
 const rowIds = async () => (await page.locator("table[data-testid=flow-runs] tr[data-run-id]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-run-id")))).sort()
 
 describe("the dashboard in Chromium: filters and volume", () => {
+  it("shows each deployment's work queue, retries, catch-up window and overlap policy", async () => {
+    const flow = await api("POST", "/api/flows/", { name: "policies-flow" })
+    await api("POST", "/api/deployments/", {
+      name: "sturdy", flow_id: flow.id, flow_data: { encoding: "file", blob: "/flows/x.ts" }, work_queue: "reports",
+      empirical_policy: { max_retries: 2, retry_delay_seconds: 0, retry_jitter_factor: 0, retry_crashed: true }, catchup_seconds: 600, overlap: "skip"
+    })
+    await page.goto(`${base}/deployments`)
+    const policies = page.getByRole("region", { name: "Deployment sturdy" }).getByTestId("deployment-policies")
+    await policies.waitFor({ timeout: 10_000 })
+    expect((await policies.textContent())!.replace(/\s+/g, " ").trim())
+      .toBe("work queue: reports · retries: 2, crashes included · catch-up: runs missed by more than 600 s are skipped · overlap: skip")
+  })
+
   it("filters flow runs by deployment and by state name, kept in the URL and in a saved search", async () => {
     const flow = await api("POST", "/api/flows/", { name: "deployed-flow" })
     const deployment = (name: string) =>

@@ -109,7 +109,7 @@ export default function Deployments() {
       <ErrorBox error={deployments.error ?? error()} />
       <Show when={ok(deployments) !== undefined && ok(deployments)!.length === 0}>
         <EmptyState title="No deployments yet.">
-          <p>Deployments are created through the API or CLI (<code>POST /api/deployments/</code>); flows run by scripts appear under <A href="/flows">Flows</A>.</p>
+          <p>Register the deployments a module exports with <code>npx orion deployment create examples/deployments.ts</code> (or through the API, <code>POST /api/deployments/</code>); flows run by scripts appear under <A href="/flows">Flows</A>.</p>
         </EmptyState>
       </Show>
       <For each={ok(deployments) ?? []}>
@@ -126,6 +126,12 @@ export default function Deployments() {
             <p class="muted">
               Next runs: {x.next.length === 0 ? "none scheduled" : x.next.map((r) => formatTime(r.next_scheduled_start_time ?? r.expected_start_time)).join(", ")}
               {" · "}tags: {x.d.tags.join(", ") || "—"}
+            </p>
+            <p class="muted" data-testid="deployment-policies">
+              work queue: {x.d.work_queue}
+              {" · "}retries: {x.d.empirical_policy.max_retries === 0 ? "none" : `${x.d.empirical_policy.max_retries}${x.d.empirical_policy.retry_crashed === true ? ", crashes included" : ""}`}
+              {" · "}catch-up: {x.d.catchup_seconds === null ? "none (missed runs all run)" : `runs missed by more than ${x.d.catchup_seconds} s are skipped`}
+              {" · "}overlap: {x.d.overlap}
             </p>
             <Show when={open() === x.d.id}><RunForm deployment={x.d} onDone={() => setOpen(undefined)} /></Show>
           </section>
