@@ -5,86 +5,37 @@
  * live, the flow-run page shows decisions and logs, and cancel shows the orchestrator's answer. Screenshots of each
  * page go to `.orion-test/screenshots/` (not committed). A missing Chromium fails these tests; it never skips them.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
+import { spawn } from "node:child_process"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { tempDir } from "../support/databases.js"
-import { freePort } from "../support/ports.js"
-
-const root = fileURLToPath(new URL("../..", import.meta.url))
-const chromiumPath = process.env.ORION_TEST_CHROMIUM ?? "/usr/bin/chromium"
-const screenshots = path.join(root, ".orion-test", "screenshots")
+import { root, screenshots, startUiSession, type UiSession } from "./harness.js"
 
 /** A live state change must be on screen within this long (the issue's bar is 1 s from each transition). */
 const LIVE_MS = 1000
 
-let orion: ChildProcess | undefined
-let output = ""
+let ui: UiSession | undefined
 let base = ""
 let home = ""
-let browser: Browser | undefined
 let page: Page
-const problems: Array<string> = []
+let problems: Array<string> = []
 
-const api = async (method: string, route: string, body?: unknown): Promise<any> => {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${text}`)
-  return text === "" ? undefined : JSON.parse(text)
-}
+const api = (method: string, route: string, body?: unknown) => ui!.api(method, route, body)
 const setState = (id: string, type: string, extra: Record<string, unknown> = {}) =>
   api("POST", `/api/flow_runs/${id}/set_state`, { state: { type, ...extra } })
 
 const shoot = (name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true })
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(root, "ui", "dist", "index.html"))) {
-    throw new Error("ui/dist is not built: run `npm run build:ui` (npm install and the test command build it)")
-  }
-  fs.mkdirSync(screenshots, { recursive: true })
-  const port = await freePort()
   home = tempDir("orion-ui-home-")
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
-  delete env.ORION_DATABASE_URL
-  delete env.ORION_API_KEY
-  delete env.ORION_UI_DIR
-  orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
-  orion.stdout!.on("data", (d) => (output += d))
-  orion.stderr!.on("data", (d) => (output += d))
-  base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
-  while (!/UI: +http/.test(output)) {
-    if (orion.exitCode !== null || Date.now() > deadline) throw new Error(`orion start did not report its UI:\n${output}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  expect(output).toContain(`UI:       ${base}/`)
-
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-  })
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`)
-  })
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
+  ui = await startUiSession(home)
+  ;({ base, page, problems } = ui)
+  expect(ui.output()).toContain(`UI:       ${base}/`)
 }, 90_000)
 
 afterAll(async () => {
-  await browser?.close()
-  if (orion !== undefined && orion.exitCode === null) {
-    const exited = new Promise((r) => orion!.once("exit", r))
-    orion.kill("SIGTERM")
-    await exited
-  }
+  await ui?.stop()
 }, 30_000)
 
 /** Waits until `check` holds on the page, within `ms`; the failure says what was awaited. */

@@ -4,81 +4,33 @@
  * ten thousand task runs — every one counted, a virtualised list, the canvas timeline drawn with all of them — that
  * stays usable: its list filters and scrolls. Screenshots go to `.orion-test/screenshots/` (not committed).
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { seedFlowRunWithTaskRuns } from "../../bench/ui-seed.js"
 import { tempDir } from "../support/databases.js"
-import { freePort } from "../support/ports.js"
+import { screenshots, startUiSession, type UiSession } from "./harness.js"
 
-const root = fileURLToPath(new URL("../..", import.meta.url))
-const chromiumPath = process.env.ORION_TEST_CHROMIUM ?? "/usr/bin/chromium"
-const screenshots = path.join(root, ".orion-test", "screenshots")
 const TASKS = 10_000
 
-let orion: ChildProcess | undefined
-let output = ""
+let ui: UiSession | undefined
 let base = ""
-let browser: Browser | undefined
 let page: Page
+let problems: Array<string> = []
 let bigRunId = ""
-const problems: Array<string> = []
 
-const api = async (method: string, route: string, body?: unknown): Promise<any> => {
-  const response = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${text}`)
-  return text === "" ? undefined : JSON.parse(text)
-}
+const api = (method: string, route: string, body?: unknown) => ui!.api(method, route, body)
 
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(root, "ui", "dist", "index.html"))) {
-    throw new Error("ui/dist is not built: run `npm run build:ui` (npm install and the test command build it)")
-  }
-  fs.mkdirSync(screenshots, { recursive: true })
   const home = tempDir("orion-ui-volume-")
   // Through the orchestrator, before the server starts: one Completed flow run with 10,000 task runs.
   bigRunId = await seedFlowRunWithTaskRuns(path.join(home, "orion.db"), TASKS, "ten-thousand-tasks")
-  const port = await freePort()
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
-  delete env.ORION_DATABASE_URL
-  delete env.ORION_API_KEY
-  delete env.ORION_UI_DIR
-  orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
-  orion.stdout!.on("data", (d) => (output += d))
-  orion.stderr!.on("data", (d) => (output += d))
-  base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
-  while (!/UI: +http/.test(output)) {
-    if (orion.exitCode !== null || Date.now() > deadline) throw new Error(`orion start did not report its UI:\n${output}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-  })
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`)
-  })
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
+  ui = await startUiSession(home)
+  ;({ base, page, problems } = ui)
 }, 120_000)
 
 afterAll(async () => {
-  await browser?.close()
-  if (orion !== undefined && orion.exitCode === null) {
-    const exited = new Promise((r) => orion!.once("exit", r))
-    orion.kill("SIGTERM")
-    await exited
-  }
+  await ui?.stop()
 }, 30_000)
 
 const count = (n: number) => page.getByTestId("run-count").filter({ hasText: `(${n})` }).waitFor({ timeout: 10_000 })
