@@ -4,7 +4,9 @@
  * SPACING ms apart (default 1000, a 1-second schedule) starting a few seconds ahead; an agent (in this process, through
  * the API, as inside `orion start`) claims and executes them. Prints, over the N runs, scheduled time → Pending (the
  * claim, as the orchestrator stamped it) and → Running (the flow's code started, as it recorded) p50/p99/max.
- * WARM=n: warm executors kept (default 2; 0: every run starts a cold one).
+ * WARM=n: warm executors kept (default 2; 0: every run starts a cold one). COMPILED=1: the server, the agent and its
+ * executors run compiled Orion (`dist/`, after `npm run build`), as an installed package does; default: the sources
+ * under tsx.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -12,15 +14,15 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect, Fiber } from "effect"
-import { agent } from "../services/agent.js"
 
 const N = Number(process.env.N ?? 100)
 const SPACING = Number(process.env.SPACING ?? 1000)
 const WARM = Number(process.env.WARM ?? 2)
 const LEAD_MS = 8000
+const COMPILED = process.env.COMPILED === "1"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const bin = path.join(root, "bin", "orion.js")
+const bin = COMPILED ? path.join(root, "dist", "src", "cli", "main.js") : path.join(root, "bin", "orion.js")
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-pickup-"))
 const starts = path.join(home, "starts.txt")
 const env = (extra: Record<string, string>) => {
@@ -38,6 +40,8 @@ const post = async <A>(url: string, body: unknown): Promise<A> => {
 }
 
 const main = async () => {
+  if (COMPILED && !fs.existsSync(bin)) throw new Error("COMPILED=1 runs dist/: run `npm run build` first")
+  const { agent } = (await import(COMPILED ? "../dist/services/agent.js" : "../services/agent.js")) as typeof import("../services/agent.js")
   const port = 4400 + Math.floor(Math.random() * 500)
   const api = `http://127.0.0.1:${port}/api`
   const server: ChildProcess = spawn(process.execPath, [bin, "start", "--port", String(port), "--no-ui"], { cwd: root, env: env({}), stdio: "ignore" })
@@ -93,7 +97,7 @@ const main = async () => {
       const s = [...xs].sort((a, b) => a - b)
       console.log(`${name.padEnd(34)} n=${s.length}  p50 ${percentile(s, 0.5).toFixed(0)} ms  p99 ${percentile(s, 0.99).toFixed(0)} ms  max ${s.at(-1)?.toFixed(0)} ms`)
     }
-    console.log(`bench:pickup — ${N} runs ${SPACING} ms apart, SQLite behind \`orion start\`, agent through the API, ${WARM} warm executor(s); load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
+    console.log(`bench:pickup — ${N} runs ${SPACING} ms apart, SQLite behind \`orion start\`, agent through the API, ${WARM} warm executor(s), Orion ${COMPILED ? "compiled (dist/)" : "from its sources (tsx)"}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
     show("scheduled → Pending (claimed)", toPending)
     show("scheduled → Running (code started)", toRunning)
     if (errors.length > 0) console.log(`agent errors (${errors.length}): ${errors.slice(0, 5).join(" | ")}`)
