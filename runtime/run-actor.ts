@@ -10,6 +10,9 @@ import { type ClientError, OrionClient } from "../src/client/orion-client.js"
 import { ResultStore, type ResultStoreError } from "./results.js"
 import { attemptFailed, runEnded, type RunReport } from "../src/sdk/report.js"
 import { isTracing } from "./internal/tracing.js"
+import { HeartbeatGroup, runWatch } from "./run-watch.js"
+
+export { HeartbeatGroup }
 
 /** The orchestrator aborted a transition: the run stops where it is. */
 export class RunAborted extends Schema.TaggedError<RunAborted>()("RunAborted", {
@@ -77,35 +80,21 @@ export class HeartbeatInterval extends Context.Reference<HeartbeatInterval>()("o
  */
 export const BodyEnded = FiberRef.unsafeMake<Effect.Effect<void>>(Effect.void)
 
-/** One heartbeat; a failure is logged at debug and otherwise ignored: it must never fail the run. */
-const heartbeat = (client: OrionClient["Type"], ref: RunRef) =>
-  Effect.catchAllCause(client.heartbeat(ref), (cause) => Effect.logDebug(`The heartbeat of ${ref.kind} ${ref.id} failed; the run goes on.`, cause))
-
-/**
- * Runs that share one heartbeat fiber: a flow run leads, beating itself and the task runs running inside it, so a
- * task run costs a set insertion rather than a fiber of its own (most end long before their first heartbeat).
- */
-export class HeartbeatGroup {
-  readonly members = new Map<string, RunRef>()
-}
-
 /** How a run heartbeats while running: alone (default), leading a group, or as a member of its flow run's group. */
 export type HeartbeatRole = { readonly lead: HeartbeatGroup } | { readonly member: HeartbeatGroup }
 
-/** Runs `effect` while the run is heartbeated every interval; the heartbeats stop (and are awaited) when it ends. */
+/** Runs `effect` while the run is heartbeated every interval (by the process's run watch); the heartbeats stop when it ends. */
 const whileHeartbeating = <A, E, R>(ref: RunRef, role: HeartbeatRole | undefined, effect: Effect.Effect<A, E, R>) => {
   if (role !== undefined && "member" in role) {
     // The run actor leaves the group when the body returns and, whatever happens, when it ends (see `runActor`).
     role.member.members.set(ref.id, ref)
     return effect
   }
-  return Effect.gen(function*() {
-    const every = yield* HeartbeatInterval
-    const client = yield* OrionClient
-    const beats = Effect.suspend(() => Effect.forEach([ref, ...(role?.lead.members.values() ?? [])], (r) => heartbeat(client, r), { concurrency: 8, discard: true }))
-    const fiber = yield* Effect.fork(Effect.forever(Effect.zipRight(Effect.sleep(every), beats)))
-    return yield* Effect.ensuring(effect, Fiber.interrupt(fiber))
-  })
+  return Effect.flatMap(HeartbeatInterval, (every) =>
+    Effect.flatMap(Effect.runtime<OrionClient>(), (runtime) => {
+      const stop = runWatch.heartbeat(ref, role?.lead, every, runtime)
+      return Effect.ensuring(effect, Effect.sync(stop))
+    }))
 }
 
 /** A terminal state handed to us (e.g. Cached): its value comes from the result store. */
@@ -261,17 +250,28 @@ export const runSpan = <E, R>(name: string, attributes: Record<string, unknown>,
       })
     )).pipe(Effect.catchIf((e): e is RunNotCompleted => e instanceof RunNotCompleted, (e) => Effect.succeed(e.outcome))))
 
-/** The body, raced against an external cancel request when watched; None when it was cancelled. */
-const executeWatched = <R>(spec: RunActorSpec<R>) => {
+/**
+ * The body; when watched, in a fiber of its own that is interrupted once someone asks to cancel the run (the process's
+ * run watch looks for such requests). None when it was cancelled.
+ */
+const executeWatched = <R>(spec: RunActorSpec<R>): Effect.Effect<Option.Option<Attempt>, never, R | OrionClient> => {
   if (spec.cancelWatch === undefined) return Effect.map(spec.execute, Option.some)
-  return Effect.gen(function*() {
-    const body = yield* Effect.fork(spec.execute)
-    const watcher = yield* Effect.fork(watchForCancel(spec.ref, spec.cancelWatch!))
-    const winner = yield* Effect.raceFirst(Effect.map(Fiber.join(body), Option.some), Effect.as(Fiber.join(watcher), Option.none<Attempt>()))
-    yield* Fiber.interrupt(watcher)
-    if (Option.isNone(winner)) yield* Fiber.interrupt(body)
-    return winner
-  })
+  const every = spec.cancelWatch
+  return Effect.flatMap(Effect.runtime<OrionClient>(), (runtime) =>
+    Effect.flatMap(Effect.fork(spec.execute), (body) => {
+      let asked = false
+      const stop = runWatch.cancelRequests(spec.ref, every, runtime, () => {
+        asked = true
+        body.unsafeInterruptAsFork(body.id())
+      })
+      return Effect.ensuring(
+        Effect.flatMap(Fiber.await(body), (exit) =>
+          Exit.isSuccess(exit) ? Effect.succeed(Option.some(exit.value))
+            : asked && Exit.isInterrupted(exit) ? Effect.succeed(Option.none<Attempt>())
+            : Effect.failCause(exit.cause)),
+        Effect.sync(stop)
+      )
+    }))
 }
 
 const endInterrupted = (ref: RunRef) =>

@@ -3,9 +3,9 @@
  * fiber, by its AbortSignal, or by a Cancelling state set from outside — interrupts its task runs promptly.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Deferred, type Duration, Effect, Fiber } from "effect"
+import { Deferred, type Duration, Effect, Fiber, Layer, Queue } from "effect"
 import { OrionClient } from "../../src/client/orion-client.js"
-import { States, type Uuid } from "../../src/domain/index.js"
+import { type FlowRunFilterRequest, States, type Uuid } from "../../src/domain/index.js"
 import { flow, runContext, task } from "../../src/index.js"
 import { databases } from "../support/databases.js"
 import { flowRunIdOf, sdkLayer, stateNames, taskRunsOf } from "../support/sdk.js"
@@ -145,6 +145,41 @@ describe.each(databases)("timeouts and cancellation on $name", (db) => {
         expect((yield* client.readFlowRun(flowRunId)).state?.type).toBe("CANCELLED")
         expect(yield* stateNames("flow_run", flowRunId)).toEqual(["Pending", "Running", "Cancelling", "Cancelled"])
         for (const run of yield* taskRunsOf(flowRunId)) expect(run.state?.type).toBe("CANCELLED")
+      }))
+
+    it.effect("many running flows share one look for cancel requests per interval: one read per tick, and only the run asked is cancelled", () =>
+      Effect.gen(function*() {
+        const interval = 40
+        let reads = 0
+        const counting = Layer.effect(OrionClient, Effect.map(OrionClient, (client) => ({
+          ...client,
+          readFlowRun: (id: string) => Effect.suspend(() => (reads++, client.readFlowRun(id))),
+          readFlowRuns: (request: FlowRunFilterRequest) => Effect.suspend(() => (reads++, client.readFlowRuns(request)))
+        })))
+        const release = yield* Deferred.make<void>()
+        const running = yield* Queue.unbounded<Uuid>()
+        const waits = flow({ name: "watched-together", cancelCheckInterval: `${interval} millis` }, () =>
+          Effect.gen(function*() {
+            const ctx = runContext()
+            yield* Queue.offer(running, ctx._tag === "FlowRun" ? ctx.flowRunId : ctx.flow.flowRunId)
+            yield* Deferred.await(release)
+            return "done"
+          }))
+        // One client for all 20 runs, as a process has.
+        const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(waits.run())).pipe(Effect.provide(counting))
+        const ids = yield* Effect.forEach(fibers, () => Queue.take(running))
+        reads = 0
+        yield* Effect.flatMap(OrionClient, (c) => c.proposeState({ kind: "flow_run", id: ids[7]! }, States.Cancelling(), { force: true }))
+        yield* Effect.sleep(`${interval * 5} millis`)
+        yield* Deferred.succeed(release, undefined)
+        const states = yield* Effect.forEach(fibers, Fiber.join)
+        // 20 runs watched for ~5 intervals: a read per run per interval would be ~100.
+        expect(reads).toBeLessThanOrEqual(8)
+        const client = yield* OrionClient
+        const final = yield* Effect.forEach(ids, (id) => Effect.map(client.readFlowRun(id), (r) => r.state?.type))
+        expect(final.filter((t) => t === "CANCELLED")).toHaveLength(1)
+        expect(final[7]).toBe("CANCELLED")
+        expect(states.filter((s) => s.type === "COMPLETED")).toHaveLength(19)
       }))
 
     it.effect("a cancel request that arrives as the body ends, before the watcher sees it: the run ends Cancelled, not stuck Cancelling", () =>
