@@ -20,6 +20,8 @@ interface Watched {
 
 interface Beating extends Watched {
   readonly group: HeartbeatGroup | undefined
+  /** Its last heartbeat has not been answered yet. */
+  inFlight: boolean
 }
 
 interface Cancellable extends Watched {
@@ -30,14 +32,13 @@ interface Cancellable extends Watched {
 class Ticker<A> {
   private readonly entries = new Set<A>()
   private timer: ReturnType<typeof setInterval> | undefined
-  private busy = false
 
-  constructor(private readonly every: number, private readonly tick: (entries: ReadonlyArray<A>) => Promise<void>) {}
+  constructor(private readonly every: number, private readonly tick: (entries: ReadonlyArray<A>) => void) {}
 
   add(entry: A): () => void {
     this.entries.add(entry)
     if (this.timer === undefined) {
-      this.timer = setInterval(() => this.fire(), this.every)
+      this.timer = setInterval(() => this.tick([...this.entries]), this.every)
       this.timer.unref()
     }
     return () => {
@@ -48,15 +49,6 @@ class Ticker<A> {
       }
     }
   }
-
-  /** One tick at a time: a tick still going when the next falls due (a slow server) skips that one. */
-  private fire() {
-    if (this.busy || this.entries.size === 0) return
-    this.busy = true
-    void this.tick([...this.entries]).finally(() => {
-      this.busy = false
-    })
-  }
 }
 
 /** Ids per read of the runs being cancelled (within the API's page size). */
@@ -66,16 +58,28 @@ const heartbeatOf = (ref: RunRef) =>
   Effect.flatMap(OrionClient, (client) =>
     Effect.catchAllCause(client.heartbeat(ref), (cause) => Effect.logDebug(`The heartbeat of ${ref.kind} ${ref.id} failed; the run goes on.`, cause)))
 
-/** Every run's heartbeat, through the client it runs with; a failure is logged at debug and never fails a run. */
-const beat = async (entries: ReadonlyArray<Beating>) => {
-  await Promise.all(entries.map((entry) => {
+/**
+ * Every run's heartbeat, through the client it runs with; a failure is logged at debug and never fails a run. A run
+ * whose last heartbeat has not been answered yet (a slow or unreachable server) skips this one; the others go on.
+ */
+const beat = (entries: ReadonlyArray<Beating>) => {
+  for (const entry of entries) {
+    if (entry.inFlight) continue
+    entry.inFlight = true
     const refs = entry.group === undefined ? [entry.ref] : [entry.ref, ...entry.group.members.values()]
-    return Runtime.runPromise(entry.runtime)(Effect.forEach(refs, heartbeatOf, { concurrency: 8, discard: true }))
-  }))
+    Runtime.runCallback(entry.runtime)(Effect.forEach(refs, heartbeatOf, { concurrency: 8, discard: true }), {
+      onExit: () => {
+        entry.inFlight = false
+      }
+    })
+  }
 }
 
-/** Which of the flow runs are asked to cancel (Cancelling, or Cancelled by force), read in a few requests per client. */
-const lookForCancels = async (entries: ReadonlyArray<Cancellable>) => {
+/** Clients whose last look for cancel requests is still going. */
+const looking = new WeakSet<object>()
+
+/** Which of the flow runs are asked to cancel (Cancelling, or Cancelled by force): a few reads per client per tick. */
+const lookForCancels = (entries: ReadonlyArray<Cancellable>) => {
   const byClient = new Map<OrionClient["Type"], Array<Cancellable>>()
   for (const entry of entries) {
     const client = Context.get(entry.runtime.context, OrionClient)
@@ -83,24 +87,32 @@ const lookForCancels = async (entries: ReadonlyArray<Cancellable>) => {
     if (list === undefined) byClient.set(client, [entry])
     else list.push(entry)
   }
-  await Promise.all([...byClient.values()].flatMap((list) => {
-    const chunks: Array<Array<Cancellable>> = []
-    for (let i = 0; i < list.length; i += CANCEL_CHUNK) chunks.push(list.slice(i, i + CANCEL_CHUNK))
-    return chunks.map(async (chunk) => {
-      const read = Effect.flatMap(OrionClient, (client) =>
-        client.readFlowRuns({
+  for (const [client, list] of byClient) {
+    if (looking.has(client)) continue
+    looking.add(client)
+    const reads = Effect.forEach(chunksOf(list), (chunk) =>
+      Effect.map(
+        // Orion unreachable for a moment: the next tick asks again.
+        Effect.orElseSucceed(client.readFlowRuns({
           flow_runs: { id: { any_: chunk.map((e) => e.ref.id) }, state: { type: { any_: ["CANCELLING", "CANCELLED"] } } },
           limit: CANCEL_CHUNK,
           offset: 0,
           sort: "ID_DESC"
-        }))
-      // Orion unreachable for a moment: the next tick asks again.
-      const asked = await Runtime.runPromise(chunk[0]!.runtime)(Effect.orElseSucceed(read, () => []))
-      if (asked.length === 0) return
-      const ids = new Set(asked.map((r) => r.id as string))
-      for (const entry of chunk) if (ids.has(entry.ref.id)) entry.onCancel()
-    })
-  }))
+        }), () => []),
+        (asked) => {
+          if (asked.length === 0) return
+          const ids = new Set<string>(asked.map((r) => r.id))
+          for (const entry of chunk) if (ids.has(entry.ref.id)) entry.onCancel()
+        }
+      ), { discard: true })
+    Runtime.runCallback(list[0]!.runtime)(reads, { onExit: () => looking.delete(client) })
+  }
+}
+
+const chunksOf = <A>(list: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
+  const chunks: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < list.length; i += CANCEL_CHUNK) chunks.push(list.slice(i, i + CANCEL_CHUNK))
+  return chunks
 }
 
 export class RunWatch {
@@ -112,7 +124,7 @@ export class RunWatch {
     const ms = Math.max(1, Duration.toMillis(every))
     let ticker = this.beating.get(ms)
     if (ticker === undefined) this.beating.set(ms, ticker = new Ticker(ms, beat))
-    return ticker.add({ ref, group, runtime })
+    return ticker.add({ ref, group, runtime, inFlight: false })
   }
 
   /** Calls `onCancel` once flow run `ref` is asked to cancel (looked for every `every`), until the returned function is called. */

@@ -35,11 +35,16 @@ export abstract class Call<A, E> extends Effectable.Class<A, E> implements Promi
     if (this.started === undefined) {
       const captured = this.site.run
       const effect = captured !== undefined ? Effect.locally(this.run(), CurrentRun, captured) : this.run()
-      const running = captured !== undefined
-        // Inside a run: a child of the flow's fiber set, so cancelling the flow interrupts it.
-        ? Runtime.runPromiseExit(flowOf(captured).runtime)(Effect.flatMap(FiberSet.run(flowOf(captured).fibers, effect), Fiber.join))
-        : Effect.runPromiseExit(effect)
-      this.started = running.then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(rejection(exit.cause)))
+      if (captured === undefined) {
+        this.started = Effect.runPromiseExit(effect).then((exit) => Exit.isSuccess(exit) ? exit.value : Promise.reject(rejection(exit.cause)))
+      } else {
+        // Inside a run: a fiber of the flow's fiber set, so cancelling the flow interrupts it.
+        const flow = flowOf(captured)
+        const fiber = Runtime.runFork(flow.runtime)(effect)
+        FiberSet.unsafeAdd(flow.fibers, fiber)
+        this.started = new Promise<A>((resolve, reject) =>
+          fiber.addObserver((exit) => Exit.isSuccess(exit) ? resolve(exit.value) : reject(rejection(exit.cause))))
+      }
     }
     return this.started
   }

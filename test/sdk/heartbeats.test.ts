@@ -1,6 +1,6 @@
 /** Heartbeats: running flow and task runs record `heartbeat_time` every interval; a failing heartbeat never fails a run. */
 import { describe, expect, it, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer } from "effect"
 import { OrionClient, OrionUnavailable } from "../../src/client/orion-client.js"
 import { newUuid, States } from "../../src/domain/index.js"
 import { flow, task } from "../../src/index.js"
@@ -72,6 +72,16 @@ describe.each(databases)("heartbeats on $name", (db) => {
       Effect.provide(sdkLayer(db)),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["ORION_HEARTBEAT_INTERVAL", "0.02"]])))
     ))
+
+  it.live("a run whose heartbeat is never answered does not hold up the heartbeats of another run in the process", () =>
+    Effect.gen(function*() {
+      const hanging = Layer.effect(OrionClient, Effect.map(OrionClient, (client) => ({ ...client, heartbeat: () => Effect.never })))
+      const hung = yield* Effect.fork(flow({ name: "hb-hung" }, () => nap(300)()).run().pipe(Effect.provide(hanging)))
+      const state = yield* flow({ name: "hb-beside-hung" }, () => nap(150)()).run()
+      const [taskRun] = yield* taskRunsOf(flowRunIdOf(state))
+      expect(taskRun!.heartbeat_time).toBeInstanceOf(Date)
+      expect((yield* Fiber.join(hung)).type).toBe("COMPLETED")
+    }).pipe(Effect.provide(sdkLayer(db, { heartbeatInterval: "20 millis" }))))
 
   it.live("heartbeats that fail are logged and ignored: the run completes", () =>
     Effect.gen(function*() {
