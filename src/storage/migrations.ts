@@ -300,6 +300,21 @@ const m0007_deployment_run_policies = Effect.gen(function*() {
   yield* sql`ALTER TABLE deployment ADD COLUMN overlap TEXT NOT NULL DEFAULT 'allow'`
 })
 
+/**
+ * Indexes on columns most runs leave empty — a next scheduled time (Scheduled runs only), a deployment, a parent task
+ * run (subflows only) — hold only the rows that have one: every query on them compares the column, and a run without
+ * one writes no page of theirs in its transactions.
+ */
+const m0008_partial_indexes = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const sparse = [["flow_run", "next_scheduled_start_time"], ["task_run", "next_scheduled_start_time"], ["flow_run", "deployment_id"], ["flow_run", "parent_task_run_id"]] as const
+  for (const [table, column] of sparse) {
+    const name = `ix_${table}_${column}`
+    yield* sql`DROP INDEX ${sql(name)}`
+    yield* sql`CREATE INDEX ${sql(name)} ON ${sql(table)} (${sql(column)}) WHERE ${sql(column)} IS NOT NULL`
+  }
+})
+
 /** Every migration, keyed `NNNN_name`; append new ones, never edit an applied one. */
 export const migrations = {
   "0001_initial": m0001_initial,
@@ -308,5 +323,6 @@ export const migrations = {
   "0004_subflow_parent_exists": m0004_subflow_parent_exists,
   "0005_event_notify": m0005_event_notify,
   "0006_deployment_location": m0006_deployment_location,
-  "0007_deployment_run_policies": m0007_deployment_run_policies
+  "0007_deployment_run_policies": m0007_deployment_run_policies,
+  "0008_partial_indexes": m0008_partial_indexes
 } as const

@@ -15,10 +15,33 @@ describe.each(databases)("migrations on $name", (db) => {
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ name: string }>`SELECT name FROM effect_sql_migrations`
-      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies"])
+      expect(rows.map((r) => r.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies", "partial_indexes"])
       for (const table of ["flow", "flow_run", "task_run", "flow_run_state", "task_run_state", "task_run_state_cache", "deployment", "saved_search", "log", "concurrency_limit", "decision", "decision_without_state", "event"]) {
         const count = yield* sql<{ n: number }>`SELECT CAST(COUNT(*) AS INTEGER) AS n FROM ${sql(table)}`
         expect(Number(count[0]?.n)).toBe(0)
+      }
+    }).pipe(Effect.provide(db.layer())))
+
+  it.effect("the sparse columns' partial indexes serve the queries on them (the agent's due runs, a deployment's runs, a task run's subflows)", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const t = db.name === "pg" ? "2026-12-07T00:00:00Z" : "2026-12-07T00:00:00.000000+00:00"
+      const queries = [
+        ["ix_flow_run_next_scheduled_start_time", sql`SELECT id FROM flow_run WHERE next_scheduled_start_time <= ${t} ORDER BY next_scheduled_start_time`],
+        ["ix_flow_run_deployment_id", sql`SELECT id FROM flow_run AS fr WHERE fr.deployment_id IN ${sql.in(["00000000-0000-4000-8000-000000000001"])}`],
+        ["ix_flow_run_parent_task_run_id", sql`SELECT id FROM flow_run WHERE parent_task_run_id = ${"00000000-0000-4000-8000-000000000002"}`],
+        ["ix_task_run_next_scheduled_start_time", sql`SELECT id FROM task_run WHERE next_scheduled_start_time < ${t}`]
+      ] as const
+      for (const [index, query] of queries) {
+        const plan = yield* (db.name === "pg"
+          // an empty table is scanned whatever its indexes: forbid the scan to see whether the index can serve
+          ? sql.withTransaction(Effect.zipRight(sql`SET LOCAL enable_seqscan = off`, sql.unsafe(`EXPLAIN ${query.compile()[0]}`, query.compile()[1] as Array<unknown>)))
+          : sql.unsafe(`EXPLAIN QUERY PLAN ${query.compile()[0]}`, query.compile()[1] as Array<unknown>))
+        expect(JSON.stringify(plan)).toContain(index)
+        const [definition] = yield* (db.name === "pg"
+          ? sql<{ def: string }>`SELECT indexdef AS def FROM pg_indexes WHERE indexname = ${index}`
+          : sql<{ def: string }>`SELECT sql AS def FROM sqlite_master WHERE name = ${index}`)
+        expect(definition!.def).toMatch(/WHERE.*IS NOT NULL/i)
       }
     }).pipe(Effect.provide(db.layer())))
 })
@@ -126,6 +149,6 @@ describe.each(databases)("database reset on $name", (db) => {
       ])).pipe(Effect.provide(Database.layerFromUrl(url)))
       expect(Number(searches[0]!.n)).toBe(0)
       expect(Number(others[0]!.n)).toBe(0)
-      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies"])
+      expect(migrations.map((m) => m.name)).toEqual(["initial", "run_heartbeats", "decisions_on_states", "subflow_parent_exists", "event_notify", "deployment_location", "deployment_run_policies", "partial_indexes"])
     })))
 })
