@@ -13,6 +13,7 @@ import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
 import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRunCreateBatch } from "../../domain/batches.js"
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
+import { FlowRunSummary } from "../../domain/flow-run-summary.js"
 import { MAX_SUMMARY_PAGE, TaskRunSummary, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
@@ -83,6 +84,11 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
     .annotate(OpenApi.Description,
       `The flow run's task runs with only id, created, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`. Fewer than \`limit\` means the last page. For a timeline of thousands of task runs.`))
   .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").annotate(OpenApi.Summary, "List flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
+  .add(HttpApiEndpoint.post("summaries", "/api/flow_runs/summaries").annotate(OpenApi.Summary, "List flow runs, briefly").addError(PayloadTooLarge).addError(ValidationError)
+    .setPayload(strict(FlowRunFilterRequest))
+    .addSuccess(Schema.Array(FlowRunSummary))
+    .annotate(OpenApi.Description,
+      "The flow runs `/flow_runs/filter` answers for the same body (filters, sort, limit, offset), with only what a list shows: id, name, flow, deployment, state type and name, tags, and the run's times (expected, next scheduled, start, end, total and estimated run time)."))
   .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Delete a flow run").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("flow_runs"))
   .add(setStates("flow_runs"))
