@@ -14,7 +14,7 @@ import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRun
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
 import { FlowRunSummary } from "../../domain/flow-run-summary.js"
-import { MAX_SUMMARY_PAGE, TaskRunSummary, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
+import { MAX_SUMMARY_PAGE, TaskRunSummaryPage, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
 
@@ -79,10 +79,10 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
   .add(HttpApiEndpoint.get("taskRunSummaries", "/api/flow_runs/:id/task_run_summaries").annotate(OpenApi.Summary, "List a flow run's task runs, briefly").addError(ValidationError)
     .setPath(IdPath)
     .setUrlParams(TaskRunSummaryParams)
-    .addSuccess(Schema.Array(TaskRunSummary))
+    .addSuccess(TaskRunSummaryPage)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description,
-      `The flow run's task runs with only id, created, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`. Fewer than \`limit\` means the last page. For a timeline of thousands of task runs.`))
+      `The flow run's task runs with only id, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`, column by column — one array per field, the i-th entry of each for the i-th task run, times as epoch milliseconds. \`next_after\` is the \`after\` of the next page, null on the last. For a timeline of thousands of task runs.`))
   .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").annotate(OpenApi.Summary, "List flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
   .add(HttpApiEndpoint.post("summaries", "/api/flow_runs/summaries").annotate(OpenApi.Summary, "List flow runs, briefly").addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(FlowRunFilterRequest))
