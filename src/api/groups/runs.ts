@@ -14,6 +14,7 @@ import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRun
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
 import { FlowRunSummary } from "../../domain/flow-run-summary.js"
+import { TaskRunGraph } from "../../domain/task-run-graph.js"
 import { MAX_SUMMARY_PAGE, TaskRunSummaryPage, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
@@ -76,6 +77,12 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
   .add(history("flow_runs"))
   .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Read a flow run").addError(ValidationError).setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").annotate(OpenApi.Summary, "Read a flow run's task graph").addError(ValidationError).setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("taskRunGraph", "/api/flow_runs/:id/task_run_graph").annotate(OpenApi.Summary, "Read a flow run's task graph, briefly").addError(ValidationError)
+    .setPath(IdPath)
+    .addSuccess(TaskRunGraph)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description,
+      "The task graph of `/graph` column by column, for drawing: each task run's id, name and state type, and its upstream task runs (those of this flow run) as indices into the same arrays. Ordered by expected start, then id."))
   .add(HttpApiEndpoint.get("taskRunSummaries", "/api/flow_runs/:id/task_run_summaries").annotate(OpenApi.Summary, "List a flow run's task runs, briefly").addError(ValidationError)
     .setPath(IdPath)
     .setUrlParams(TaskRunSummaryParams)
