@@ -25,7 +25,7 @@ export const TaskRunSummaryPage = Schema.Struct({
 export type TaskRunSummaryPage = typeof TaskRunSummaryPage.Type
 
 /** The most task runs one page holds. */
-export const MAX_SUMMARY_PAGE = 5000
+export const MAX_SUMMARY_PAGE = 10_000
 
 /** The query of `GET /api/flow_runs/{id}/task_run_summaries`: the page after task run `after` (in id order), `limit` long. */
 export const TaskRunSummaryParams = Schema.Struct({

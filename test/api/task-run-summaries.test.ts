@@ -63,7 +63,7 @@ describe.each(databases)("task-run summaries on $name", (db) => {
         expect(missing.text).toContain("Flow run")
         const flow = yield* expectStatus(201, "POST", "/api/flows/", { name: unique("flow") })
         const run = yield* expectStatus(201, "POST", "/api/flow_runs/", { flow_id: flow.id })
-        for (const query of ["limit=0", "limit=5001", "limit=abc", "after=nope"]) {
+        for (const query of ["limit=0", "limit=10001", "limit=abc", "after=nope"]) {
           const bad = yield* call("GET", `/api/flow_runs/${run.id}/task_run_summaries?${query}`)
           expect(bad.status, query).toBe(422)
           expect(bad.text, query).toContain(query.split("=")[0])

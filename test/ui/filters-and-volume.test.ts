@@ -140,9 +140,12 @@ describe("the dashboard in Chromium: filters and volume", () => {
 
     // scrolled to the end, the list shows the last task runs (sorted by start); the timeline redraws where it is scrolled
     await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
-    const first = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries").then((r) => r.json())`) as { id: Array<string>; next_after: string | null }
-    expect(first.id).toHaveLength(5000)
-    expect(first.next_after).toBe(first.id[4999])
+    const first = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries?limit=4000").then((r) => r.json())`) as { id: Array<string>; next_after: string | null }
+    expect(first.id).toHaveLength(4000)
+    expect(first.next_after).toBe(first.id[3999])
+    const all = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries").then((r) => r.json())`) as { id: Array<string>; next_after: string | null }
+    expect(all.id).toHaveLength(TASKS)
+    expect(all.next_after).toBeNull()
     await list.getByRole("listitem").last().waitFor()
     const shownLast = await list.getByRole("link").last().textContent()
     expect(shownLast).toMatch(/^step-\d+$/)
