@@ -15,11 +15,14 @@ const flowRun = (flowId: Uuid): FlowRunCreate => ({
   idempotency_key: null, parent_task_run_id: null, state: null
 })
 
-const taskRun = (flowRunId: Uuid, i: number): TaskRunCreate => ({
-  name: `step-${i}`, flow_run_id: flowRunId, task_key: "step", dynamic_key: String(i), cache_key: null, cache_expiration: null,
+const taskRun = (flowRunId: Uuid, i: number, id: Uuid, upstream: Uuid | null): TaskRunCreate => ({
+  id, name: `step-${i}`, flow_run_id: flowRunId, task_key: "step", dynamic_key: String(i), cache_key: null, cache_expiration: null,
   task_version: null, empirical_policy: { max_retries: 0, retry_delay_seconds: 0, retry_jitter_factor: 0 }, tags: [],
-  task_inputs: {}, state: null
+  task_inputs: upstream === null ? {} : { rows: [{ input_type: "task_run", id: upstream }] }, state: null
 })
+
+/** Task runs come in chains of this many, each fed by the one before it: the dependency graph has that many columns. */
+export const CHAIN = 10
 
 const newFlow = (name: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => {
@@ -52,7 +55,8 @@ export const seedFlowRuns = (file: string, n: number, flowName = "bench-ui") =>
 
 /**
  * One Completed flow run of a flow named `flowName` with `n` task runs, each taken Pending → Running → Completed (every
- * seventh Failed); answers the flow run's id.
+ * seventh Failed), in chains of CHAIN where each task run's input is the result of the one before (the ids are chosen
+ * up front, so the runs are still created concurrently); answers the flow run's id.
  */
 export const seedFlowRunWithTaskRuns = (file: string, n: number, flowName = "bench-ui-tasks") =>
   Effect.runPromise(Effect.gen(function*() {
@@ -60,9 +64,10 @@ export const seedFlowRunWithTaskRuns = (file: string, n: number, flowName = "ben
     const flowId = yield* newFlow(flowName)
     const { id: flowRunId } = yield* o.createFlowRun(flowRun(flowId))
     yield* o.propose({ kind: "flow_run", id: flowRunId }, States.Running())
+    const ids = Array.from({ length: n }, () => newUuid())
     yield* Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) =>
       Effect.gen(function*() {
-        const { id } = yield* o.createTaskRun(taskRun(flowRunId, i), { start: States.Running() })
+        const { id } = yield* o.createTaskRun(taskRun(flowRunId, i, ids[i]!, i % CHAIN === 0 ? null : ids[i - 1]!), { start: States.Running() })
         yield* o.propose({ kind: "task_run", id }, i % 7 === 6 ? States.Failed() : States.Completed())
       }), { concurrency: 200, discard: true })
     yield* o.propose({ kind: "flow_run", id: flowRunId }, States.Completed())

@@ -6,7 +6,8 @@
  * Then the flow-run page of one flow run with `TASKS` task runs (default 10,000, 0 skips it; its own database): time until it is
  * interactive (every task run in the list's count, the first rows and the canvas timeline drawn with all of them) and
  * the longest main-thread task (Long Tasks, PerformanceObserver) while it loads, and while the list is filtered and the
- * timeline scrolled.
+ * timeline scrolled; and its dependency-graph tab (task runs in chains of ten): time until drawn, the longest task, the
+ * bytes it reads.
  */
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -14,11 +15,12 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, chromium } from "playwright-core"
-import { seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
+import { CHAIN, seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
 
 const N = Number(process.env.N ?? 100_000)
 const CHANGES = Number(process.env.CHANGES ?? 20)
 const TASKS = Number(process.env.TASKS ?? 10_000)
+const GRAPH = process.env.GRAPH !== "0"
 const root = fileURLToPath(new URL("..", import.meta.url))
 const percentile = (sorted: Array<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
 
@@ -63,6 +65,7 @@ const taskRunsPart = async (browser: Browser) => {
   const orion = await startOrion(home)
   try {
     const interactive: Array<number> = []
+    const firstRows: Array<number> = []
     const longestLoad: Array<number> = []
     let longestUse = 0
     for (let i = 0; i < 5; i++) {
@@ -70,8 +73,9 @@ const taskRunsPart = async (browser: Browser) => {
       await page.addInitScript(LONG_TASKS)
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${orion.port}/flow-run/${flowRunId}?tab=tasks`)
-      await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
       await page.getByTestId("task-runs").getByRole("link").first().waitFor({ timeout: 60_000 })
+      firstRows.push(performance.now() - started)
+      await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
       await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
       interactive.push(performance.now() - started)
       longestLoad.push(await page.evaluate("window.__longest") as number)
@@ -90,12 +94,48 @@ const taskRunsPart = async (browser: Browser) => {
       await page.close()
     }
     const fmt = (xs: Array<number>) => xs.map((t) => t.toFixed(0)).join(", ")
+    const graph = GRAPH ? await graphPart(browser, orion.port, flowRunId) : undefined
     console.log(`flow-run page of ${TASKS} task runs interactive (navigation → all counted, first rows and the timeline drawn), 5 loads: ${fmt(interactive)} ms; median ${percentile([...interactive].sort((a, b) => a - b), 0.5).toFixed(0)} ms (bar: < 1000 ms)`)
+    console.log(`  of which the first rows of the list on screen after: ${fmt(firstRows)} ms; median ${percentile([...firstRows].sort((a, b) => a - b), 0.5).toFixed(0)} ms`)
     console.log(`longest main-thread task while it loads, 5 loads: ${fmt(longestLoad)} ms; while filtering the list and scrolling: ${longestUse.toFixed(0)} ms`)
+    if (graph === undefined) return
+    console.log(`dependency graph of ${TASKS} task runs (chains of ${CHAIN}), 3 loads: drawn after ${fmt(graph.drawn)} ms; longest main-thread task ${fmt(graph.longest)} ms; while scrolling it: ${graph.scrolling.toFixed(0)} ms`)
+    console.log(`graph answer: ${(graph.compactBytes / 1024).toFixed(0)} kB from /task_run_graph (what the page reads) vs ${(graph.wholeBytes / 1024).toFixed(0)} kB from /graph`)
   } finally {
     await orion.stop()
     fs.rmSync(home, { recursive: true, force: true })
   }
+}
+
+/** The dependency-graph tab of the flow run of TASKS task runs: time until it is drawn, the longest task, what it reads. */
+const graphPart = async (browser: Browser, port: number, flowRunId: string) => {
+  const drawn: Array<number> = []
+  const longest: Array<number> = []
+  let scrolling = 0
+  let compactBytes = 0
+  let wholeBytes = 0
+  for (let i = 0; i < 3; i++) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await page.addInitScript(LONG_TASKS)
+    const started = performance.now()
+    await page.goto(`http://127.0.0.1:${port}/flow-run/${flowRunId}?tab=graph`)
+    await page.locator(`[data-testid=graph-canvas][data-nodes="${TASKS}"]`).waitFor({ timeout: 60_000 })
+    drawn.push(performance.now() - started)
+    longest.push(await page.evaluate("window.__longest") as number)
+    if (i === 2) {
+      await page.evaluate("window.__longest = 0")
+      for (const [top, left] of [[20_000, 0], [200_000, 400], [0, 0]]) {
+        await page.evaluate(`const w = document.querySelector("[data-testid=graph-canvas]"); w.scrollTop = ${top}; w.scrollLeft = ${left}`)
+        await page.waitForTimeout(100)
+      }
+      scrolling = await page.evaluate("window.__longest") as number
+      const size = (path: string) => page.evaluate(`fetch(${JSON.stringify(path)}).then((r) => r.text()).then((t) => t.length)`) as Promise<number>
+      compactBytes = await size(`/api/flow_runs/${flowRunId}/task_run_graph`)
+      wholeBytes = await size(`/api/flow_runs/${flowRunId}/graph`)
+    }
+    await page.close()
+  }
+  return { drawn, longest, scrolling, compactBytes, wholeBytes }
 }
 
 const main = async () => {
@@ -169,6 +209,22 @@ const flowRunsPart = async (browser: Browser) => {
     }
     const sorted = [...interactive].sort((a, b) => a - b)
     console.log(`flow-runs page interactive (navigation → rows and count of ${N} on screen), 5 loads: ${interactive.map((t) => t.toFixed(0)).join(", ")} ms; median ${percentile(sorted, 0.5).toFixed(0)} ms (bar: < 1000 ms; the first load is cold)`)
+    // Each load above is a new browser context: nothing cached, as on a first visit. A returning browser has the hashed
+    // files in its cache and V8's compiled code for them: one context, a first visit, then 4 more.
+    const context = await browser.newContext()
+    const returning: Array<number> = []
+    for (let i = 0; i < 5; i++) {
+      const page = await context.newPage()
+      const started = performance.now()
+      await page.goto(`http://127.0.0.1:${port}/flow-runs`)
+      await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
+      await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
+      returning.push(performance.now() - started)
+      await page.close()
+    }
+    await context.close()
+    const again = returning.slice(1).sort((a, b) => a - b)
+    console.log(`  the same in one browser (a first visit, then 4 returning): ${returning.map((t) => t.toFixed(0)).join(", ")} ms; returning median ${percentile(again, 0.5).toFixed(0)} ms`)
   } finally {
     await orion.stop()
     fs.rmSync(home, { recursive: true, force: true })

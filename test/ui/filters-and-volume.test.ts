@@ -1,13 +1,13 @@
 /**
  * The dashboard in real Chromium against a real `orion start` on its SQLite file: the flow-runs list filtered by
  * deployment and by state name (kept in the URL, saved and applied as a saved search), and the page of a flow run with
- * ten thousand task runs — every one counted, a virtualised list, the canvas timeline drawn with all of them — that
- * stays usable: its list filters and scrolls. Screenshots go to `.orion-test/screenshots/` (not committed).
+ * ten thousand task runs — every one counted, a virtualised list, the canvas timeline drawn with all of them, the
+ * dependency graph on a canvas — that stays usable: its list filters and scrolls, a box of the graph opens its task run. Screenshots go to `.orion-test/screenshots/` (not committed).
  */
 import * as path from "node:path"
 import type { Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { seedFlowRunWithTaskRuns } from "../../bench/ui-seed.js"
+import { CHAIN, seedFlowRunWithTaskRuns } from "../../bench/ui-seed.js"
 import { tempDir } from "../support/databases.js"
 import { screenshots, startUiSession, type UiSession } from "./harness.js"
 
@@ -140,14 +140,36 @@ describe("the dashboard in Chromium: filters and volume", () => {
 
     // scrolled to the end, the list shows the last task runs (sorted by start); the timeline redraws where it is scrolled
     await list.evaluate((el) => (el.scrollTop = el.scrollHeight))
-    const last = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries").then((r) => r.json())`) as Array<any>
-    expect(last).toHaveLength(5000)
+    const first = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries?limit=4000").then((r) => r.json())`) as { id: Array<string>; next_after: string | null }
+    expect(first.id).toHaveLength(4000)
+    expect(first.next_after).toBe(first.id[3999])
+    const all = await page.evaluate(`fetch("/api/flow_runs/${bigRunId}/task_run_summaries").then((r) => r.json())`) as { id: Array<string>; next_after: string | null }
+    expect(all.id).toHaveLength(TASKS)
+    expect(all.next_after).toBeNull()
     await list.getByRole("listitem").last().waitFor()
     const shownLast = await list.getByRole("link").last().textContent()
     expect(shownLast).toMatch(/^step-\d+$/)
     expect(await list.getByRole("link").filter({ hasText: "step-0" }).count()).toBe(0)
     await page.getByTestId("timeline").evaluate((el) => (el.scrollTop = el.scrollHeight))
     await page.screenshot({ path: path.join(screenshots, "flow-run-10000-tasks.png") })
+
+    // the dependency graph of all 10,000 (chains of ten: nine dependencies in each) on a canvas, with a note that says so;
+    // it reads the compact graph once, after the task runs have loaded; a click on a box opens that task run
+    await page.getByRole("tab", { name: "Dependency graph" }).click()
+    await page.locator(`[data-testid=graph-canvas][data-nodes="${TASKS}"]`).waitFor({ timeout: 30_000 })
+    await page.getByTestId("graph-note").filter({ hasText: `${TASKS} task runs and ${(TASKS / CHAIN) * (CHAIN - 1)} dependencies` }).waitFor()
+    expect(Number(await page.getByTestId("graph-canvas").getAttribute("data-shown"))).toBeLessThan(200)
+    expect(await page.getByTestId("graph").count()).toBe(0)
+    await page.getByTestId("graph-canvas").evaluate((el) => {
+      el.scrollTop = 0
+      el.scrollLeft = 0
+    })
+    // the first box of the first column: (4, 4) to (154, 30) in the graph
+    await page.getByTestId("graph-canvas").locator("canvas").click({ position: { x: 40, y: 15 } })
+    await page.waitForURL(/\/task-run\//, { timeout: 10_000 })
+    await page.getByRole("heading", { name: /^step-\d+/ }).waitFor({ timeout: 10_000 })
+    await page.goBack()
+    await page.locator(`[data-testid=graph-canvas][data-nodes="${TASKS}"]`).waitFor({ timeout: 30_000 })
 
     // still responsive: another tab opens at once, and the URL keeps it
     await page.getByRole("tab", { name: "Logs" }).click()

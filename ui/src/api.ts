@@ -7,21 +7,12 @@ import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Cause, Effect, Exit } from "effect"
-import { createSignal } from "solid-js"
 import { OrionApi } from "../../src/api/api.js"
 import type { Uuid } from "../../src/domain/primitives.js"
+import { apiKey, setApiKey } from "./api-key.js"
 
-const KEY_STORAGE = "orion.apiKey"
-
-const [apiKey, setApiKeySignal] = createSignal<string>(localStorage.getItem(KEY_STORAGE) ?? "")
-/** The API key the dashboard sends (empty: none); kept in this browser's localStorage. */
-export { apiKey }
-export const setApiKey = (key: string) => {
-  const trimmed = key.trim()
-  if (trimmed === "") localStorage.removeItem(KEY_STORAGE)
-  else localStorage.setItem(KEY_STORAGE, trimmed)
-  setApiKeySignal(trimmed)
-}
+/** The API key (see api-key.ts), re-exported for the pages. */
+export { apiKey, setApiKey }
 
 const withKey = (client: HttpClient.HttpClient, key: string) =>
   key === "" ? client : HttpClient.mapRequest(client, HttpClientRequest.bearerToken(key))

@@ -4,7 +4,7 @@
  * subscribe to the events they show and update in place — nothing polls.
  */
 import { createSignal, onCleanup } from "solid-js"
-import { apiKey } from "./api.js"
+import { apiKey } from "./api-key.js"
 
 export interface LiveEvent {
   readonly id: number

@@ -2,7 +2,7 @@
 import { A, Route, Router } from "@solidjs/router"
 import { createSignal, ErrorBoundary, type JSX, lazy } from "solid-js"
 import { render } from "solid-js/web"
-import { apiKey, setApiKey } from "./api.js"
+import { apiKey, setApiKey } from "./api-key.js"
 import { liveStatus, reconnectLive } from "./live.js"
 import "./styles.css"
 

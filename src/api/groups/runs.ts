@@ -13,7 +13,9 @@ import { HistoryRequest, HistoryResponse } from "../../domain/history.js"
 import { CreateOutcome, MAX_BATCH_ITEMS, SetStateBatch, SetStateOutcome, TaskRunCreateBatch } from "../../domain/batches.js"
 import { Decision, OrchestrationResult, SetStateRequest } from "../../domain/orchestration.js"
 import { FlowRun, FlowRunCreate, FlowRunUpdate, TaskRun, TaskRunCreate, TaskRunDependencies } from "../../domain/runs.js"
-import { MAX_SUMMARY_PAGE, TaskRunSummary, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
+import { FlowRunSummary } from "../../domain/flow-run-summary.js"
+import { TaskRunGraph } from "../../domain/task-run-graph.js"
+import { MAX_SUMMARY_PAGE, TaskRunSummaryPage, TaskRunSummaryParams } from "../../domain/task-run-summary.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
 
@@ -75,14 +77,25 @@ export class FlowRunsGroup extends HttpApiGroup.make("flow_runs")
   .add(history("flow_runs"))
   .add(HttpApiEndpoint.get("get", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Read a flow run").addError(ValidationError).setPath(IdPath).addSuccess(FlowRun).addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.get("graph", "/api/flow_runs/:id/graph").annotate(OpenApi.Summary, "Read a flow run's task graph").addError(ValidationError).setPath(IdPath).addSuccess(Schema.Array(TaskRunDependencies)).addError(ObjectNotFound, notFound))
+  .add(HttpApiEndpoint.get("taskRunGraph", "/api/flow_runs/:id/task_run_graph").annotate(OpenApi.Summary, "Read a flow run's task graph, briefly").addError(ValidationError)
+    .setPath(IdPath)
+    .addSuccess(TaskRunGraph)
+    .addError(ObjectNotFound, notFound)
+    .annotate(OpenApi.Description,
+      "The task graph of `/graph` column by column, for drawing: each task run's id, name and state type, and its upstream task runs (those of this flow run) as indices into the same arrays. Ordered by expected start, then id."))
   .add(HttpApiEndpoint.get("taskRunSummaries", "/api/flow_runs/:id/task_run_summaries").annotate(OpenApi.Summary, "List a flow run's task runs, briefly").addError(ValidationError)
     .setPath(IdPath)
     .setUrlParams(TaskRunSummaryParams)
-    .addSuccess(Schema.Array(TaskRunSummary))
+    .addSuccess(TaskRunSummaryPage)
     .addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description,
-      `The flow run's task runs with only id, created, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`. Fewer than \`limit\` means the last page. For a timeline of thousands of task runs.`))
+      `The flow run's task runs with only id, name, state and times, in id order: \`limit\` of them (default and at most ${MAX_SUMMARY_PAGE}) after task run \`after\`, column by column — one array per field, the i-th entry of each for the i-th task run, times as epoch milliseconds. \`next_after\` is the \`after\` of the next page, null on the last. For a timeline of thousands of task runs.`))
   .add(HttpApiEndpoint.post("filter", "/api/flow_runs/filter").annotate(OpenApi.Summary, "List flow runs").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(FlowRunFilterRequest)).addSuccess(Schema.Array(FlowRun)))
+  .add(HttpApiEndpoint.post("summaries", "/api/flow_runs/summaries").annotate(OpenApi.Summary, "List flow runs, briefly").addError(PayloadTooLarge).addError(ValidationError)
+    .setPayload(strict(FlowRunFilterRequest))
+    .addSuccess(Schema.Array(FlowRunSummary))
+    .annotate(OpenApi.Description,
+      "The flow runs `/flow_runs/filter` answers for the same body (filters, sort, limit, offset), with only what a list shows: id, name, flow, deployment, state type and name, tags, and the run's times (expected, next scheduled, start, end, total and estimated run time)."))
   .add(HttpApiEndpoint.del("delete", "/api/flow_runs/:id").annotate(OpenApi.Summary, "Delete a flow run").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound))
   .add(setState("flow_runs"))
   .add(setStates("flow_runs"))

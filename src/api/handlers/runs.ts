@@ -16,6 +16,8 @@ import type { StateCreate } from "../../domain/state.js"
 import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
 import { taskRunSummaries } from "../../storage/task-run-summaries.js"
+import { flowRunSummaries } from "../../storage/flow-run-summaries.js"
+import { taskRunGraph } from "../../storage/task-run-graph.js"
 import { MAX_SUMMARY_PAGE } from "../../domain/task-run-summary.js"
 import { type OrchestrationFailed, Orchestrator } from "../../../runtime/orchestrator.js"
 import { OrionApi } from "../api.js"
@@ -70,9 +72,11 @@ export const FlowRunsLive = HttpApiBuilder.group(OrionApi, "flow_runs", (handler
       .handle("history", ({ payload }) => liftRead(runs.history("flow_run", payload)))
       .handle("get", ({ path }) => liftRead(runs.getFlowRun(path.id)))
       .handle("graph", ({ path }) => liftRead(runs.graph(path.id)))
+      .handle("taskRunGraph", ({ path }) => liftRead(Effect.provide(taskRunGraph(path.id), sqlContext)))
       .handle("taskRunSummaries", ({ path, urlParams }) =>
         liftRead(Effect.provide(taskRunSummaries(path.id, urlParams.after ?? null, urlParams.limit ?? MAX_SUMMARY_PAGE), sqlContext)))
       .handle("filter", ({ payload }) => liftRead(runs.filterFlowRuns(payload)))
+      .handle("summaries", ({ payload }) => liftRead(Effect.provide(flowRunSummaries(payload), sqlContext)))
       .handle("delete", ({ path }) => lift(Effect.zipLeft(runs.deleteFlowRun(path.id), orchestrator.invalidate())))
       .handle("setState", ({ path, payload }) => lift(setState("flow_run", path.id, payload.state, payload.force)))
       .handle("setStates", ({ payload }) => lift(setStates("flow_run", payload)))

@@ -1,11 +1,11 @@
 /** The scatter view of flow runs (as in the original): start time × duration, one dot per run coloured by its state; a click opens the run. */
 import { createEffect, onCleanup, onMount } from "solid-js"
-import type { FlowRun } from "../../../src/domain/runs.js"
+import type { FlowRunSummary } from "../../../src/domain/flow-run-summary.js"
 import { formatDuration, formatTime, stateColor } from "../format.js"
 
-export const Scatter = (props: { runs: ReadonlyArray<FlowRun>; onOpen: (id: string) => void }) => {
+export const Scatter = (props: { runs: ReadonlyArray<FlowRunSummary>; onOpen: (id: string) => void }) => {
   let canvas!: HTMLCanvasElement
-  let points: Array<{ x: number; y: number; run: FlowRun }> = []
+  let points: Array<{ x: number; y: number; run: FlowRunSummary }> = []
   const H = 220
   const draw = () => {
     const width = canvas.parentElement!.clientWidth
@@ -29,7 +29,7 @@ export const Scatter = (props: { runs: ReadonlyArray<FlowRun>; onOpen: (id: stri
     const times = started.map((r) => r.start_time!.getTime())
     const t0 = Math.min(...times)
     const t1 = Math.max(t0 + 1000, ...times)
-    const maxDuration = Math.max(0.001, ...started.map((r) => r.total_run_time))
+    const maxDuration = Math.max(0.001, ...started.map((r) => r.estimated_run_time))
     const left = 50
     const bottom = H - 20
     ctx.fillText(formatDuration(maxDuration), 2, 12)
@@ -40,7 +40,7 @@ export const Scatter = (props: { runs: ReadonlyArray<FlowRun>; onOpen: (id: stri
     ctx.textAlign = "left"
     points = started.map((run) => ({
       x: left + ((run.start_time!.getTime() - t0) / (t1 - t0)) * (width - left - 10),
-      y: bottom - (run.total_run_time / maxDuration) * (bottom - 10),
+      y: bottom - (run.estimated_run_time / maxDuration) * (bottom - 10),
       run
     }))
     for (const p of points) {
@@ -69,7 +69,7 @@ export const Scatter = (props: { runs: ReadonlyArray<FlowRun>; onOpen: (id: stri
     <div>
       <canvas ref={canvas} role="img" aria-label={`Scatter of ${props.runs.length} flow runs: start time against duration`}
         onClick={(e) => { const p = nearest(e); if (p) props.onOpen(p.run.id) }}
-        onMouseMove={(e) => { const p = nearest(e); canvas.title = p ? `${p.run.name}: ${p.run.state_name}, ${formatDuration(p.run.total_run_time)}` : "" }} />
+        onMouseMove={(e) => { const p = nearest(e); canvas.title = p ? `${p.run.name}: ${p.run.state_name}, ${formatDuration(p.run.estimated_run_time)}` : "" }} />
     </div>
   )
 }

@@ -4,7 +4,7 @@
  */
 import { A } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
-import type { FlowRun } from "../../../src/domain/runs.js"
+import type { FlowRunSummary } from "../../../src/domain/flow-run-summary.js"
 import type { ServiceStatus } from "../../../src/domain/service-status.js"
 import { call } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
@@ -43,7 +43,7 @@ export default function Dashboard() {
     }))
   })
   const recent = (filter: Record<string, unknown>, sort: "END_TIME_DESC" | "EXPECTED_START_TIME_ASC") =>
-    createResource(range, () => call((c) => c.flow_runs.filter({ payload: { flow_runs: filter as any, sort, limit: 10, offset: 0 } })))
+    createResource(range, () => call((c) => c.flow_runs.summaries({ payload: { flow_runs: filter as any, sort, limit: 10, offset: 0 } })))
   const [failures, { refetch: refetchFailures }] = recent({ state: { type: { any_: ["FAILED", "CRASHED"] } } }, "END_TIME_DESC")
   const [late, { refetch: refetchLate }] = recent({ state: { name: { any_: ["Late"] } } }, "EXPECTED_START_TIME_ASC")
   const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
@@ -66,7 +66,7 @@ export default function Dashboard() {
 
   const total = () => ok(counts)?.perType.reduce((n, c) => n + c.n, 0) ?? 0
 
-  const RunTable = (props: { runs: ReadonlyArray<FlowRun> | undefined; when: (r: FlowRun) => string; empty: string }) => (
+  const RunTable = (props: { runs: ReadonlyArray<FlowRunSummary> | undefined; when: (r: FlowRunSummary) => string; empty: string }) => (
     <Show when={(props.runs?.length ?? 0) > 0} fallback={<p class="muted">{props.empty}</p>}>
       <table>
         <thead><tr><th>Flow run</th><th>State</th><th>When</th><th>Duration</th></tr></thead>
@@ -77,7 +77,7 @@ export default function Dashboard() {
                 <td><span class="muted">{flowName(r.flow_id)} › </span><A href={`/flow-run/${r.id}`}>{r.name}</A></td>
                 <td><StateBadge type={r.state_type} name={r.state_name} /></td>
                 <td>{props.when(r)}</td>
-                <td>{formatDuration(r.total_run_time)}</td>
+                <td>{formatDuration(r.estimated_run_time)}</td>
               </tr>
             )}
           </For>

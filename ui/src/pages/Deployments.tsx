@@ -82,7 +82,7 @@ export default function Deployments() {
     return Promise.all(list.map(async (d) => ({
       d,
       flow: flows.find((f) => f.id === d.flow_id)?.name ?? "…",
-      next: await call((c) => c.flow_runs.filter({
+      next: await call((c) => c.flow_runs.summaries({
         payload: { deployments: { id: { any_: [d.id] } }, flow_runs: { state: { type: { any_: ["SCHEDULED"] } } }, sort: "NEXT_SCHEDULED_START_TIME_ASC", limit: 3, offset: 0 }
       }))
     })))

@@ -7,7 +7,7 @@ import { A, useNavigate, useParams, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
 import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
 import { emptyStateDetails } from "../../../src/domain/state.js"
-import type { TaskRunSummary } from "../../../src/domain/task-run-summary.js"
+import { MAX_SUMMARY_PAGE, type TaskRunSummaryPage } from "../../../src/domain/task-run-summary.js"
 import { call, uuid } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
@@ -28,8 +28,8 @@ interface TaskRow {
   created: number
 }
 
-/** Task-run summaries per request: ten thousand task runs are two requests. */
-const TASK_PAGE = 5000
+/** The first page of task-run summaries is small, so the first rows show at once; the rest come in full pages. */
+const FIRST_TASK_PAGE = 500
 const TABS = [["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const
 
 export default function FlowRunPage() {
@@ -55,18 +55,26 @@ export default function FlowRunPage() {
     tasksChanged()
     setTasksLoaded(false)
     setTaskError(undefined)
-    const page = (after: string | undefined): Promise<ReadonlyArray<TaskRunSummary>> =>
-      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit: TASK_PAGE, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+    const page = (after: string | undefined, limit: number): Promise<TaskRunSummaryPage> =>
+      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit, ...(after === undefined ? {} : { after: uuid(after) }) } }))
     try {
-      let next: ReturnType<typeof page> | undefined = page(undefined)
+      // A small first page and, at the same time, a full one from the start (it repeats the first's rows): the first
+      // rows show as soon as the small page is read, and the rest is not one round trip later.
+      const full = page(undefined, MAX_SUMMARY_PAGE)
+      full.catch(() => undefined)
+      let next: Promise<TaskRunSummaryPage> | undefined = page(undefined, FIRST_TASK_PAGE)
+      let small = true
       while (next !== undefined) {
-        const batch: ReadonlyArray<TaskRunSummary> = await next
+        const batch: TaskRunSummaryPage = await next
         if (runId !== id()) return
         // The next page is asked for before this one is shown: the server reads it while the browser draws.
-        next = batch.length < TASK_PAGE ? undefined : page(batch[batch.length - 1]!.id)
+        next = small && batch.next_after !== null ? full : batch.next_after === null ? undefined : page(batch.next_after, MAX_SUMMARY_PAGE)
+        small = false
         next?.catch(() => undefined)
-        for (const t of batch) {
-          if (!tasks.has(t.id)) tasks.set(t.id, { id: t.id, name: t.name, type: t.state_type, stateName: t.state_name, start: t.start_time?.getTime() ?? null, end: t.end_time?.getTime() ?? null, created: t.created.getTime() })
+        const { id: ids, name, state_type, state_name, start_time, end_time, created } = batch
+        for (let i = 0; i < ids.length; i++) {
+          const taskId = ids[i]!
+          if (!tasks.has(taskId)) tasks.set(taskId, { id: taskId, name: name[i]!, type: state_type[i]!, stateName: state_name[i]!, start: start_time[i]!, end: end_time[i]!, created: created[i]! })
         }
         tasksChanged()
       }
@@ -253,7 +261,7 @@ export default function FlowRunPage() {
           </Show>
         </Show>
         <Show when={tab() === "graph"}>
-          <Graph flowRunId={id()} names={(taskId) => tasks.get(taskId)?.name ?? taskId.slice(0, 8)} version={() => rows().length} />
+          <Graph flowRunId={id()} version={() => (tasksLoaded() ? rows().length : undefined)} />
         </Show>
         <Show when={tab() === "logs"}>
           <Logs flowRunId={id()} />

@@ -54,7 +54,7 @@ export default function FlowRuns() {
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
   const [deployments] = createResource(() => call((c) => c.deployments.filter({ payload: { limit: 200, offset: 0 } })))
   const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
-    call((c) => c.flow_runs.filter({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
+    call((c) => c.flow_runs.summaries({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
   const [count, { refetch: refetchCount }] = createResource(request, (r) =>
     call((c) => c.flow_runs.count({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}) } })))
 
@@ -159,7 +159,7 @@ export default function FlowRuns() {
                   <td>{r.tags.join(", ")}</td>
                   <td>{formatTime(r.expected_start_time)}</td>
                   <td>{formatTime(r.start_time)}</td>
-                  <td>{formatDuration(r.total_run_time)}</td>
+                  <td>{formatDuration(r.estimated_run_time)}</td>
                 </tr>
               )}
             </For>

@@ -13,7 +13,7 @@ export default function Flows() {
       const only = { flows: { id: { any_: [flow.id] } } }
       const [count, latest] = await Promise.all([
         call((c) => c.flow_runs.count({ payload: only })),
-        call((c) => c.flow_runs.filter({ payload: { ...only, sort: "ID_DESC", limit: 1, offset: 0 } }))
+        call((c) => c.flow_runs.summaries({ payload: { ...only, sort: "ID_DESC", limit: 1, offset: 0 } }))
       ])
       return { flow, count, latest: latest[0] }
     }))
