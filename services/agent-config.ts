@@ -42,3 +42,25 @@ export const agentRetryGrace = Config.number("ORION_AGENT_RETRY_GRACE").pipe(
   Config.withDefault(10),
   Config.validate({ message: "ORION_AGENT_RETRY_GRACE must be a non-negative number of seconds", validation: (s) => s >= 0 && Number.isFinite(s) })
 )
+
+/**
+ * `ORION_AGENT_EXECUTOR_MAX_RUNS`: flow runs one executor process executes before it is retired (default 50). An
+ * executor whose run completed is handed the next run, Orion and the flow modules it imported still loaded; 1: a
+ * process per run (a flow's process-wide side effects — environment, globals — never reach another run).
+ */
+export const agentExecutorMaxRuns = Config.integer("ORION_AGENT_EXECUTOR_MAX_RUNS").pipe(
+  Config.withDefault(50),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_MAX_RUNS must be an integer from 1 to 100000", validation: (n) => n >= 1 && n <= 100_000 })
+)
+
+/** `ORION_AGENT_EXECUTOR_MAX_RSS_MB`: an executor whose resident memory is above this after a run is retired (default 512; 0: no cap). */
+export const agentExecutorMaxRssMb = Config.integer("ORION_AGENT_EXECUTOR_MAX_RSS_MB").pipe(
+  Config.withDefault(512),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_MAX_RSS_MB must be a non-negative integer (0: no cap)", validation: (n) => n >= 0 })
+)
+
+/** `ORION_AGENT_EXECUTOR_IDLE_SECONDS`: an idle executor beyond the warm count is retired after this many seconds (default 300). */
+export const agentExecutorIdleSeconds = Config.number("ORION_AGENT_EXECUTOR_IDLE_SECONDS").pipe(
+  Config.withDefault(300),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_IDLE_SECONDS must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
+)
