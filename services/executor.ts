@@ -152,7 +152,8 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
     /** Back in the pool after a completed run, unless it has done its share. */
     const release = (child: Child, rss: number) => {
       if (closed) return retire(child, undefined)
-      if (child.runs >= options.maxRuns) return retire(child, `it has run ${child.runs} flow run(s), its share (ORION_AGENT_EXECUTOR_MAX_RUNS)`)
+      // one run per process (max runs 1) is the plan, not news: said only when a process had a share to use up
+      if (child.runs >= options.maxRuns) return retire(child, options.maxRuns > 1 ? `it has run ${child.runs} flow run(s), its share (ORION_AGENT_EXECUTOR_MAX_RUNS)` : undefined)
       if (options.maxRssBytes > 0 && rss > options.maxRssBytes) {
         return retire(child, `its memory (${mb(rss)}) is above ORION_AGENT_EXECUTOR_MAX_RSS_MB (${mb(options.maxRssBytes)})`)
       }
