@@ -27,10 +27,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bin = COMPILED ? path.join(root, "dist", "src", "cli", "main.js") : path.join(root, "bin", "orion.js")
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-pickup-"))
 const starts = path.join(home, "starts.txt")
+/**
+ * Compiled, the flow module (TypeScript, through tsx) is loaded without the repository's tsconfig `paths`, which point
+ * `@orion-ts/orion` at the sources: it then resolves to dist/ — the copy of Orion its executor runs — as in an
+ * installed package. With them, every executor loaded a second Orion from the sources for its first run.
+ */
+const installed = COMPILED ? { TSX_TSCONFIG_PATH: path.join(root, "bench", "fixtures", "tsconfig.installed.json") } : {}
 const env = (extra: Record<string, string>) => {
   const e: NodeJS.ProcessEnv = { ...process.env }
   for (const k of Object.keys(e)) if (k.startsWith("ORION_")) delete e[k]
-  return { ...e, ORION_HOME: home, ORION_REPORT_RUNS: "false", PICKUP_STARTS: starts, ...extra }
+  return { ...e, ORION_HOME: home, ORION_REPORT_RUNS: "false", PICKUP_STARTS: starts, ...installed, ...extra }
 }
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] ?? NaN
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -61,6 +67,7 @@ const main = async () => {
     // The agent, as `orion start` runs it: through the API, warm executors ready; its executors report to the server.
     process.env.PICKUP_STARTS = starts
     process.env.ORION_REPORT_RUNS = "false"
+    Object.assign(process.env, installed) // for its executors
     const errors: Array<string> = []
     const service = agent({ api: { url: api }, workQueues: ["pickup"], limit: 10, warmExecutors: WARM, ...(MAX_RUNS === undefined ? {} : { executorMaxRuns: MAX_RUNS }) })
     const fiber = Effect.runFork(service.run({ loopDone: () => Effect.void, nextDue: () => Effect.void, error: (m) => Effect.sync(() => void errors.push(m)) }))
@@ -89,10 +96,12 @@ const main = async () => {
     await Effect.runPromise(Fiber.interrupt(fiber))
 
     const toPending: Array<number> = []
+    const pendingOf = new Map<string, number>()
     for (const [id, at] of scheduled) {
       const states = await (await fetch(`${api}/flow_run_states/?flow_run_id=${id}`)).json() as Array<{ type: string; timestamp: string }>
       const pending = states.find((s) => s.type === "PENDING")
       if (pending !== undefined) toPending.push(new Date(pending.timestamp).getTime() - at)
+      if (pending !== undefined) pendingOf.set(id, new Date(pending.timestamp).getTime() - at)
     }
     const lines = fs.readFileSync(starts, "utf8").trim().split("\n").map((l) => l.split(" "))
     const toRunning = lines.map(([id, t]) => Number(t) - scheduled.get(id!)!)
@@ -103,6 +112,17 @@ const main = async () => {
     }
     console.log(`bench:pickup — ${N} runs ${SPACING} ms apart, SQLite behind \`orion start\`, agent through the API, ${WARM} warm executor(s), up to ${MAX_RUNS ?? "the default"} run(s) per executor, Orion ${COMPILED ? "compiled (dist/)" : "from its sources (tsx)"}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
     console.log(`executor processes that ran the ${lines.length} runs: ${processes}`)
+    // Where the slow ones were: which run (in schedule order), in which process, and that process's how-many-th run.
+    const order = [...scheduled.keys()]
+    const nth = new Map<string, number>()
+    const seen = new Map<string, number>()
+    for (const [id, , pid] of [...lines].sort((a, b) => Number(a[1]) - Number(b[1]))) {
+      seen.set(pid!, (seen.get(pid!) ?? 0) + 1)
+      nth.set(id!, seen.get(pid!)!)
+    }
+    const slowest = [...lines].sort((a, b) => (Number(b[1]) - scheduled.get(b[0]!)!) - (Number(a[1]) - scheduled.get(a[0]!)!)).slice(0, 5)
+    console.log(`slowest to Running: ${slowest.map(([id, t, pid]) =>
+      `run #${order.indexOf(id!) + 1} ${Number(t) - scheduled.get(id!)!} ms (claimed after ${pendingOf.get(id!) ?? "?"} ms; process ${pid}'s run ${nth.get(id!)})`).join(", ")}`)
     show("scheduled → Pending (claimed)", toPending)
     show("scheduled → Running (code started)", toRunning)
     if (errors.length > 0) console.log(`agent errors (${errors.length}): ${errors.slice(0, 5).join(" | ")}`)

@@ -242,7 +242,8 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
             if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
             if (status !== "ACCEPT") return false // another agent has it (or it moved on): not ours
             inFlight.set(run.id, run)
-            const ended = yield* executors.submit(run.id, run.deployment_id)
+            const deployment = run.deployment_id === null ? undefined : deployments.get(run.deployment_id)
+            const ended = yield* executors.submit(run.id, run.deployment_id === null ? null : { id: run.deployment_id, flowPath: deployment?.flow_path ?? null })
             yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
             yield* FiberSet.run(children, restore(awaitExecutor(run, ended)))
             return true

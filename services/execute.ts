@@ -138,6 +138,16 @@ export async function executeFlowRun(id: string, options: ExecuteOptions = {}): 
   }
 }
 
+/**
+ * Imports a flow module ahead of its runs (a warm executor told what it will likely run), recording it in `modules`
+ * first; a module that cannot be loaded is left for the run to report, ending it Failed with the reason.
+ */
+export const preloadFlowModule = async (file: string, modules: LoadedFlowModules): Promise<void> => {
+  if (unloadable(file) !== undefined) return
+  modules.recordLoad(file)
+  await importModule(file).catch(() => undefined)
+}
+
 /** Closes what a reused process kept open between runs (logs shipped, database closed), before it exits. */
 export const closeServices = async (): Promise<void> => {
   for (const runner of runnersUsed) await runner.shutdown().catch(() => undefined)

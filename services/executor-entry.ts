@@ -2,7 +2,8 @@
  * An agent's executor process: it runs the flow runs the agent hands it over IPC (services/executor-protocol.ts), one
  * at a time, keeping Orion, its services and the flow modules it has imported loaded between them. Started with a flow
  * run id (`executor-entry <id>`, a cold start) it runs that one first; started without, it is a warm executor that
- * loads Orion and opens its services at once, so a run starts without paying a cold Node start. After a run that
+ * loads Orion, opens its services and imports the flow modules the agent names at once, so a run starts without paying
+ * a cold Node start. After a run that
  * completed it waits for the next; after any other ending — failed, crashed, cancelled, not run, its flow module
  * changed on disk (stale) — or when told to retire or its agent goes away while it is idle, it closes its services and
  * exits. Orion is imported dynamically: the listener is there before it loads.
@@ -30,6 +31,8 @@ const tell = (message: FromExecutor): Promise<void> =>
 let busy = false
 let used = false
 let exiting = false
+/** Orion loaded and its services open (a warm executor); a cold one loads them with its run. */
+let warmed: Promise<void> = Promise.resolve()
 
 /** Closes the services kept open between runs (logs shipped, database closed) and exits. */
 const retire = async (code: number): Promise<never> => {
@@ -63,12 +66,22 @@ const runOne = async (id: string): Promise<void> => {
 }
 let modules: import("./flow-modules-loaded.js").LoadedFlowModules | undefined
 
+/** Imports the flow modules the agent expects this executor to run, one after another, while it waits for a run. */
+const preload = async (paths: ReadonlyArray<string>): Promise<void> => {
+  await warmed
+  const [{ preloadFlowModule }, , { LoadedFlowModules }] = await loading
+  modules ??= new LoadedFlowModules()
+  for (const file of paths) if (!exiting) await preloadFlowModule(file, modules)
+}
+
 process.on("message", (raw: unknown) => {
   void loading.then(([, protocol]) => {
     const message = protocol.toExecutor(raw)
     if (message === undefined || exiting) return
     if (message._tag === "Retire") {
       if (!busy) void retire(0)
+    } else if (message._tag === "Preload") {
+      if (!used) void preload(message.paths).catch(() => undefined)
     } else if (!busy) {
       void runOne(message.id)
     }
@@ -86,8 +99,11 @@ if (given !== undefined) {
 } else {
   try {
     // What a flow module imports, and the services a run needs, loaded before any run is handed over.
-    await import("../src/index.js")
-    await (await loading)[0].warmUp()
+    warmed = (async () => {
+      await import("../src/index.js")
+      await (await loading)[0].warmUp()
+    })()
+    await warmed
     void tell({ _tag: "Ready" })
   } catch (e) {
     if (!used) {

@@ -1,6 +1,7 @@
 /**
- * The messages between an agent and its executor processes over IPC (JSON), as Schemas: the agent hands a flow run
- * over (`Run`) or retires an idle executor (`Retire`); the executor says it listens, is loaded, and for each run handed
+ * The messages between an agent and its executor processes over IPC (JSON), as Schemas: the agent has a warm executor
+ * import the flow modules it expects to run (`Preload`), hands a flow run over (`Run`) or retires an idle executor
+ * (`Retire`); the executor says it listens, is loaded, and for each run handed
  * over whether it takes it (`Accepted`) or refuses it because its flow module changed on disk since it loaded it
  * (`Stale`: the agent hands the run to a fresh process), then that the run has ended (`Ended`).
  */
@@ -10,7 +11,12 @@ import { Option, Schema } from "effect"
 export const Run = Schema.TaggedStruct("Run", { id: Schema.String })
 /** Agent → executor: an idle executor is not needed any more: close its services and exit. */
 export const Retire = Schema.TaggedStruct("Retire", {})
-export const ToExecutor = Schema.Union(Run, Retire)
+/**
+ * Agent → a warm executor that has run nothing yet: import these flow modules (the agent's latest deployments') now,
+ * so that its first run does not wait for them. A module that fails to import is left for a run to report.
+ */
+export const Preload = Schema.TaggedStruct("Preload", { paths: Schema.Array(Schema.String) })
+export const ToExecutor = Schema.Union(Run, Retire, Preload)
 export type ToExecutor = typeof ToExecutor.Type
 
 /** Executor → agent: its message listener is set up, so a `Run` sent now is not lost (Orion may still be loading). */

@@ -31,13 +31,20 @@ export type RunEnd =
   | { readonly _tag: "Completed"; readonly pid: number | undefined }
   | { readonly _tag: "Exited"; readonly exit: ExecutorExit }
 
+/** The deployment of a run handed over: an executor that ran one of its runs has its flow module loaded. */
+export interface RunDeployment {
+  readonly id: string
+  /** Where its flow module is (warm executors started later import it ahead). */
+  readonly flowPath: string | null
+}
+
 export interface Executors {
   /**
    * Hands flow run `id` to an executor process at once (an idle one — preferably one that already ran a run of
    * `deployment` — or a cold one started now); the effect it answers waits for the run's end. Once handed over, the run
    * goes on whatever becomes of the agent.
    */
-  readonly submit: (id: string, deployment?: string | null) => Effect.Effect<Effect.Effect<RunEnd>>
+  readonly submit: (id: string, deployment: RunDeployment | null) => Effect.Effect<Effect.Effect<RunEnd>>
 }
 
 export interface ExecutorOptions {
@@ -62,6 +69,8 @@ const fromSource = import.meta.url.endsWith(".ts")
 const entry = fileURLToPath(new URL(`./executor-entry${fromSource ? ".ts" : ".js"}`, import.meta.url))
 const execArgv = fromSource ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href] : []
 const TAIL_BYTES = 4096
+/** Flow modules a new warm executor imports ahead at most. */
+const PRELOAD_MODULES = 8
 
 /** A started executor process, what it has run, and the run it is running. */
 interface Child {
@@ -165,13 +174,17 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
       child.idleTimer.unref()
     }
 
-    /** Hands `id` to a fresh process (never used: its flow module not loaded yet), warm if one is ready, else cold. */
-    const fresh = (id: string, deployment: string | null, resolve: (end: RunEnd) => void) => {
-      const at = idle.findIndex((c) => c.runs === 0 && c.deployments.size === 0 && usable(c))
-      const child = at < 0 ? undefined : idle[at]
-      if (child !== undefined) removeIdle(child)
-      prepare()
-      handTo(child, id, deployment, resolve)
+    /** The flow modules of the latest deployments run, latest first: what a new warm executor imports ahead. */
+    const recentPaths: Array<string> = []
+    const noteRecent = (deployment: RunDeployment | null) => {
+      const file = deployment?.flowPath
+      if (file === null || file === undefined || recentPaths[0] === file) return
+      const at = recentPaths.indexOf(file)
+      if (at >= 0) recentPaths.splice(at, 1)
+      recentPaths.unshift(file)
+      recentPaths.length = Math.min(recentPaths.length, PRELOAD_MODULES)
+      // a module new to this agent: the warm executors already waiting import it too, for the next run of it
+      if (at < 0) for (const child of idle) if (child.runs === 0 && child.listens && !child.retiring) send(child, { _tag: "Preload", paths: [file] })
     }
 
     const follow = (child: Child) => {
@@ -181,6 +194,8 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
         switch (message._tag) {
           case "Listening":
             child.listens = true
+            // a warm one (a cold one has its run): it imports the latest deployments' flow modules while it waits
+            if (child.current === undefined && child.runs === 0 && recentPaths.length > 0) send(child, { _tag: "Preload", paths: [...recentPaths] })
             return
           case "Ready":
             failures = 0
@@ -190,11 +205,11 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
           case "Stale": {
             const current = child.current
             if (current === undefined || current.id !== message.id) return
-            // the run has not started: a process that has never loaded its module runs it
+            // the run has not started: a new process (warm ones may have imported the old module ahead) runs it
             child.current = undefined
             child.retiring = true
             info(`Executor process ${child.process.pid} refused flow run ${message.id}: ${message.reason}; a fresh process runs it.`)
-            return fresh(message.id, current.deployment, current.resolve)
+            return handTo(undefined, message.id, current.deployment, current.resolve)
           }
           case "Ended": {
             const current = child.current
@@ -282,13 +297,15 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
     prepare()
 
     return {
-      submit: (id, deployment = null) =>
+      submit: (id, deployment) =>
         Effect.sync(() => {
+          noteRecent(deployment)
+          const key = deployment?.id ?? null
           const ended = new Promise<RunEnd>((resolve) => {
-            const child = pick(deployment)
+            const child = pick(key)
             if (child !== undefined) removeIdle(child)
             prepare()
-            handTo(child, id, deployment, resolve)
+            handTo(child, id, key, resolve)
           })
           return Effect.promise(() => ended)
         })
