@@ -84,6 +84,8 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
   let server: Running
   let agent: Running
   let log: string
+  /** Where the editable module writes `<pid> loaded <version>` each time a process imports it. */
+  let loads: string
   /** A flow module of this test's own, edited between runs (inside the repository, so that it finds `effect` and Orion). */
   let editable: string
   const context = () => `--- server\n${server.output()}\n--- agent\n${agent.output()}`
@@ -118,6 +120,7 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
     fs.writeFileSync(editable, [
       `import { appendFileSync } from "node:fs"`,
       `import { deployment, flow, runContext } from "@orion-ts/orion"`,
+      `if (process.env.REUSE_FIXTURE_LOADS) appendFileSync(process.env.REUSE_FIXTURE_LOADS, \`\${process.pid} loaded ${version}\\n\`)`,
       `export const edited = flow({ name: "reuse-edited" }, async () => {`,
       `  const ctx = runContext()`,
       `  appendFileSync(process.env.REUSE_FIXTURE_LOG!, \`\${ctx._tag === "FlowRun" ? ctx.flowRunId : ctx.flow.flowRunId} \${process.pid} ${version}\\n\`)`,
@@ -130,6 +133,8 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
   beforeAll(async () => {
     home = tempDir("orion-reuse-")
     log = path.join(home, "ran.txt")
+    loads = path.join(home, "loads.txt")
+    fs.writeFileSync(loads, "")
     const dir = path.join(root, ".orion-test", path.basename(home))
     fs.mkdirSync(dir, { recursive: true })
     editable = path.join(dir, "edited-flow.ts")
@@ -179,7 +184,7 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
   it("runs a flow module edited on disk in a new process, with its new code", async () => {
     // an agent of its own (its queue), whose executors have room for more runs than this test makes
     const own = launch(["agent", "start", "--work-queue", "reuse-edited", "--limit", "1"], {
-      ORION_API_URL: api, REUSE_FIXTURE_LOG: log, ORION_AGENT_EXECUTOR_MAX_RUNS: "10", ORION_AGENT_WARM_EXECUTORS: "1"
+      ORION_API_URL: api, REUSE_FIXTURE_LOG: log, REUSE_FIXTURE_LOADS: loads, ORION_AGENT_EXECUTOR_MAX_RUNS: "10", ORION_AGENT_WARM_EXECUTORS: "1"
     })
     try {
       await editedRuns(own)
@@ -191,6 +196,10 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
   const editedRuns = async (own: Running) => {
     const edited = await deploymentId("reuse-edited", "edited")
     const a = await completedBy(edited)
+    // the warm executor started to replace the one that took run a imports the module ahead, before any run of it
+    const preloaded = await waitFor("a warm executor to import the flow module ahead", 60_000, async () =>
+      fs.readFileSync(loads, "utf8").split("\n").find((l) => l.endsWith(" loaded v1") && !l.startsWith(`${a.pid} `)), () => own.output())
+    expect(fs.readFileSync(log, "utf8").split("\n").some((l) => l.split(" ")[1] === preloaded.split(" ")[0])).toBe(false)
     const b = await completedBy(edited)
     expect([a.note, b.note, b.pid]).toEqual(["v1", "v1", a.pid])
     writeEditable("v2")
