@@ -1,9 +1,9 @@
 /**
  * Executor processes reused for several runs, as a user runs them — `orion start` (SQLite), deployments registered with
  * `orion deployment create`, `orion agent start` with one run at a time and `ORION_AGENT_EXECUTOR_MAX_RUNS=3`. Each
- * flow records the process id that ran it: completed runs share a process up to the cap; a failed, cancelled or killed
- * run's process is retired (its run ends Failed, Cancelled, Crashed); a flow module edited on disk runs its new code in
- * a new process.
+ * flow records the process id that ran it: completed runs share a process up to the cap; a process above the memory
+ * cap, or idle too long, is retired; a failed, cancelled or killed run's process is retired (its run ends Failed,
+ * Cancelled, Crashed); a flow module edited on disk runs its new code in a new process (warm ones import it ahead).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -168,6 +168,29 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
     const fourth = await completedBy(pid)
     expect(fourth.pid).not.toBe(first.pid)
     expect(agent.output()).toContain(`Retiring executor process ${first.pid}: it has run 3 flow run(s), its share (ORION_AGENT_EXECUTOR_MAX_RUNS)`)
+  })
+
+  it("retires an executor above ORION_AGENT_EXECUTOR_MAX_RSS_MB after its run, and an idle one after ORION_AGENT_EXECUTOR_IDLE_SECONDS", async () => {
+    const elsewhere = await deploymentId("reuse-whoami", "pid-elsewhere")
+    const agentWith = (env: Record<string, string>) =>
+      launch(["agent", "start", "--work-queue", "reuse-limits", "--limit", "1"], { ORION_API_URL: api, REUSE_FIXTURE_LOG: log, ORION_AGENT_WARM_EXECUTORS: "0", ...env })
+    const tight = agentWith({ ORION_AGENT_EXECUTOR_MAX_RSS_MB: "1" })
+    try {
+      const first = await completedBy(elsewhere)
+      await gone(first.pid)
+      expect(tight.output()).toMatch(new RegExp(`Retiring executor process ${first.pid}: its memory \\(\\d+ MB\\) is above ORION_AGENT_EXECUTOR_MAX_RSS_MB \\(1 MB\\)`))
+      expect((await completedBy(elsewhere)).pid).not.toBe(first.pid)
+    } finally {
+      await stop(tight.child)
+    }
+    const idle = agentWith({ ORION_AGENT_EXECUTOR_IDLE_SECONDS: "2" })
+    try {
+      const first = await completedBy(elsewhere)
+      await gone(first.pid)
+      expect(idle.output()).toContain(`Retiring executor process ${first.pid}: idle, and more executors than the warm count are ready.`)
+    } finally {
+      await stop(idle.child)
+    }
   })
 
   it("retires the process of a failed run: the next run runs in another", async () => {
