@@ -25,9 +25,9 @@ export const agentPollInterval = Config.number("ORION_AGENT_POLL_INTERVAL").pipe
 )
 
 /**
- * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept started ahead (Orion loaded, services open), so a run starts
- * without a cold Node start; each is used once and replaced at once (default 1; 0: none). More than one covers runs
- * falling due closer together than an executor takes to start.
+ * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept ready ahead (Orion loaded, services open), so a run starts
+ * without a cold Node start; executors back from a completed run count among them, fresh ones are started when fewer
+ * are idle (default 1; 0: none). More than one covers runs falling due closer together than a run takes.
  */
 export const agentWarmExecutors = Config.integer("ORION_AGENT_WARM_EXECUTORS").pipe(
   Config.withDefault(1),
