@@ -83,8 +83,10 @@ interface Child {
   runs: number
   /** The deployments whose runs it ran (their flow modules are loaded in it). */
   readonly deployments: Set<string | null>
+  /** The flow modules it was told to import ahead. */
+  readonly preloaded: Set<string>
   /** The run it is running, and who waits for its end. */
-  current: { readonly id: string; readonly deployment: string | null; readonly resolve: (end: RunEnd) => void } | undefined
+  current: { readonly id: string; readonly deployment: RunDeployment | null; readonly resolve: (end: RunEnd) => void } | undefined
   /** Told to go (or going on its own): never handed a run again. */
   retiring: boolean
   idleTimer: NodeJS.Timeout | undefined
@@ -111,6 +113,7 @@ const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Child => {
     listens: false,
     runs: 0,
     deployments: new Set(),
+    preloaded: new Set(),
     current: undefined,
     retiring: false,
     idleTimer: undefined,
@@ -184,7 +187,7 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
       recentPaths.unshift(file)
       recentPaths.length = Math.min(recentPaths.length, PRELOAD_MODULES)
       // a module new to this agent: the warm executors already waiting import it too, for the next run of it
-      if (at < 0) for (const child of idle) if (child.runs === 0 && child.listens && !child.retiring) send(child, { _tag: "Preload", paths: [file] })
+      if (at < 0) for (const child of idle) if (child.runs === 0 && child.listens && !child.retiring) preload(child, [file])
     }
 
     const follow = (child: Child) => {
@@ -195,7 +198,7 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
           case "Listening":
             child.listens = true
             // a warm one (a cold one has its run): it imports the latest deployments' flow modules while it waits
-            if (child.current === undefined && child.runs === 0 && recentPaths.length > 0) send(child, { _tag: "Preload", paths: [...recentPaths] })
+            if (child.current === undefined && child.runs === 0 && recentPaths.length > 0) preload(child, [...recentPaths])
             return
           case "Ready":
             failures = 0
@@ -209,7 +212,15 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
             child.current = undefined
             child.retiring = true
             info(`Executor process ${child.process.pid} refused flow run ${message.id}: ${message.reason}; a fresh process runs it.`)
-            return handTo(undefined, message.id, current.deployment, current.resolve)
+            handTo(undefined, message.id, current.deployment, current.resolve)
+            // the idle ones that loaded the same module hold the old code too: replaced by warm ones importing the new
+            const file = current.deployment?.flowPath
+            for (const other of [...idle]) {
+              if (other.deployments.has(current.deployment?.id ?? null) || (file != null && other.preloaded.has(file))) {
+                retire(other, "it holds the old code of a flow module that changed on disk")
+              }
+            }
+            return prepare()
           }
           case "Ended": {
             const current = child.current
@@ -251,6 +262,11 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
       while (!closed && retry === undefined && idle.length < options.warm) idle.unshift(launchChild([]))
     }
 
+    const preload = (child: Child, paths: ReadonlyArray<string>) => {
+      for (const file of paths) child.preloaded.add(file)
+      send(child, { _tag: "Preload", paths })
+    }
+
     const usable = (c: Child) => c.listens && !c.done && !c.retiring && c.process.connected
 
     /**
@@ -258,15 +274,15 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
      * waiting on an executor still starting: should the agent stop meanwhile, that one would go away with it, and the
      * run would stay Pending; a cold one given the id runs it whatever becomes of its agent.
      */
-    const handTo = (child: Child | undefined, id: string, deployment: string | null, resolve: (end: RunEnd) => void) => {
+    const handTo = (child: Child | undefined, id: string, deployment: RunDeployment | null, resolve: (end: RunEnd) => void) => {
       if (child === undefined) {
         const cold = launchChild([id])
         cold.current = { id, deployment, resolve }
-        cold.deployments.add(deployment)
+        cold.deployments.add(deployment?.id ?? null)
         return
       }
       child.current = { id, deployment, resolve }
-      child.deployments.add(deployment)
+      child.deployments.add(deployment?.id ?? null)
       send(child, { _tag: "Run", id }, (error) => {
         if (error === null) return
         // it went away between being picked and being told: the run has not started, so a cold one takes it
@@ -305,7 +321,7 @@ export const make = (options: ExecutorOptions): Effect.Effect<Executors, never, 
             const child = pick(key)
             if (child !== undefined) removeIdle(child)
             prepare()
-            handTo(child, id, key, resolve)
+            handTo(child, id, deployment, resolve)
           })
           return Effect.promise(() => ended)
         })

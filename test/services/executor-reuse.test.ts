@@ -230,6 +230,9 @@ describe("executors reused for several runs (orion start on SQLite, orion agent 
     expect(c.note).toBe("v2")
     expect(c.pid).not.toBe(a.pid)
     await gone(a.pid)
+    // the warm one that imported v1 ahead is retired with it (a new warm one imports v2)
+    await gone(Number(preloaded.split(" ")[0]))
+    expect(own.output()).toContain(`Retiring executor process ${preloaded.split(" ")[0]}: it holds the old code of a flow module that changed on disk.`)
     expect(own.output()).toMatch(new RegExp(`Executor process ${a.pid} refused flow run [0-9a-f-]{36}: .*edited-flow\\.ts changed on disk since this executor loaded it; a fresh process runs it\\.`))
     // the new process, with the new code, is reused in turn
     const d = await completedBy(edited)
