@@ -4,9 +4,10 @@
  * SPACING ms apart (default 1000, a 1-second schedule) starting a few seconds ahead; an agent (in this process, through
  * the API, as inside `orion start`) claims and executes them. Prints, over the N runs, scheduled time → Pending (the
  * claim, as the orchestrator stamped it) and → Running (the flow's code started, as it recorded) p50/p99/max.
- * WARM=n: warm executors kept (default 2; 0: every run starts a cold one). COMPILED=1: the server, the agent and its
- * executors run compiled Orion (`dist/`, after `npm run build`), as an installed package does; default: the sources
- * under tsx.
+ * WARM=n: warm executors kept (default 2). MAX_RUNS=n: runs per executor process before it is retired (default: the
+ * agent's, `ORION_AGENT_EXECUTOR_MAX_RUNS`, 50; 1: a process per run, as before executors were reused). COMPILED=1: the
+ * server, the agent and its executors run compiled Orion (`dist/`, after `npm run build`), as an installed package
+ * does; default: the sources under tsx.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -18,6 +19,7 @@ import { Effect, Fiber } from "effect"
 const N = Number(process.env.N ?? 100)
 const SPACING = Number(process.env.SPACING ?? 1000)
 const WARM = Number(process.env.WARM ?? 2)
+const MAX_RUNS = process.env.MAX_RUNS === undefined ? undefined : Number(process.env.MAX_RUNS)
 const LEAD_MS = 8000
 const COMPILED = process.env.COMPILED === "1"
 
@@ -25,10 +27,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const bin = COMPILED ? path.join(root, "dist", "src", "cli", "main.js") : path.join(root, "bin", "orion.js")
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-pickup-"))
 const starts = path.join(home, "starts.txt")
+/**
+ * Compiled, the flow module (TypeScript, through tsx) is loaded without the repository's tsconfig `paths`, which point
+ * `@orion-ts/orion` at the sources: it then resolves to dist/ — the copy of Orion its executor runs — as in an
+ * installed package. With them, every executor loaded a second Orion from the sources for its first run.
+ */
+const installed = COMPILED ? { TSX_TSCONFIG_PATH: path.join(root, "bench", "fixtures", "tsconfig.installed.json") } : {}
 const env = (extra: Record<string, string>) => {
   const e: NodeJS.ProcessEnv = { ...process.env }
   for (const k of Object.keys(e)) if (k.startsWith("ORION_")) delete e[k]
-  return { ...e, ORION_HOME: home, ORION_REPORT_RUNS: "false", PICKUP_STARTS: starts, ...extra }
+  return { ...e, ORION_HOME: home, ORION_REPORT_RUNS: "false", PICKUP_STARTS: starts, ...installed, ...extra }
 }
 const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)] ?? NaN
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -59,8 +67,9 @@ const main = async () => {
     // The agent, as `orion start` runs it: through the API, warm executors ready; its executors report to the server.
     process.env.PICKUP_STARTS = starts
     process.env.ORION_REPORT_RUNS = "false"
+    Object.assign(process.env, installed) // for its executors
     const errors: Array<string> = []
-    const service = agent({ api: { url: api }, workQueues: ["pickup"], limit: 10, warmExecutors: WARM })
+    const service = agent({ api: { url: api }, workQueues: ["pickup"], limit: 10, warmExecutors: WARM, ...(MAX_RUNS === undefined ? {} : { executorMaxRuns: MAX_RUNS }) })
     const fiber = Effect.runFork(service.run({ loopDone: () => Effect.void, nextDue: () => Effect.void, error: (m) => Effect.sync(() => void errors.push(m)) }))
     await sleep(3000) // the agent connected and its warm executor up, as in a running `orion start`
 
@@ -87,17 +96,33 @@ const main = async () => {
     await Effect.runPromise(Fiber.interrupt(fiber))
 
     const toPending: Array<number> = []
+    const pendingOf = new Map<string, number>()
     for (const [id, at] of scheduled) {
       const states = await (await fetch(`${api}/flow_run_states/?flow_run_id=${id}`)).json() as Array<{ type: string; timestamp: string }>
       const pending = states.find((s) => s.type === "PENDING")
       if (pending !== undefined) toPending.push(new Date(pending.timestamp).getTime() - at)
+      if (pending !== undefined) pendingOf.set(id, new Date(pending.timestamp).getTime() - at)
     }
-    const toRunning = fs.readFileSync(starts, "utf8").trim().split("\n").map((l) => l.split(" ")).map(([id, t]) => Number(t) - scheduled.get(id!)!)
+    const lines = fs.readFileSync(starts, "utf8").trim().split("\n").map((l) => l.split(" "))
+    const toRunning = lines.map(([id, t]) => Number(t) - scheduled.get(id!)!)
+    const processes = new Set(lines.map(([, , pid]) => pid)).size
     const show = (name: string, xs: Array<number>) => {
       const s = [...xs].sort((a, b) => a - b)
       console.log(`${name.padEnd(34)} n=${s.length}  p50 ${percentile(s, 0.5).toFixed(0)} ms  p99 ${percentile(s, 0.99).toFixed(0)} ms  max ${s.at(-1)?.toFixed(0)} ms`)
     }
-    console.log(`bench:pickup — ${N} runs ${SPACING} ms apart, SQLite behind \`orion start\`, agent through the API, ${WARM} warm executor(s), Orion ${COMPILED ? "compiled (dist/)" : "from its sources (tsx)"}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
+    console.log(`bench:pickup — ${N} runs ${SPACING} ms apart, SQLite behind \`orion start\`, agent through the API, ${WARM} warm executor(s), up to ${MAX_RUNS ?? "the default"} run(s) per executor, Orion ${COMPILED ? "compiled (dist/)" : "from its sources (tsx)"}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`)
+    console.log(`executor processes that ran the ${lines.length} runs: ${processes}`)
+    // Where the slow ones were: which run (in schedule order), in which process, and that process's how-many-th run.
+    const order = [...scheduled.keys()]
+    const nth = new Map<string, number>()
+    const seen = new Map<string, number>()
+    for (const [id, , pid] of [...lines].sort((a, b) => Number(a[1]) - Number(b[1]))) {
+      seen.set(pid!, (seen.get(pid!) ?? 0) + 1)
+      nth.set(id!, seen.get(pid!)!)
+    }
+    const slowest = [...lines].sort((a, b) => (Number(b[1]) - scheduled.get(b[0]!)!) - (Number(a[1]) - scheduled.get(a[0]!)!)).slice(0, 5)
+    console.log(`slowest to Running: ${slowest.map(([id, t, pid]) =>
+      `run #${order.indexOf(id!) + 1} ${Number(t) - scheduled.get(id!)!} ms (claimed after ${pendingOf.get(id!) ?? "?"} ms; process ${pid}'s run ${nth.get(id!)})`).join(", ")}`)
     show("scheduled → Pending (claimed)", toPending)
     show("scheduled → Running (code started)", toRunning)
     if (errors.length > 0) console.log(`agent errors (${errors.length}): ${errors.slice(0, 5).join(" | ")}`)

@@ -25,9 +25,9 @@ export const agentPollInterval = Config.number("ORION_AGENT_POLL_INTERVAL").pipe
 )
 
 /**
- * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept started ahead (Orion loaded, services open), so a run starts
- * without a cold Node start; each is used once and replaced at once (default 1; 0: none). More than one covers runs
- * falling due closer together than an executor takes to start.
+ * `ORION_AGENT_WARM_EXECUTORS`: executor processes kept ready ahead (Orion loaded, services open), so a run starts
+ * without a cold Node start; executors back from a completed run count among them, fresh ones are started when fewer
+ * are idle (default 1; 0: none). More than one covers runs falling due closer together than a run takes.
  */
 export const agentWarmExecutors = Config.integer("ORION_AGENT_WARM_EXECUTORS").pipe(
   Config.withDefault(1),
@@ -41,4 +41,26 @@ export const agentWarmExecutors = Config.integer("ORION_AGENT_WARM_EXECUTORS").p
 export const agentRetryGrace = Config.number("ORION_AGENT_RETRY_GRACE").pipe(
   Config.withDefault(10),
   Config.validate({ message: "ORION_AGENT_RETRY_GRACE must be a non-negative number of seconds", validation: (s) => s >= 0 && Number.isFinite(s) })
+)
+
+/**
+ * `ORION_AGENT_EXECUTOR_MAX_RUNS`: flow runs one executor process executes before it is retired (default 50). An
+ * executor whose run completed is handed the next run, Orion and the flow modules it imported still loaded; 1: a
+ * process per run (a flow's process-wide side effects — environment, globals — never reach another run).
+ */
+export const agentExecutorMaxRuns = Config.integer("ORION_AGENT_EXECUTOR_MAX_RUNS").pipe(
+  Config.withDefault(50),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_MAX_RUNS must be an integer from 1 to 100000", validation: (n) => n >= 1 && n <= 100_000 })
+)
+
+/** `ORION_AGENT_EXECUTOR_MAX_RSS_MB`: an executor whose resident memory is above this after a run is retired (default 512; 0: no cap). */
+export const agentExecutorMaxRssMb = Config.integer("ORION_AGENT_EXECUTOR_MAX_RSS_MB").pipe(
+  Config.withDefault(512),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_MAX_RSS_MB must be a non-negative integer (0: no cap)", validation: (n) => n >= 0 })
+)
+
+/** `ORION_AGENT_EXECUTOR_IDLE_SECONDS`: an idle executor beyond the warm count is retired after this many seconds (default 300). */
+export const agentExecutorIdleSeconds = Config.number("ORION_AGENT_EXECUTOR_IDLE_SECONDS").pipe(
+  Config.withDefault(300),
+  Config.validate({ message: "ORION_AGENT_EXECUTOR_IDLE_SECONDS must be a positive number of seconds", validation: (s) => s > 0 && Number.isFinite(s) })
 )

@@ -4,7 +4,7 @@
  * which the rules accept once per run: any number of agents never execute one run twice. Pickup is pushed — events of
  * runs becoming Scheduled and a timer for the next scheduled time wake it — with a slow poll only as a fallback.
  */
-import { Clock, Context, Duration, Effect, FiberHandle, FiberSet, Layer, Option, Queue, Redacted } from "effect"
+import { Clock, Context, Duration, Effect, FiberHandle, FiberSet, Layer, Option, Queue, Redacted, Runtime } from "effect"
 import { OrionClient } from "../src/client/orion-client.js"
 import { EventFeed } from "../src/api/event-feed.js"
 import type { Deployment, FlowRun, FlowRunFilterRequest } from "../src/domain/index.js"
@@ -15,7 +15,7 @@ import { EventBus } from "../runtime/event-bus.js"
 import * as Config from "./agent-config.js"
 import { verdictOn, type Verdict } from "./agent-policies.js"
 import { fromEventFeed, fromEventStream } from "./agent-signals.js"
-import { describeExit, type ExecutorExit, make as makeExecutors } from "./executor.js"
+import { describeExit, make as makeExecutors, type RunEnd } from "./executor.js"
 import type { Service, ServiceReporter } from "./service.js"
 
 export interface AgentOptions {
@@ -27,6 +27,8 @@ export interface AgentOptions {
   readonly pollInterval?: Duration.DurationInput
   /** Executor processes kept warm (default `ORION_AGENT_WARM_EXECUTORS`, else 1; 0: none). */
   readonly warmExecutors?: number
+  /** Flow runs one executor process executes before it is retired (default `ORION_AGENT_EXECUTOR_MAX_RUNS`, else 50; 1: a process per run). */
+  readonly executorMaxRuns?: number
   /**
    * The Orion API to work through (its executors use it too). Default: `ORION_API_URL` when set, else the local
    * database (`ORION_DATABASE_URL` / `$ORION_HOME`), which its executors then open as well.
@@ -39,6 +41,9 @@ interface Resolved {
   readonly limit: number
   readonly pollInterval: Duration.Duration
   readonly warmExecutors: number
+  readonly executorMaxRuns: number
+  readonly executorMaxRssMb: number
+  readonly executorIdleSeconds: number
   readonly retryGrace: number
   readonly api: { readonly url: string; readonly key: Option.Option<Redacted.Redacted> } | undefined
 }
@@ -54,6 +59,9 @@ const resolve = (options: AgentOptions) =>
       limit: options.limit ?? (yield* Config.agentLimit),
       pollInterval: options.pollInterval !== undefined ? Duration.decode(options.pollInterval) : Duration.seconds(yield* Config.agentPollInterval),
       warmExecutors: options.warmExecutors ?? (yield* Config.agentWarmExecutors),
+      executorMaxRuns: options.executorMaxRuns ?? (yield* Config.agentExecutorMaxRuns),
+      executorMaxRssMb: yield* Config.agentExecutorMaxRssMb,
+      executorIdleSeconds: yield* Config.agentExecutorIdleSeconds,
       retryGrace: yield* Config.agentRetryGrace,
       api: url === undefined ? undefined : { url, key }
     } satisfies Resolved
@@ -95,14 +103,20 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
     const dueTimes = yield* Queue.unbounded<Date>()
     const poke = Queue.offer(wake, undefined)
     const { client, env, where } = yield* connect(resolved, (at) => void dueTimes.unsafeOffer(at), (m) => Effect.runFork(report.error(m)))
+    // What the executors' callbacks log goes through this fiber's logger (Orion's console format), not the default one.
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const executors = yield* makeExecutors({
       warm: resolved.warmExecutors,
+      maxRuns: resolved.executorMaxRuns,
+      maxRssBytes: resolved.executorMaxRssMb * 1_048_576,
+      idleMs: resolved.executorIdleSeconds * 1000,
       env: { ...process.env, ...env },
-      onError: (message) => void Effect.runFork(Effect.zipRight(report.error(message), Effect.logWarning(message)))
+      onError: (message) => void runFork(Effect.zipRight(report.error(message), Effect.logWarning(message))),
+      onInfo: (message) => void runFork(Effect.logInfo(message))
     })
     const children = yield* FiberSet.make()
     const inFlight = new Map<string, FlowRun>()
-    yield* Effect.logInfo(`Agent on ${where}: work queues ${resolved.workQueues.join(", ")}; up to ${resolved.limit} runs at once${resolved.warmExecutors > 0 ? `; ${resolved.warmExecutors} warm executor(s) kept ready` : ""}.`)
+    yield* Effect.logInfo(`Agent on ${where}: work queues ${resolved.workQueues.join(", ")}; up to ${resolved.limit} runs at once${resolved.warmExecutors > 0 ? `; ${resolved.warmExecutors} warm executor(s) kept ready` : ""}; each executor process runs up to ${resolved.executorMaxRuns} flow run(s).`)
 
     // The timer: one fiber sleeping until the earliest time something is known to fall due.
     const timer = yield* FiberHandle.make()
@@ -129,9 +143,14 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
     const ofQueues = { deployments: { work_queue: { any_: [...resolved.workQueues] } } }
     const scheduled = { type: { any_: ["SCHEDULED" as const] } }
 
-    /** After its executor exited: a run that did not end is ended — Failed if it never started, Crashed if it did. */
-    const settle = (run: FlowRun, exit: ExecutorExit) =>
+    /**
+     * After its executor said the run completed, nothing to do; after its executor exited, a run that did not end is
+     * ended — Failed if it never started, Crashed if it did.
+     */
+    const settle = (run: FlowRun, end: RunEnd) =>
       Effect.gen(function*() {
+        if (end._tag === "Completed") return
+        const exit = end.exit
         const after = yield* client.readFlowRun(run.id)
         const type = after.state?.type ?? null
         const how = describeExit(exit)
@@ -150,9 +169,9 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
           type === "RUNNING" ? States.Crashed({ message }) : States.Failed({ message }), { force: type === "RUNNING" })
       }).pipe(Effect.catchAll((e) => report.error(`Could not check how flow run '${run.name}' ended: ${e.message}`)))
 
-    /** Waits for the executor handed `run` to exit, then settles the run; the agent is free for another run after. */
-    const awaitExecutor = (run: FlowRun, exited: Effect.Effect<ExecutorExit>) =>
-      Effect.flatMap(exited, (exit) => settle(run, exit)).pipe(
+    /** Waits for the end of `run` in its executor, then settles the run; the agent is free for another run after. */
+    const awaitExecutor = (run: FlowRun, ended: Effect.Effect<RunEnd>) =>
+      Effect.flatMap(ended, (end) => settle(run, end)).pipe(
         Effect.ensuring(Effect.zipRight(Effect.sync(() => inFlight.delete(run.id)), poke)))
 
     /** The deployments read in the current pass (null: deleted), so that a pass reads each one once. */
@@ -223,9 +242,10 @@ const runAgent = (options: AgentOptions, report: ServiceReporter) =>
             if (status === "WAIT" && details.type === "wait_details") yield* wakeAt(now + details.delay_seconds * 1000)
             if (status !== "ACCEPT") return false // another agent has it (or it moved on): not ours
             inFlight.set(run.id, run)
-            const exited = yield* executors.submit(run.id)
+            const deployment = run.deployment_id === null ? undefined : deployments.get(run.deployment_id)
+            const ended = yield* executors.submit(run.id, run.deployment_id === null ? null : { id: run.deployment_id, flowPath: deployment?.flow_path ?? null })
             yield* Effect.logInfo(`Submitting flow run '${run.name}' (${run.id}).`)
-            yield* FiberSet.run(children, restore(awaitExecutor(run, exited)))
+            yield* FiberSet.run(children, restore(awaitExecutor(run, ended)))
             return true
           }))
       })

@@ -10,15 +10,30 @@ import { flowRunnerOf } from "../src/sdk/flow-runner.js"
 import { importModule, unloadable } from "../src/sdk/load-module.js"
 import { defaultRuntime, shutdown } from "../src/sdk/services.js"
 import { tuneHeap } from "../runtime/internal/heap.js"
+import type { FlowRunner } from "../src/sdk/flow-runner.js"
+import type { LoadedFlowModules } from "./flow-modules-loaded.js"
 
 /** How an execution ended: the run's final state, or why it could not be run at all. */
 export type Execution =
   | { readonly _tag: "Finished"; readonly state: State }
   /** The run could not be started; `failed` says whether this process ended it Failed (else it was left as it was). */
   | { readonly _tag: "NotRun"; readonly reason: string; readonly failed: boolean }
+  /** Not run here: its flow module changed on disk since this (reused) process loaded it; the run is left as it was. */
+  | { readonly _tag: "Stale"; readonly reason: string }
 
-/** The process exit code for an execution: 0 when the run completed. */
+/** The process exit code for an execution: 0 when the run completed, 2 when it was not run. */
 export const exitCodeOf = (e: Execution): number => e._tag === "Finished" ? (e.state.type === "COMPLETED" ? 0 : 1) : 2
+
+export interface ExecuteOptions {
+  /**
+   * A process that runs several flow runs one after another (a reused executor): its services stay open after the run
+   * — close them with `closeServices` — and `modules` records the flow modules it loads, refusing a run whose module
+   * has changed on disk since (`Stale`).
+   */
+  readonly reuse?: { readonly modules: LoadedFlowModules }
+  /** Called when the run is taken: after the checks, before its flow module is loaded and run. */
+  readonly onAccepted?: () => void
+}
 
 const describe = (e: unknown): string => {
   if (e instanceof Error) return e.message
@@ -75,8 +90,17 @@ const loadFlow = async (file: string, exportName: string) => {
   return { runner }
 }
 
+/** The runners of the flows a reused process has run (each flow's copy of Orion), closed by `closeServices`. */
+const runnersUsed = new Set<FlowRunner>()
+
+/** An execution in a process that runs one flow run (`orion flow-run execute`): never stale. */
+export type SingleExecution = Exclude<Execution, { readonly _tag: "Stale" }>
+
 /** Runs flow run `id` in this process to its end; never throws. */
-export const executeFlowRun = async (id: string): Promise<Execution> => {
+export function executeFlowRun(id: string): Promise<SingleExecution>
+export function executeFlowRun(id: string, options: ExecuteOptions): Promise<Execution>
+export async function executeFlowRun(id: string, options: ExecuteOptions = {}): Promise<Execution> {
+  const reuse = options.reuse
   const runtime = defaultRuntime()
   // A process Orion started (an agent's executor, `orion flow-run execute`): its heap is tuned as `orion start`'s is.
   await Effect.runPromise(tuneHeap)
@@ -87,10 +111,20 @@ export const executeFlowRun = async (id: string): Promise<Execution> => {
       const { reason, fail } = target.right
       return { _tag: "NotRun", reason, failed: fail && await runtime.runPromise(failRun(id, reason)) }
     }
+    if (reuse !== undefined) {
+      const stale = reuse.modules.staleReason(target.right.path)
+      if (stale !== undefined) return { _tag: "Stale", reason: stale }
+      reuse.modules.recordLoad(target.right.path)
+    }
+    options.onAccepted?.()
     const loaded = await loadFlow(target.right.path, target.right.exportName)
     if ("error" in loaded) {
       const reason = loaded.error ?? "Could not load the flow."
       return { _tag: "NotRun", reason, failed: await runtime.runPromise(failRun(id, reason)) }
+    }
+    if (reuse !== undefined) {
+      runnersUsed.add(loaded.runner)
+      return { _tag: "Finished", state: await loaded.runner.runFlowRun(id) }
     }
     try {
       return { _tag: "Finished", state: await loaded.runner.runFlowRun(id) }
@@ -100,8 +134,25 @@ export const executeFlowRun = async (id: string): Promise<Execution> => {
   } catch (e) {
     return { _tag: "NotRun", reason: `Running flow run ${id} failed: ${describe(e)}`, failed: false }
   } finally {
-    await shutdown()
+    if (reuse === undefined) await shutdown()
   }
+}
+
+/**
+ * Imports a flow module ahead of its runs (a warm executor told what it will likely run), recording it in `modules`
+ * first; a module that cannot be loaded is left for the run to report, ending it Failed with the reason.
+ */
+export const preloadFlowModule = async (file: string, modules: LoadedFlowModules): Promise<void> => {
+  if (unloadable(file) !== undefined) return
+  modules.recordLoad(file)
+  await importModule(file).catch(() => undefined)
+}
+
+/** Closes what a reused process kept open between runs (logs shipped, database closed), before it exits. */
+export const closeServices = async (): Promise<void> => {
+  for (const runner of runnersUsed) await runner.shutdown().catch(() => undefined)
+  runnersUsed.clear()
+  await shutdown()
 }
 
 /** Builds this process's Orion services now (database opened, or the API client made), so a run starts without that cost. */

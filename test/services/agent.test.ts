@@ -290,7 +290,8 @@ describe("an agent killed with SIGKILL together with its executors (its process 
       const states = await get<Array<StateRow>>(api, `/flow_run_states/?flow_run_id=${run.id}`)
       return states.some((s) => s.name === "AwaitingRetry") ? states : undefined
     }, context)
-    expect(retrying.map((s) => s.name)).toEqual(["Scheduled", "Pending", "Running", "AwaitingRetry"])
+    // (marked Late first by the server's late-runs service when the agent, slow to start on a loaded machine, found it overdue)
+    expect(retrying.map((s) => s.name).filter((n) => n !== "Late")).toEqual(["Scheduled", "Pending", "Running", "AwaitingRetry"])
     const decisions = await get<Array<{ proposed_type: string; status: string; rule: string | null }>>(api, `/flow_runs/${run.id}/decisions`)
     expect(decisions.find((d) => d.proposed_type === "CRASHED")).toMatchObject({ status: "REJECT", rule: "RetryCrashedFlows" })
 
