@@ -13,7 +13,7 @@ import { jsonSerializer, ResultNotSerializable, ResultStore } from "../../runtim
 import { concurrent, type TaskRunnerSpec } from "../../runtime/task-runners.js"
 import { type Call, call } from "./call.js"
 import { currentRun, type FlowRunContext } from "./context.js"
-import { describeFailure, runBody } from "./body.js"
+import { describeFailure, LazyAbortController, runBody } from "./body.js"
 import { FlowInWorkerThread, FlowRunFailed, NotInFlow, ParameterValidationError } from "./errors.js"
 import { isTaskFuture, type TaskFuture } from "./future.js"
 import { checkDuration, nameOf, runPolicy, type RunOptions, serializerOf, timeoutOf } from "./options.js"
@@ -301,7 +301,7 @@ const runExistingFlowRun = (def: FlowDefinition, flowRunId: string): Effect.Effe
 /** One execution of the flow body with its own task runner; its return value becomes the terminal state. */
 const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: FlowRunContext | undefined, heartbeats: HeartbeatGroup): Effect.Effect<Attempt, never, OrionServices> =>
   Effect.scoped(Effect.gen(function*() {
-    const controller = new AbortController()
+    const controller = new LazyAbortController()
     const ctx: FlowRunContext = {
       _tag: "FlowRun",
       flowRunId,
@@ -313,10 +313,13 @@ const attempt = (def: FlowDefinition, flowRunId: Uuid, params: unknown, parent: 
       children: [],
       dynamicKeys: new Map(),
       producers: new WeakMap(),
-      signal: controller.signal,
+      get signal() {
+        return controller.signal
+      },
       heartbeats
     }
-    const result = yield* Effect.either(runBody(def.body, [params], ctx, controller, timeoutOf(def.options.timeout)))
+    // The run actor runs a watched body (every flow's) in a fiber of its own: the run's context is set on it and left there.
+    const result = yield* Effect.either(runBody(def.body, [params], ctx, controller, timeoutOf(def.options.timeout), { ownFiber: true }))
     if (Either.isLeft(result) && result.left._tag === "TimedOut") {
       return { proposal: States.TimedOut({ message: `Flow run exceeded its timeout of ${Duration.format(result.left.after)}.` }), value: Option.none() }
     }
