@@ -4,80 +4,36 @@
  * schedule end Completed on their own, and a module that cannot be loaded ends its runs Failed saying why. Then two
  * agents on one PostgreSQL: no run is executed twice.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import { tempDir } from "../support/databases.js"
 import { cleanEnv } from "../support/env.js"
 import { freePort } from "../support/ports.js"
+import { bin, getJson, launch as launchProcess, orion, postJson, root, type Running, stop, waitFor } from "../support/orion-processes.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const bin = path.join(root, "bin", "orion.js")
 const flows = path.join(root, "test", "fixtures", "agent-flows.ts")
 const brokenFlows = path.join(root, "test", "fixtures", "agent-broken-flows.ts")
 const policyFlows = path.join(root, "test", "fixtures", "agent-policy-flows.ts")
 
-interface Ran { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-
-const orion = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<Ran>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-  })
-
-/** A long-lived `orion …` process, its output collected; stopped (by its pid) after each test. */
-interface Running { readonly child: ChildProcess; readonly output: () => string }
+/** Long-lived `orion …` processes, stopped (by their pid) after each test. */
 const started: Array<ChildProcess> = []
 const launch = (args: ReadonlyArray<string>, env: Record<string, string>): Running => {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
-  started.push(child)
-  let output = ""
-  child.stdout!.on("data", (d: Buffer) => { output += d.toString() })
-  child.stderr!.on("data", (d: Buffer) => { output += d.toString() })
-  return { child, output: () => output }
+  const running = launchProcess(args, env)
+  started.push(running.child)
+  return running
 }
-/** SIGTERM, and SIGKILL if it has not exited 30 s later (a loaded machine can be that slow to stop a server). */
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    const kill = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
 afterEach(async () => {
   await Promise.all(started.splice(0).map(stop))
 }, 60_000)
 
-/** Waits until `check` gives a value (polled every 500 ms), failing with `what` and the processes' output after `ms`. */
-const waitFor = async <A>(what: string, ms: number, check: () => Promise<A | undefined>, context: () => string): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Output so far:\n${context()}`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
-}
-
 interface RunRow { readonly id: string; readonly name: string; readonly state_type: string | null; readonly state_name?: string | null; readonly empirical_policy?: Record<string, unknown>; readonly state: { readonly message: string | null } | null; readonly deployment_id: string | null }
 interface StateRow { readonly type: string; readonly name: string; readonly message: string | null }
 
-const post = async <A>(api: string, route: string, body: unknown): Promise<A> => {
-  const response = await fetch(`${api}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-  if (!response.ok) throw new Error(`${route} answered ${response.status}: ${await response.text()}`)
-  return await response.json() as A
-}
-const get = async <A>(api: string, route: string): Promise<A> => {
-  const response = await fetch(`${api}${route}`)
-  if (!response.ok) throw new Error(`${route} answered ${response.status}: ${await response.text()}`)
-  return await response.json() as A
-}
+const post = <A>(api: string, route: string, body: unknown): Promise<A> => postJson(`${api}${route}`, body)
+const get = <A>(api: string, route: string): Promise<A> => getJson(`${api}${route}`)
 
 const runsOf = (api: string, flowName: string, states: ReadonlyArray<string>) =>
   post<Array<RunRow>>(api, "/flow_runs/filter", { flows: { name: { any_: [flowName] } }, flow_runs: { state: { type: { any_: states } } }, limit: 200 })

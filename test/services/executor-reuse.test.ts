@@ -5,65 +5,15 @@
  * cap, or idle too long, is retired; a failed, cancelled or killed run's process is retired (its run ends Failed,
  * Cancelled, Crashed); a flow module edited on disk runs its new code in a new process (warm ones import it ahead).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { tempDir } from "../support/databases.js"
-import { cleanEnv } from "../support/env.js"
 import { freePort } from "../support/ports.js"
+import { getJson as get, launch, orion, postJson as post, root, type Running, stop, waitFor as waitEvery } from "../support/orion-processes.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
-const bin = path.join(root, "bin", "orion.js")
 const flows = path.join(root, "test", "fixtures", "reuse-flows.ts")
-
-interface Ran { readonly code: number | null; readonly stdout: string; readonly stderr: string }
-const orion = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-  new Promise<Ran>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), timeout: 120_000 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
-  })
-
-interface Running { readonly child: ChildProcess; readonly output: () => string }
-const launch = (args: ReadonlyArray<string>, env: Record<string, string>): Running => {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
-  let output = ""
-  child.stdout!.on("data", (d: Buffer) => { output += d.toString() })
-  child.stderr!.on("data", (d: Buffer) => { output += d.toString() })
-  return { child, output: () => output }
-}
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    const kill = setTimeout(() => child.kill("SIGKILL"), 30_000)
-    child.once("exit", () => {
-      clearTimeout(kill)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
-
-const waitFor = async <A>(what: string, ms: number, check: () => Promise<A | undefined>, context: () => string): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}. Output so far:\n${context()}`)
-    await new Promise((r) => setTimeout(r, 300))
-  }
-}
-
-const post = async <A>(url: string, body: unknown): Promise<A> => {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`)
-  return await response.json() as A
-}
-const get = async <A>(url: string): Promise<A> => {
-  const response = await fetch(url)
-  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${await response.text()}`)
-  return await response.json() as A
-}
+const waitFor = <A>(what: string, ms: number, check: () => Promise<A | undefined>, context: () => string) => waitEvery(what, ms, check, context, 300)
 
 const alive = (pid: number) => {
   try {
