@@ -1,7 +1,8 @@
 /**
  * What this process's running runs need from outside themselves — their heartbeats, and word of a request to cancel
- * them — from one timer per interval for all of them, rather than a fiber and a timer of each run's own. The timers
- * are unref'd: they never keep a process alive that has nothing else to do.
+ * them — from one timer per interval for all of them, rather than a fiber and a timer of each run's own. A timer runs
+ * only while runs are watched: like a run's own timers before, it keeps the process alive while a run runs (a body
+ * awaiting only its cancellation must not let Node exit), and never after.
  */
 import { Context, Duration, Effect, Runtime } from "effect"
 import type { RunRef } from "../src/domain/index.js"
@@ -28,7 +29,7 @@ interface Cancellable extends Watched {
   readonly onCancel: () => void
 }
 
-/** Entries sharing one interval, and the unref'd timer that ticks over them while there are any. */
+/** Entries sharing one interval, and the timer that ticks over them while there are any. */
 class Ticker<A> {
   private readonly entries = new Set<A>()
   private timer: ReturnType<typeof setInterval> | undefined
@@ -39,7 +40,6 @@ class Ticker<A> {
     this.entries.add(entry)
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.tick([...this.entries]), this.every)
-      this.timer.unref()
     }
     return () => {
       this.entries.delete(entry)
