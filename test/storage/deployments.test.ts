@@ -1,6 +1,6 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { defaultRunPolicy } from "../../src/domain/policy.js"
-import { Effect, Layer, TestClock } from "effect"
+import { Clock, Effect, Layer, TestClock } from "effect"
 import { type DeploymentCreate, newUuid, ObjectNotFound, type Uuid } from "../../src/domain/index.js"
 import { DeploymentRepository, FlowRepository, Repositories, RunRepository } from "../../src/storage/repositories/index.js"
 import { databases } from "../support/databases.js"
@@ -66,6 +66,26 @@ describe.each(databases)("DeploymentRepository on $name", (db) => {
         expect(left).not.toContain(autoScheduled)
         expect(left).not.toContain(autoLate)
       }))
+
+    it.effect("deleting a deployment while its schedule is turned off, and while it is upserted, never fails either (no deadlock)", () =>
+      Effect.gen(function*() {
+        yield* clearDatabase
+        const repo = yield* DeploymentRepository
+        const f = yield* flow("raced")
+        for (let round = 0; round < 6; round++) {
+          const { value: d } = yield* repo.upsert(deployment(f.id, `raced-${round}`))
+          yield* Effect.forEach(Array.from({ length: 40 }), () =>
+            insertFlowRun({ flow_id: f.id, deployment_id: d.id, auto_scheduled: true, state: { type: "SCHEDULED" } }), { concurrency: 8 })
+          const outcomes = yield* Effect.all([
+            Effect.either(repo.changeScheduleActive(d.id, false)),
+            Effect.either(repo.upsert(deployment(f.id, `raced-${round}`, { tags: ["again"] }))),
+            Effect.either(repo.delete(d.id))
+          ], { concurrency: "unbounded" })
+          // Only "not found" may come of the race (the deployment deleted first); never a database error.
+          for (const o of outcomes) if (o._tag === "Left") expect(o.left).toMatchObject({ _tag: "ObjectNotFound" })
+        }
+        // a retried transaction pauses a few milliseconds: on the real clock
+      }).pipe(Effect.withClock(Clock.make())))
 
     it.effect("upsert for a missing flow is ObjectNotFound 'Flow' and writes nothing", () =>
       Effect.gen(function*() {

@@ -10,6 +10,7 @@ import { decodeRow, rowToDb } from "../codec.js"
 import { Columns } from "../tables.js"
 import { Database } from "../database.js"
 import { deploymentsWhere } from "../filters.js"
+import { retryingConflicts } from "../conflicts.js"
 import { deleteUnstartedRunsOf } from "../service-queries.js"
 import { countFrom, currentDate, firstOrNotFound, touchedOrNotFound, type Upserted } from "./common.js"
 
@@ -33,7 +34,7 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
      * answered as `removedRuns`.
      */
     const upsert = (input: DeploymentCreate): Effect.Effect<Upserted<Deployment> & { readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
-      sql.withTransaction(Effect.gen(function*() {
+      retryingConflicts(sql.withTransaction(Effect.gen(function*() {
         const flows = yield* sql`SELECT id FROM flow WHERE id = ${input.flow_id}`
         if (flows.length === 0) return yield* new ObjectNotFound({ thing: "Flow", id: input.flow_id })
         const now = yield* currentDate
@@ -49,7 +50,7 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
         const value = decodeDeployment(rows[0] as Record<string, any>)
         const removedRuns = yield* deleteAutoScheduledRuns(value.id)
         return { value, created: value.id === id, removedRuns }
-      }))
+      })))
 
     const get = (id: string) =>
       Effect.flatMap(sql`SELECT * FROM deployment WHERE id = ${id}`, firstOrNotFound("Deployment", id, decodeDeployment))
@@ -77,19 +78,21 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
      * other runs keep existing with `deployment_id` set to null.
      */
     const remove = (id: string): Effect.Effect<ReadonlyArray<Uuid>, ObjectNotFound | SqlError> =>
-      sql.withTransaction(Effect.gen(function*() {
+      retryingConflicts(sql.withTransaction(Effect.gen(function*() {
+        // The deployment first, then its runs, as every other transaction here takes them: two of them never wait on each other.
+        yield* sql.onDialectOrElse({ pg: () => sql`SELECT id FROM deployment WHERE id = ${id} FOR UPDATE`, orElse: () => Effect.void })
         const removedRuns = yield* deleteAutoScheduledRuns(id)
         const byHand = yield* sql`DELETE FROM flow_run WHERE deployment_id = ${id} AND state_type = 'SCHEDULED' AND run_count = 0 RETURNING id`
         yield* Effect.flatMap(sql`DELETE FROM deployment WHERE id = ${id} RETURNING id`, touchedOrNotFound("Deployment", id))
         return [...removedRuns, ...byHand.map((r) => (r as { id: Uuid }).id)]
-      }))
+      })))
 
     /**
      * Turns the schedule on or off; turning it off also deletes the auto-scheduled runs not started yet, in the same
      * transaction (answered as `removedRuns`).
      */
     const changeScheduleActive = (id: string, active: boolean): Effect.Effect<{ readonly deployment: Deployment; readonly removedRuns: ReadonlyArray<Uuid> }, ObjectNotFound | SqlError> =>
-      sql.withTransaction(Effect.gen(function*() {
+      retryingConflicts(sql.withTransaction(Effect.gen(function*() {
         const now = yield* currentDate
         const fields = rowToDb(dialect, { is_schedule_active: active, updated: now })
         const deployment = yield* Effect.flatMap(
@@ -98,7 +101,7 @@ export class DeploymentRepository extends Effect.Service<DeploymentRepository>()
         )
         const removedRuns = active ? [] : yield* deleteAutoScheduledRuns(id)
         return { deployment, removedRuns }
-      }))
+      })))
 
     /** Turns the schedule on or off, as `changeScheduleActive`; answers the deployment. */
     const setScheduleActive = (id: string, active: boolean): Effect.Effect<Deployment, ObjectNotFound | SqlError> =>
