@@ -4,14 +4,16 @@
  * arrives before the event loop's next turn; a run that moved on under us is reloaded and retried, a busy SQLite
  * waited for, and a batch that fails is split so that each request gets its own answer.
  */
+import type { TransactionConnection } from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { Cause, Chunk, Clock, Context, Effect, Exit, Option, Runtime } from "effect"
 import { isTerminal, OrchestrationResult, type FlowRunCreate, type OrionEvent, type TaskRunCreate } from "../src/domain/index.js"
 import { OrchestrationStore } from "../src/orchestration/index.js"
 import { describeCause } from "../src/storage/database.js"
+import { pipelinedWriter } from "../src/storage/run-writer.js"
 import {
   Batch, batchSync, batchWork, missingReference, OrchestrationFailed,
-  type BatchEnv, type BatchResults, type Created, type Outcome, type Reply, type Request, type StaleRun
+  type BatchEnv, type BatchResults, type Created, type NowWriter, type Outcome, type Reply, type Request, type StaleRun
 } from "./orchestrator-batch.js"
 import type { EventBus } from "./event-bus.js"
 import type * as Mailbox from "./internal/mailbox.js"
@@ -31,6 +33,17 @@ interface Step {
   readonly requests: ReadonlyArray<Request>
   readonly results: BatchResults
   early: boolean
+}
+
+/** A transaction the writer drives itself, its steps run synchronously (see `openDriven`). */
+interface DrivenTransaction {
+  readonly writer: NowWriter
+  readonly inTransaction: Context.Context<TransactionConnection>
+  readonly step: <A, E>(work: () => Exit.Exit<A, E>) => Exit.Exit<A, E | SqlError>
+  /** On PostgreSQL: waits for the answers to what the last step sent; a step one of them failed is undone. */
+  readonly settle: Effect.Effect<Exit.Exit<void, SqlError>> | undefined
+  readonly commit: Effect.Effect<Exit.Exit<void, SqlError>>
+  readonly rollback: Effect.Effect<void>
 }
 
 /** Most batches one open transaction takes before it commits. */
@@ -181,56 +194,75 @@ export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>,
   }
 
   /**
-   * On SQLite, the same as synchronous steps of one transaction when neither the connection nor the event order is
-   * held elsewhere (the common case): `runBatch` takes ~120 Effect steps per batch for the same. False, with nothing
-   * done, when it could not begin or its first step failed: the caller then goes through `commit`, which waits its
-   * turn, retries and reports.
+   * A transaction this writer drives itself, its steps run synchronously (`batchSync`): on SQLite, where each statement
+   * answers at once; on PostgreSQL, a pipelined one, where a step's answers arrive together when it settles. Undefined
+   * when there is none to be had now (the SQLite connection is held elsewhere, the pipelining connection failed).
+   */
+  const openDriven: (() => Effect.Effect<DrivenTransaction | undefined>) | null = (() => {
+    const { nowWriter, openNow, openPipelined } = store
+    if (nowWriter !== null && openNow !== null) {
+      return () => Effect.sync(() => {
+        const tx = openNow()
+        return tx === undefined ? undefined : {
+          writer: nowWriter, inTransaction: tx.inTransaction, step: tx.step, settle: undefined,
+          commit: Effect.sync(() => tx.commit()), rollback: Effect.sync(() => tx.rollback())
+        }
+      })
+    }
+    if (openPipelined !== null) {
+      return () => Effect.match(openPipelined(), {
+        onFailure: () => undefined,
+        onSuccess: (tx): DrivenTransaction => ({ ...tx, writer: pipelinedWriter(tx) })
+      })
+    }
+    return null
+  })()
+
+  /**
+   * The same as `runBatch`, as synchronous steps of one driven transaction (`openDriven`), when neither the
+   * transaction nor the event order is held elsewhere (the common case): `runBatch` takes ~120 Effect steps per batch
+   * for the same. False, with nothing done, when it could not begin or its first step failed: the caller then goes
+   * through `commit`, which waits its turn, retries and reports.
    */
   const commitNow = (requests: ReadonlyArray<Request>, runtime: Runtime.Runtime<never>, clock: Clock.Clock): Effect.Effect<boolean> =>
     Effect.suspend(() => {
-      const sync = store.nowWriter
-      const openNow = store.openNow
-      if (sync === null || openNow === null) return Effect.succeed(false)
+      if (openDriven === null) return Effect.succeed(false)
       const releaseOrder = bus.holdNow()
       if (releaseOrder === undefined) return Effect.succeed(false)
-      const tx = openNow()
-      if (tx === undefined) {
-        releaseOrder()
-        return Effect.succeed(false)
-      }
-      const runStep = (rs: ReadonlyArray<Request>, parent: Batch | undefined): Step | undefined => {
-        const batch = new Batch(env, new Date(clock.unsafeCurrentTimeMillis()), parent)
-        const exit = tx.step(() =>
-          batchSync(sync, batch, rs, Runtime.make({
-            context: Context.add(Context.merge(runtime.context, tx.inTransaction), OrchestrationStore, batch.orchestrationStore),
-            runtimeFlags: runtime.runtimeFlags,
-            fiberRefs: runtime.fiberRefs
-          })))
-        return Exit.isSuccess(exit) ? { batch, requests: rs, results: exit.value, early: false } : undefined
-      }
-      const first = runStep(requests, undefined)
-      if (first === undefined) {
-        tx.rollback()
-        releaseOrder()
-        return Effect.succeed(false)
-      }
-      const steps: Array<Step> = [first]
       let leftover: ReadonlyArray<Request> = []
-      const end = Effect.sync(() => {
-        try {
-          const committed = tx.commit()
-          finish(steps, Exit.isFailure(committed) ? committed.cause : undefined)
-        } finally {
+      // Uninterruptible: a writer being stopped still commits what it has answered (its waits end at the next turn).
+      const transaction = Effect.uninterruptible(Effect.flatMap(openDriven(), (tx) => {
+        if (tx === undefined) {
           releaseOrder()
-          settle()
+          return Effect.succeed(false)
         }
-      })
-      const span = Effect.map(grow(steps, (rs, parent) => Effect.sync(() => runStep(rs, parent))), (rest) => void (leftover = rest))
-      // Uninterruptible: a writer being stopped still commits what it has answered (its wait ends at the next turn).
-      return Effect.uninterruptible(Effect.ensuring(span, end)).pipe(
-        Effect.zipRight(Effect.suspend(() => (leftover.length > 0 ? commit(leftover) : Effect.void))),
-        Effect.as(true)
-      )
+        const runStep = (rs: ReadonlyArray<Request>, parent: Batch | undefined): Effect.Effect<Step | undefined> => {
+          const batch = new Batch(env, new Date(clock.unsafeCurrentTimeMillis()), parent, tx.writer)
+          const exit = tx.step(() =>
+            batchSync(tx.writer, batch, rs, Runtime.make({
+              context: Context.add(Context.merge(runtime.context, tx.inTransaction), OrchestrationStore, batch.orchestrationStore),
+              runtimeFlags: runtime.runtimeFlags,
+              fiberRefs: runtime.fiberRefs
+            })))
+          if (Exit.isFailure(exit)) return Effect.succeed(undefined)
+          const step: Step = { batch, requests: rs, results: exit.value, early: false }
+          return tx.settle === undefined ? Effect.succeed(step) : Effect.map(tx.settle, (settled) => (Exit.isSuccess(settled) ? step : undefined))
+        }
+        return Effect.flatMap(runStep(requests, undefined), (first) => {
+          if (first === undefined) return Effect.as(Effect.ensuring(tx.rollback, Effect.sync(releaseOrder)), false)
+          const steps: Array<Step> = [first]
+          const end = Effect.ensuring(
+            Effect.flatMap(tx.commit, (committed) => Effect.sync(() => finish(steps, Exit.isFailure(committed) ? committed.cause : undefined))),
+            Effect.sync(() => {
+              releaseOrder()
+              settle()
+            })
+          )
+          const span = Effect.map(grow(steps, runStep), (rest) => void (leftover = rest))
+          return Effect.as(Effect.ensuring(span, end), true)
+        })
+      }))
+      return Effect.tap(transaction, () => (leftover.length > 0 ? commit(leftover) : Effect.void))
     })
 
   /** Commits a batch; stale runs are reloaded and retried; other failures fall back to one transaction per request. */

@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { databaseUrl } from "../settings.js"
 import { makeDirectorySync } from "./directories.js"
 import { migrations } from "./migrations.js"
+import { PgPipelinePool, type PgPool as PipelinePool } from "./pg-pipeline.js"
 import { layer as SqliteLayer } from "./sqlite-client.js"
 
 export type Dialect = "sqlite" | "pg"
@@ -106,7 +107,7 @@ const sqliteLayer = (u: ParsedUrl) =>
 /** The part of `pg` (which ships no types) that Orion uses: its pool, as @effect/sql-pg takes it. */
 type PgPool = Effect.Effect.Success<PgClientFromPoolOptions["acquire"]>
 interface PgModule {
-  readonly Pool: new (options: Record<string, unknown>) => PgPool
+  readonly Pool: new (options: Record<string, unknown>) => PgPool & PipelinePool
 }
 
 /** PostgreSQL's driver is loaded only when a `postgres://` URL asks for it: a SQLite process never pays for it. */
@@ -135,7 +136,16 @@ const pgLayer = (u: ParsedUrl, maxConnections: number) =>
       const [PgMigrator, NodeContext] = await Promise.all([import("@effect/sql-pg/PgMigrator"), import("@effect/platform-node/NodeContext")])
       return PgMigrator.layer({ loader: PgMigrator.fromRecord(migrations) }).pipe(Layer.provide(NodeContext.layer))
     }
-    return Layer.mergeAll(migrateIfBehind(pgMigrator), Layer.succeed(Database, { dialect: "pg", url: u.masked })).pipe(
+    // The orchestrator's transactions, pipelined (src/storage/pg-pipeline.ts): one connection of their own.
+    const pipelinePool = Layer.scoped(PgPipelinePool, Effect.acquireRelease(
+      Effect.sync(() => {
+        const pool = new Pg.Pool({ connectionString: u.target, max: 1, pipeline: true, connectionTimeoutMillis: 10_000, application_name: "orion", allowExitOnIdle: true })
+        pool.on("error", () => {})
+        return pool
+      }),
+      (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+    ))
+    return Layer.mergeAll(migrateIfBehind(pgMigrator), Layer.succeed(Database, { dialect: "pg", url: u.masked }), pipelinePool).pipe(
       Layer.provideMerge(PgClient.layerFromPool({ acquire, applicationName: "orion" }))
     )
   }))

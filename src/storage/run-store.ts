@@ -11,6 +11,7 @@ import type { CacheEntry, OrchestratedRun } from "../orchestration/index.js"
 import { decodeRow, toDb } from "./codec.js"
 import { Columns } from "./tables.js"
 import { Database } from "./database.js"
+import { openPipelined, PgPipelinePool } from "./pg-pipeline.js"
 import { sqliteWriter, sqlWriter } from "./run-writer.js"
 import { SqliteConnection, SqliteTransactions } from "./sqlite-client.js"
 
@@ -93,6 +94,7 @@ export const makeRunStore = Effect.gen(function*() {
 
   const raw = Option.getOrNull(yield* Effect.serviceOption(SqliteConnection))
   const transactions = Option.getOrNull(yield* Effect.serviceOption(SqliteTransactions))
+  const pipelinePool = Option.getOrNull(yield* Effect.serviceOption(PgPipelinePool))
 
   return {
     sql, dialect, loadRun,
@@ -110,6 +112,11 @@ export const makeRunStore = Effect.gen(function*() {
     transactNow: transactions?.transactNow ?? null,
     /** On SQLite, a transaction begun now and held open across steps (`OpenTransaction`), when the connection is free. */
     openNow: transactions?.openNow ?? null,
+    /**
+     * On PostgreSQL, a transaction begun on the orchestrator's pipelining connection, whose steps send their writes
+     * without waiting for each answer (src/storage/pg-pipeline.ts).
+     */
+    openPipelined: pipelinePool === null ? null : () => openPipelined(pipelinePool),
     findCachedState, insertCacheEntry, expireCacheEntries, limitsForTags, setActiveSlots, taskRunIdsInStates
   }
 })

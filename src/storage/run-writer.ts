@@ -1,8 +1,9 @@
 /**
  * The orchestrator's writes — a new run, a run pointed at its new state, states, events, decisions — as one interface
- * with two implementations over the same rows and SQL text (src/storage/tables.ts): `sqliteWriter` runs statements
- * prepared once, directly on the connection the enclosing transaction holds, and answers at once; `sqlWriter` runs
- * them through @effect/sql (PostgreSQL, and SQLite when a batch has to wait).
+ * with three implementations over the same rows and SQL text (src/storage/tables.ts): `sqliteWriter` runs statements
+ * prepared once, directly on the connection the enclosing transaction holds, and answers at once; `pipelinedWriter`
+ * sends them on a PostgreSQL pipeline and answers as if they succeeded, each answer checked when the step settles;
+ * `sqlWriter` runs them through @effect/sql (PostgreSQL, and SQLite when a batch has to wait).
  */
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -15,6 +16,7 @@ import {
 import type { OrchestratedRun } from "../orchestration/index.js"
 import type { Dialect } from "./database.js"
 import { storedPayload } from "./event-log.js"
+import type { Pipeline, PgResult } from "./pg-pipeline.js"
 import {
   bindColumn, bindRows, decisionTable, eventTable, insertSql, placeholder, runTables, stateTables, updateSql,
   type DecisionRow, type EventRow, type FlowRunRow, type StateRow, type Table, type TaskRunRow
@@ -261,3 +263,45 @@ export const sqlWriter = (sql: SqlClient.SqlClient, dialect: Dialect): RunWriter
   }
 }
 
+
+/** A pipelined write whose answer says the step cannot stand: the run moved on, or a create found its run there. */
+export class PipelinedWriteRefused extends Error {}
+
+/**
+ * The writes on PostgreSQL, sent on a pipelined transaction (src/storage/pg-pipeline.ts) without waiting: each
+ * answers as if it succeeded, and its answer is checked when the step settles — a run that moved on, or a create
+ * whose run was there already, then fails the step, which the orchestrator does again through `sqlWriter`.
+ */
+export const pipelinedWriter = (pipeline: Pipeline): RunWriter<"now"> => {
+  const insertRows = <Row>(table: Table<Row>, rows: ReadonlyArray<Row>, suffix = "", check?: (result: PgResult) => void) => {
+    for (const chunk of chunks(rows, rowsPerStatement)) pipeline.send(insertSql(table, "pg", chunk.length, suffix), bindRows(table, "pg", chunk), check)
+  }
+  return {
+    mode: "now",
+    // Not looked up (that would wait for an answer): a run there already makes `insertRun`'s check fail the step.
+    findExisting: () => null,
+    insertRun: (kind, row) => {
+      insertRows(runTables[kind] as Table<typeof row>, [row], " ON CONFLICT DO NOTHING RETURNING id", (r) => {
+        if (r.rows.length === 0) throw new PipelinedWriteRefused(`the ${kind.replace("_", " ")} ${row.id} (or one with its identity) exists already`)
+      })
+      return true
+    },
+    updateRun: (run, before, now) => {
+      const { text, values } = runUpdate("pg", run, before, now, " RETURNING id")
+      pipeline.send(text, values, (r) => {
+        if (r.rows.length === 0) throw new PipelinedWriteRefused(`the ${run.kind.replace("_", " ")} ${run.id} moved on under this transaction`)
+      })
+      return true
+    },
+    insertStates: (kind, rows) => insertRows(stateTables[kind] as Table<StateRow>, rows),
+    insertEvents: (events) => {
+      // Filled in as the answers arrive, in the order sent: complete once the step has settled.
+      const ids: Array<number> = []
+      insertRows(eventTable, events.map(eventRow), " RETURNING id", (r) => {
+        for (const id of r.rows.map((row) => Number(row.id)).sort((a, b) => a - b)) ids.push(id)
+      })
+      return ids
+    },
+    insertDecisions: (decisions) => insertRows(decisionTable, decisions.map(decisionRow))
+  }
+}
