@@ -236,7 +236,8 @@ export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>,
           releaseOrder()
           return Effect.succeed(false)
         }
-        const runStep = (rs: ReadonlyArray<Request>, parent: Batch | undefined): Effect.Effect<Step | undefined> => {
+        /** A step's work, done now; its writes are sent (PostgreSQL) or done (SQLite). */
+        const stepNow = (rs: ReadonlyArray<Request>, parent: Batch | undefined): Step | undefined => {
           const batch = new Batch(env, new Date(clock.unsafeCurrentTimeMillis()), parent, tx.writer)
           const exit = tx.step(() =>
             batchSync(tx.writer, batch, rs, Runtime.make({
@@ -244,21 +245,32 @@ export const makeCommitter = (env: BatchEnv, bus: Context.Tag.Service<EventBus>,
               runtimeFlags: runtime.runtimeFlags,
               fiberRefs: runtime.fiberRefs
             })))
-          if (Exit.isFailure(exit)) return Effect.succeed(undefined)
-          const step: Step = { batch, requests: rs, results: exit.value, early: false }
-          return tx.settle === undefined ? Effect.succeed(step) : Effect.map(tx.settle, (settled) => (Exit.isSuccess(settled) ? step : undefined))
+          return Exit.isFailure(exit) ? undefined : { batch, requests: rs, results: exit.value, early: false }
         }
-        return Effect.flatMap(runStep(requests, undefined), (first) => {
-          if (first === undefined) return Effect.as(Effect.ensuring(tx.rollback, Effect.sync(releaseOrder)), false)
-          const steps: Array<Step> = [first]
+        const settled = (step: Step | undefined): Effect.Effect<Step | undefined> =>
+          step === undefined || tx.settle === undefined ? Effect.succeed(step) : Effect.map(tx.settle, (s) => (Exit.isSuccess(s) ? step : undefined))
+        const released = Effect.sync(() => {
+          releaseOrder()
+          settle()
+        })
+        const first = stepNow(requests, undefined)
+        if (first === undefined) return Effect.as(Effect.ensuring(tx.rollback, released), false)
+        const steps: Array<Step> = [first]
+        if (tx.settle !== undefined && !answersEarly(first)) {
+          // PostgreSQL, a transaction of one step: its COMMIT follows its writes at once. Had one failed, PostgreSQL
+          // rolled it all back, nothing was answered, and `commit` does the batch again.
+          return Effect.ensuring(Effect.flatMap(tx.commit, (committed) => Exit.isFailure(committed) ? Effect.succeed(false) : Effect.sync(() => {
+            finish(steps, undefined)
+            return true
+          })), released)
+        }
+        return Effect.flatMap(settled(first), (settledFirst) => {
+          if (settledFirst === undefined) return Effect.as(Effect.ensuring(tx.rollback, released), false)
           const end = Effect.ensuring(
             Effect.flatMap(tx.commit, (committed) => Effect.sync(() => finish(steps, Exit.isFailure(committed) ? committed.cause : undefined))),
-            Effect.sync(() => {
-              releaseOrder()
-              settle()
-            })
+            released
           )
-          const span = Effect.map(grow(steps, runStep), (rest) => void (leftover = rest))
+          const span = Effect.map(grow(steps, (rs, parent) => settled(stepNow(rs, parent))), (rest) => void (leftover = rest))
           return Effect.as(Effect.ensuring(span, end), true)
         })
       }))

@@ -34,8 +34,13 @@ export const withSpans: Layer.Layer<Orchestrator, never, Orchestrator> = Layer.e
     createFlowRun: (payload, options) => {
       const plain = o.createFlowRun(payload, options)
       return whenTracing(plain, () =>
-        Effect.tap(plain, (created) => Effect.annotateCurrentSpan({ "orion.flow_run.id": created.id, "orion.created": created.created })).pipe(
-          Effect.withSpan("orion.create_flow_run", { attributes: { "orion.flow_run.name": payload.name ?? "" } })))
+        Effect.tap(plain, (created) =>
+          Effect.zipRight(
+            Effect.annotateCurrentSpan({ "orion.flow_run.id": created.id, "orion.created": created.created }),
+            created.started === undefined ? Effect.void : decided(created.started)
+          )).pipe(Effect.withSpan("orion.create_flow_run", {
+            attributes: { "orion.flow_run.name": payload.name ?? "", ...(options?.start ? { "orion.proposed.type": options.start.type } : {}) }
+          })))
     },
     createTaskRun: (payload, options) => {
       const plain = o.createTaskRun(payload, options)

@@ -27,13 +27,13 @@ export interface ProposeOptions {
 
 export interface CreateOptions {
   /**
-   * A proposal to make as soon as the run exists (a task run's Running), in the same transaction: one round trip
-   * and one commit instead of two. The proposal goes through the policy exactly as if it had been made separately.
+   * A proposal to make as soon as the run exists (its Running), in the same transaction: one round trip and one
+   * step of the transaction instead of two. The proposal goes through the policy exactly as if it had been made separately.
    */
   readonly start?: StateCreate
 }
 
-export interface CreateFlowRunOptions {
+export interface CreateFlowRunOptions extends CreateOptions {
   /** Made by the scheduler for a deployment's schedule (`auto_scheduled`): such runs are replaced when the schedule changes. */
   readonly autoScheduled?: boolean
 }
@@ -41,7 +41,7 @@ export interface CreateFlowRunOptions {
 export class Orchestrator extends Context.Tag("orion/Orchestrator")<Orchestrator, {
   /** Asks to move a run to `state`; answers with what was decided and the state now current. */
   readonly propose: (ref: RunRef, state: StateCreate, options?: ProposeOptions) => Effect.Effect<OrchestrationResult, ObjectNotFound | OrchestrationFailed>
-  /** Creates a flow run and takes its first transition (default Pending, forced) in one transaction; idempotent. */
+  /** Creates a flow run and takes its first transition (default Pending, forced), then `start`'s, in one transaction; idempotent. */
   readonly createFlowRun: (payload: FlowRunCreate, options?: CreateFlowRunOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
   /** Creates a task run likewise; idempotent on (flow_run_id, task_key, dynamic_key). */
   readonly createTaskRun: (payload: TaskRunCreate, options?: CreateOptions) => Effect.Effect<Created, ObjectNotFound | OrchestrationFailed>
@@ -143,7 +143,7 @@ const make = (options: OrchestratorOptions) => Effect.gen(function*() {
 
   return Orchestrator.of({
     propose: (ref, state, opts) => ask<OrchestrationResult>((reply) => ({ _tag: "Propose", kind: ref.kind, id: ref.id, state, force: opts?.force ?? false, reply })),
-    createFlowRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: undefined, autoScheduled: opts?.autoScheduled ?? false, reply })),
+    createFlowRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "flow_run", payload, start: opts?.start, autoScheduled: opts?.autoScheduled ?? false, reply })),
     createTaskRun: (payload, opts) => ask<Created>((reply) => ({ _tag: "Create", kind: "task_run", payload, start: opts?.start, autoScheduled: false, reply })),
     committed: committer.committed,
     slotWait: (runId) => slots.woken(runId),

@@ -24,7 +24,7 @@ const make = Effect.gen(function*() {
     ensureFlow: (flow) => lift(Effect.map(flows.create(flow), (u) => u.value)),
     readFlow: (id) => lift(flows.get(id)),
     readDeployment: (id) => lift(deployments.get(id)),
-    createFlowRun: (run) => lift(orchestrator.createFlowRun(run)),
+    createFlowRun: (run, options) => lift(orchestrator.createFlowRun(run, options)),
     readFlowRun: (id) => lift(afterCommits(runs.getFlowRun(id))),
     readFlowRuns: (request) => lift(afterCommits(runs.filterFlowRuns(request))),
     createTaskRun: (run, options) => lift(orchestrator.createTaskRun(run, options)),
@@ -34,7 +34,8 @@ const make = Effect.gen(function*() {
     readStates: (run) => lift(afterCommits(runs.readStates(run.kind, run.id))),
     createLogs: (batch) => lift(Effect.asVoid(logs.createMany(batch))),
     slotWait: (run) => orchestrator.slotWait(run.id),
-    heartbeat: (run) => lift(runs.heartbeat(run.kind, run.id))
+    // A heartbeat names a run this process may have been told of before its commit: it waits for that commit too.
+    heartbeat: (run) => lift(afterCommits(runs.heartbeat(run.kind, run.id)))
   })
 })
 

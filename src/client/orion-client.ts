@@ -27,10 +27,10 @@ export interface CreatedRun {
   readonly started?: OrchestrationResult
 }
 
-export interface CreateTaskRunOptions {
+export interface CreateRunOptions {
   /**
-   * A proposal (the Running state) to make as soon as a new task run exists, in the same request: a client may
-   * leave it out of `started`, and the caller then proposes it itself.
+   * A proposal (the Running state) to make as soon as a new run exists, in the same request: a client may leave it
+   * out of `started` (the remote client does for flow runs), and the caller then proposes it itself.
    */
   readonly start?: StateCreate
 }
@@ -42,11 +42,11 @@ export class OrionClient extends Context.Tag("orion/OrionClient")<OrionClient, {
   /** A deployment: where its flow is loaded from, its work queue (an agent's executor reads it for a flow run). */
   readonly readDeployment: (id: string) => Effect.Effect<Deployment, ClientError>
   /** Creates a flow run and takes its first transition (default Pending); idempotent on `idempotency_key`. */
-  readonly createFlowRun: (run: FlowRunCreate) => Effect.Effect<CreatedRun, ClientError>
+  readonly createFlowRun: (run: FlowRunCreate, options?: CreateRunOptions) => Effect.Effect<CreatedRun, ClientError>
   readonly readFlowRun: (id: string) => Effect.Effect<FlowRun, ClientError>
   readonly readFlowRuns: (request: FlowRunFilterRequest) => Effect.Effect<ReadonlyArray<FlowRun>, ClientError>
   /** Creates a task run in Pending; idempotent on (flow_run_id, task_key, dynamic_key). */
-  readonly createTaskRun: (run: TaskRunCreate, options?: CreateTaskRunOptions) => Effect.Effect<CreatedRun, ClientError>
+  readonly createTaskRun: (run: TaskRunCreate, options?: CreateRunOptions) => Effect.Effect<CreatedRun, ClientError>
   readonly readTaskRun: (id: string) => Effect.Effect<TaskRun, ClientError>
   readonly readTaskRuns: (request: TaskRunFilterRequest) => Effect.Effect<ReadonlyArray<TaskRun>, ClientError>
   /** Asks the orchestrator to move a run to `state`: the answer says what was decided. */

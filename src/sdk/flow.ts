@@ -234,12 +234,14 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
 
     // Named here rather than by the server, so that its report at the end needs no read of the run.
     const runName = randomSlug()
+    // Proposed with the create, when the parameters are valid: the answer comes with the new run.
+    const running = States.Running()
     const created = yield* client.createFlowRun({
       name: runName, flow_id: record.id, deployment_id: null, flow_version: def.version,
       parameters: params.stored, context: {}, empirical_policy: def.policy,
       tags: [...new Set([...def.tags, ...(parentFlow?.tags ?? [])])],
       idempotency_key: null, parent_task_run_id: parentTaskRunId, state: States.Pending()
-    })
+    }, params.invalid === undefined ? { start: running } : undefined)
     const ref = { kind: "flow_run" as const, id: created.id }
     yield* Effect.annotateCurrentSpan({ "orion.flow_run.id": created.id, "orion.flow_run.name": runName })
     yield* flowRunCreated(def.name, created.id, runName)
@@ -251,7 +253,8 @@ export const runFlow = (def: FlowDefinition, raw: unknown, signal?: AbortSignal)
     const heartbeats = new HeartbeatGroup()
     const actor = runActor({
       ref,
-      running: States.Running(),
+      running,
+      started: created.started,
       execute: attempt(def, created.id, params.decoded, parentFlow, heartbeats),
       cancelWatch: Duration.decode(def.options.cancelCheckInterval ?? "1 second"),
       heartbeats: { lead: heartbeats },

@@ -99,6 +99,12 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
       let sent: Array<Promise<Answer>> = []
       let steps = 0
       let open = true
+      /** A settled step's savepoint, released with whatever is sent next (it needs no answer of its own). */
+      let releaseDue = false
+      const releaseIfDue = () => {
+        if (releaseDue) send("RELEASE SAVEPOINT orion_step", [])
+        releaseDue = false
+      }
       const send = (text: string, params: ReadonlyArray<unknown>, check?: (result: PgResult) => void) => {
         sent.push(client.query(text, params).then(
           (result): Answer => {
@@ -121,7 +127,9 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
         return undefined
       })
       const undoStep = () => {
-        if (steps > 1) send("ROLLBACK TO SAVEPOINT orion_step", [])
+        if (steps === 1) return
+        send("ROLLBACK TO SAVEPOINT orion_step", [])
+        releaseDue = true
       }
       /** Ends the transaction with `text`: a COMMIT fails if anything sent in it failed; a ROLLBACK only if it did itself. */
       const end = (text: "COMMIT" | "ROLLBACK") =>
@@ -129,6 +137,7 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
           if (!open) return Effect.succeed(Exit.void)
           open = false
           let ended: Answer = { ok: false, cause: new Error(`${text} was not answered`) }
+          releaseDue = false // the transaction's end releases every savepoint
           send(text, [], (r) => {
             if (r.command !== text) throw new TransactionHadFailed(r.command, text)
           })
@@ -146,6 +155,7 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
         step: <A, E>(work: () => Exit.Exit<A, E>): Exit.Exit<A, E> => {
           const socket = client.connection.stream
           socket.cork()
+          releaseIfDue()
           send(steps++ === 0 ? "BEGIN" : "SAVEPOINT orion_step", [])
           const first = sent.length
           let exit: Exit.Exit<A, E>
@@ -165,7 +175,7 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
         },
         settle: Effect.map(answers, (failure): Exit.Exit<void, SqlError> => {
           if (failure === undefined) {
-            if (steps > 1) send("RELEASE SAVEPOINT orion_step", [])
+            releaseDue = steps > 1
             return Exit.void
           }
           undoStep()

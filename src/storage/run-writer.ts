@@ -264,13 +264,21 @@ export const sqlWriter = (sql: SqlClient.SqlClient, dialect: Dialect): RunWriter
 }
 
 
-/** A pipelined write whose answer says the step cannot stand: the run moved on, or a create found its run there. */
-export class PipelinedWriteRefused extends Error {}
+/**
+ * A run's partial UPDATE that fails (division by zero) when the run moved on: a pipelined statement must fail in the
+ * database, not only in our check of its answer, since the COMMIT sent behind it may already be on its way.
+ */
+const updateOrFail = (text: string) => {
+  let strict = strictUpdates.get(text)
+  if (strict === undefined) strictUpdates.set(text, strict = `WITH moved AS (${text} RETURNING id) SELECT 1 / count(*) AS moved FROM moved`)
+  return strict
+}
+const strictUpdates = new Map<string, string>()
 
 /**
  * The writes on PostgreSQL, sent on a pipelined transaction (src/storage/pg-pipeline.ts) without waiting: each
- * answers as if it succeeded, and its answer is checked when the step settles — a run that moved on, or a create
- * whose run was there already, then fails the step, which the orchestrator does again through `sqlWriter`.
+ * answers as if it succeeded. A run that moved on, or a create whose run was there already, is an error in the
+ * database (the transaction fails with it), and the orchestrator does the batch again through `sqlWriter`.
  */
 export const pipelinedWriter = (pipeline: Pipeline): RunWriter<"now"> => {
   const insertRows = <Row>(table: Table<Row>, rows: ReadonlyArray<Row>, suffix = "", check?: (result: PgResult) => void) => {
@@ -278,19 +286,15 @@ export const pipelinedWriter = (pipeline: Pipeline): RunWriter<"now"> => {
   }
   return {
     mode: "now",
-    // Not looked up (that would wait for an answer): a run there already makes `insertRun`'s check fail the step.
+    // Not looked up (that would wait for an answer): a run there already makes `insertRun` a unique violation.
     findExisting: () => null,
     insertRun: (kind, row) => {
-      insertRows(runTables[kind] as Table<typeof row>, [row], " ON CONFLICT DO NOTHING RETURNING id", (r) => {
-        if (r.rows.length === 0) throw new PipelinedWriteRefused(`the ${kind.replace("_", " ")} ${row.id} (or one with its identity) exists already`)
-      })
+      insertRows(runTables[kind] as Table<typeof row>, [row])
       return true
     },
     updateRun: (run, before, now) => {
-      const { text, values } = runUpdate("pg", run, before, now, " RETURNING id")
-      pipeline.send(text, values, (r) => {
-        if (r.rows.length === 0) throw new PipelinedWriteRefused(`the ${run.kind.replace("_", " ")} ${run.id} moved on under this transaction`)
-      })
+      const { text, values } = runUpdate("pg", run, before, now, "")
+      pipeline.send(updateOrFail(text), values)
       return true
     },
     insertStates: (kind, rows) => insertRows(stateTables[kind] as Table<StateRow>, rows),

@@ -75,9 +75,13 @@ describe("spans of a flow with two tasks", () => {
     const { flowSpan, tasks } = expectRunSpans(spans)
     const proposals = spans.filter((s) => s.name === "orion.propose")
     const flowId = attributes(flowSpan)["orion.flow_run.id"]
-    // The flow run's Running and Failed, each under its span, with the decision.
+    // The flow run's Running rides on its create (orion.create_flow_run); its Failed is a proposal; each under its
+    // span, with the decision.
+    const flowCreated = spans.find((s) => s.name === "orion.create_flow_run" && attributes(s)["orion.flow_run.id"] === flowId)!
+    expect(parentOf(flowCreated)).toBe(flowSpan.spanContext().spanId)
+    expect(attributes(flowCreated)).toMatchObject({ "orion.proposed.type": "RUNNING", "orion.decision.status": "ACCEPT", "orion.decision.state_type": "RUNNING" })
     const flowProposals = proposals.filter((s) => attributes(s)["orion.run.id"] === flowId)
-    expect(flowProposals.map((s) => attributes(s)["orion.proposed.type"])).toEqual(["RUNNING", "FAILED"])
+    expect(flowProposals.map((s) => attributes(s)["orion.proposed.type"])).toEqual(["FAILED"])
     for (const p of flowProposals) {
       expect(parentOf(p)).toBe(flowSpan.spanContext().spanId)
       expect(attributes(p)).toMatchObject({ "orion.run.kind": "flow_run", "orion.decision.status": "ACCEPT" })
