@@ -1,43 +1,11 @@
 /**
- * Builds the Solid dashboard into `ui/dist`, which `orion start` serves at `/`. The UI imports the API definition
- * (`src/api/api.ts`) itself, so the one module of it that reads Node's package.json is given the version at build time.
+ * Builds the Solid dashboard into `ui/dist`, which `orion start` serves at `/`. The pages reach the API through the
+ * route table `virtual:orion-api`, derived here (in Node) from the API definition: no Effect runs in the browser.
  */
-import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { defineConfig, type Plugin } from "vite"
 import solid from "vite-plugin-solid"
-
-const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version
-
-/** `src/api/version.ts` reads package.json through `node:module`; in the browser its value is fixed at build time. */
-const versionInBrowser: Plugin = {
-  name: "orion-version",
-  enforce: "pre",
-  resolveId(source, importer) {
-    if (source === "./version.js" && importer !== undefined && importer.replaceAll("\\", "/").endsWith("/src/api/api.ts")) return "\0orion-version"
-    return null
-  },
-  load(id) {
-    return id === "\0orion-version" ? `export const orionVersion = ${JSON.stringify(version)}` : null
-  }
-}
-
-/**
- * `src/domain/fast-parsers.ts` compiles quicker parsers for every route's Schemas when the API definition is imported:
- * worth it in a server or a client that parses thousands of answers, but in the browser it is most of the start-up
- * time (the page parses a few small answers). There Effect's own parsers — the same Schemas — are used.
- */
-const noParserCompilation: Plugin = {
-  name: "orion-no-parser-compilation",
-  enforce: "pre",
-  resolveId(source, importer) {
-    if ((source === "./fast-parsers.js" || source === "../domain/fast-parsers.js") && importer?.replaceAll("\\", "/").includes("/src/")) return "\0orion-fast-parsers"
-    return null
-  },
-  load(id) {
-    return id === "\0orion-fast-parsers" ? "export const fastParsers = () => {}" : null
-  }
-}
+import { orionApiModule } from "./orion-api-module.js"
 
 /**
  * The shell (navigation, live status) is the entry chunk, free of Effect and the API definition; every page is a chunk
@@ -60,7 +28,7 @@ const preloadChunks: Plugin = {
 
 export default defineConfig({
   root: fileURLToPath(new URL(".", import.meta.url)),
-  plugins: [versionInBrowser, noParserCompilation, solid(), preloadChunks],
+  plugins: [orionApiModule, solid(), preloadChunks],
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 2000 },
   // `npx vite ui` during development: the API of a running `orion start`.
   server: { proxy: { "/api": "http://127.0.0.1:4200" } }

@@ -5,10 +5,12 @@
  */
 import { A, useNavigate, useParams, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
-import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
-import { emptyStateDetails } from "../../../src/domain/state.js"
-import { MAX_SUMMARY_PAGE, type TaskRunSummaryPage } from "../../../src/domain/task-run-summary.js"
-import { call, uuid } from "../api.js"
+import type { OrchestrationResult as Result } from "../../../src/domain/orchestration.js"
+
+type OrchestrationResult = Wire<Result>
+import type { TaskRunSummaryPage } from "../../../src/domain/task-run-summary.js"
+import { emptyStateDetails, maxSummaryPage as MAX_SUMMARY_PAGE } from "virtual:orion-api"
+import { call, uuid, type Wire } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
 import { Graph } from "../components/Graph.js"
@@ -218,7 +220,7 @@ export default function FlowRunPage() {
       <Card title={`Timeline (${rows().length} task runs)`}>
         <ErrorBox error={taskError()} />
         <Show when={rows().length > 0} fallback={<p class="muted">No task runs yet.</p>}>
-          <Timeline bars={bars()} origin={ok(run)?.start_time?.getTime() ?? null} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
+          <Timeline bars={bars()} origin={(ok(run)?.start_time ?? null) === null ? null : Date.parse(ok(run)!.start_time!)} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
         </Show>
       </Card>
       <section class="card">
