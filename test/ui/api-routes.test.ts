@@ -24,6 +24,7 @@ describe("the dashboard's route table", () => {
     }
     // the routes the flow-runs page starts with
     expect(table.flow_runs!.summaries).toEqual({ method: "POST", path: "/api/flow_runs/summaries", body: true })
+    expect(table.flows!.names).toEqual({ method: "POST", path: "/api/flows/names", body: true })
     expect(table.flow_runs!.taskRunSummaries).toEqual({ method: "GET", path: "/api/flow_runs/:id/task_run_summaries", body: false })
   })
 

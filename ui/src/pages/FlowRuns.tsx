@@ -48,11 +48,11 @@ export default function FlowRuns() {
   const flowFilter = () => (params.flow ? { id: { any_: [uuid(params.flow)] } } : undefined)
   const request = createMemo(() => ({ flow_runs: filter(), flows: flowFilter(), sort: sort(), page: page() }))
 
-  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.names({ payload: { limit: 200, offset: 0 } })))
   // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
   const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
-  const [deployments] = createResource(() => call((c) => c.deployments.filter({ payload: { limit: 200, offset: 0 } })))
+  const [deployments] = createResource(() => call((c) => c.deployments.names({ payload: { limit: 200, offset: 0 } })))
   const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
     call((c) => c.flow_runs.summaries({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
   const [count, { refetch: refetchCount }] = createResource(request, (r) =>
