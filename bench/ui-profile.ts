@@ -1,6 +1,7 @@
 /**
- * Where the flow-runs page's start-up time goes (issue 16, item 9's "interactive" bar): loads the page of `N` flow runs
- * (default 100,000) in Chromium a few times with a CPU profile (the DevTools protocol's Profiler) and prints, per load,
+ * Where a page's start-up time goes (issue 16, item 9's "interactive" bar): loads the flow-runs page of `N` flow runs
+ * (default 100,000) — or, with `TASKS` set, the flow-run page of one flow run with that many task runs — in Chromium a
+ * few times with a CPU profile (the DevTools protocol's Profiler) and prints, per load,
  * the navigation's milestones (first byte of the HTML, first contentful paint, the first API request sent and answered,
  * rows on screen), the main thread's CPU time by script file, and the server's time to first byte for each API request.
  * `ORION_HOME` may name a home already seeded with `N` runs (it is kept); otherwise a temporary one is seeded.
@@ -11,11 +12,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
-import { seedFlowRuns } from "./ui-seed.js"
+import { seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
 
 const N = Number(process.env.N ?? 100_000)
 const LOADS = Number(process.env.LOADS ?? 5)
-const PAGE = process.env.PAGE ?? "/flow-runs"
+const TASKS = Number(process.env.TASKS ?? 0)
 const root = fileURLToPath(new URL("..", import.meta.url))
 
 interface ProfileNode {
@@ -45,11 +46,14 @@ const selfTimeByFile = (profile: Profile): Map<string, number> => {
 const main = async () => {
   const kept = process.env.ORION_HOME
   const home = kept ?? fs.mkdtempSync(path.join(os.tmpdir(), "orion-ui-profile-"))
+  const seeded = path.join(home, "flow-run-id")
   if (!fs.existsSync(path.join(home, "orion.db"))) {
     const t0 = performance.now()
-    await seedFlowRuns(path.join(home, "orion.db"), N)
-    console.log(`seeded ${N} flow runs in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${home}`)
+    if (TASKS > 0) fs.writeFileSync(seeded, await seedFlowRunWithTaskRuns(path.join(home, "orion.db"), TASKS))
+    else await seedFlowRuns(path.join(home, "orion.db"), N)
+    console.log(`seeded ${TASKS > 0 ? `a flow run of ${TASKS} task runs` : `${N} flow runs`} in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${home}`)
   }
+  const PAGE = TASKS > 0 ? `/flow-run/${fs.readFileSync(seeded, "utf8")}?tab=tasks` : "/flow-runs"
   const port = 4800 + Math.floor(Math.random() * 100)
   const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
   delete env.ORION_DATABASE_URL
@@ -66,7 +70,7 @@ const main = async () => {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
   })
-  console.log(`# bench/ui-profile: ${PAGE} with ${N} flow runs, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${new Date().toISOString()}`)
+  console.log(`# bench/ui-profile: ${PAGE} (${TASKS > 0 ? `${TASKS} task runs` : `${N} flow runs`}), ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ${new Date().toISOString()}`)
   try {
     for (let i = 0; i < LOADS; i++) {
       const page = await browser.newPage()
@@ -76,11 +80,12 @@ const main = async () => {
       await cdp.send("Profiler.start")
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${port}${PAGE}`)
-      if (PAGE === "/flow-runs") {
+      if (TASKS > 0) {
+        await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
+        await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
+      } else {
         await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
         await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
-      } else {
-        await page.locator("main a").first().waitFor({ timeout: 30_000 })
       }
       const interactive = performance.now() - started
       const { profile } = await cdp.send("Profiler.stop") as unknown as { profile: Profile }
@@ -103,6 +108,7 @@ const main = async () => {
       const scripts = timings.resources.filter((r) => r.name.startsWith("/assets/"))
       const f = (ms: number | null | undefined) => (ms === null || ms === undefined ? "—" : ms.toFixed(0))
       console.log(`load ${i + 1}: interactive ${f(interactive)} ms (from playwright's goto); in the page: HTML first byte ${f(timings.htmlFirstByte)}, DOMContentLoaded ${f(timings.domContentLoaded)}, first contentful paint ${f(timings.fcp)}, assets done ${f(Math.max(0, ...scripts.map((s) => s.end)))}`)
+      console.log(`  assets (sent/answered): ${scripts.map((r) => `${r.name.replace(/^\/assets\//, "").replace(/-[\w-]{8}\./, ".")} ${f(r.start)}/${f(r.end)}`).join(", ")}`)
       for (const r of api) console.log(`  ${r.name}: sent ${f(r.start)}, server's time to first byte ${f(r.ttfb)}, answered ${f(r.end)} (${r.bytes} B)`)
       console.log(`  main-thread CPU by file (ms, ≥ 5): ${byFile.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(", ")}`)
       await page.close()
