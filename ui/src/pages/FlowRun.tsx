@@ -62,9 +62,10 @@ export default function FlowRunPage() {
     try {
       // A small first page and, at the same time, a full one from the start (it repeats the first's rows): the first
       // rows show as soon as the small page is read, and the rest is not one round trip later.
+      // The small page is asked for first: the server answers requests in turn, and it is the one the first rows wait for.
+      let next: Promise<TaskRunSummaryPage> | undefined = page(undefined, FIRST_TASK_PAGE)
       const full = page(undefined, MAX_SUMMARY_PAGE)
       full.catch(() => undefined)
-      let next: Promise<TaskRunSummaryPage> | undefined = page(undefined, FIRST_TASK_PAGE)
       let small = true
       while (next !== undefined) {
         const batch: TaskRunSummaryPage = await next
