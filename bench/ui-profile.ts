@@ -30,6 +30,19 @@ interface Profile {
   timeDeltas: Array<number>
 }
 
+/** The functions of a CPU profile with the most self time: `name (file:line)`, ms. */
+const topFunctions = (profile: Profile, n: number): Array<[string, number]> => {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+  const out = new Map<string, number>()
+  profile.samples.forEach((id, i) => {
+    const { url, functionName } = byId.get(id)!.callFrame as { url: string; functionName: string; lineNumber?: number }
+    if (url === "") return
+    const key = `${functionName || "(anonymous)"} (${url.replace(/^https?:\/\/[^/]+\/assets\//, "")}:${(byId.get(id)!.callFrame as { lineNumber?: number }).lineNumber ?? 0})`
+    out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000)
+  })
+  return [...out.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)
+}
+
 /** Self time of a CPU profile grouped by script file (or V8's own categories: program, GC, idle). */
 const selfTimeByFile = (profile: Profile): Map<string, number> => {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
@@ -111,6 +124,7 @@ const main = async () => {
       console.log(`  assets (sent/answered): ${scripts.map((r) => `${r.name.replace(/^\/assets\//, "").replace(/-[\w-]{8}\./, ".")} ${f(r.start)}/${f(r.end)}`).join(", ")}`)
       for (const r of api) console.log(`  ${r.name}: sent ${f(r.start)}, server's time to first byte ${f(r.ttfb)}, answered ${f(r.end)} (${r.bytes} B)`)
       console.log(`  main-thread CPU by file (ms, ≥ 5): ${byFile.map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(", ")}`)
+      if (process.env.FUNCTIONS !== undefined) console.log(`  top functions: ${topFunctions(profile, Number(process.env.FUNCTIONS) || 8).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(", ")}`)
       await page.close()
     }
   } finally {
