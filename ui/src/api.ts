@@ -10,10 +10,7 @@ import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import type { OrionApi } from "../../src/api/api.js"
 import type { Uuid } from "../../src/domain/primitives.js"
 import { routes } from "virtual:orion-api"
-import { apiKey, setApiKey } from "./api-key.js"
-
-/** The API key (see api-key.ts), re-exported for the pages. */
-export { apiKey, setApiKey }
+import { storedApiKey } from "./stored-api-key.js"
 
 /** A value as the API's JSON carries it: instants (Dates in the definition) are ISO-8601 strings. */
 export type Wire<A> = A extends Date ? string
@@ -104,7 +101,7 @@ const makeClient = (key: string): Client =>
 
 let cached: { key: string; client: Client } | undefined
 const client = (): Client => {
-  const key = apiKey()
+  const key = storedApiKey()
   if (cached === undefined || cached.key !== key) cached = { key, client: makeClient(key) }
   return cached.client
 }

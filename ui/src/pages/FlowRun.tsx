@@ -17,6 +17,7 @@ import { Graph } from "../components/Graph.js"
 import { type Bar, Timeline } from "../components/Timeline.js"
 import { VirtualRows } from "../components/VirtualRows.js"
 import { formatDuration, formatTime, isTerminal, STATE_TYPES } from "../format.js"
+import { early, FIRST_TASK_PAGE, keys } from "../first-requests.js"
 import { coalesce, type LiveEvent, onLive } from "../live.js"
 
 /** A task run as the timeline and the list show it, kept up to date from live events. */
@@ -30,8 +31,6 @@ interface TaskRow {
   created: number
 }
 
-/** The first page of task-run summaries is small, so the first rows show at once; the rest come in full pages. */
-const FIRST_TASK_PAGE = 500
 const TABS = [["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const
 
 export default function FlowRunPage() {
@@ -39,7 +38,9 @@ export default function FlowRunPage() {
   const navigate = useNavigate()
   const id = () => params.id
 
-  const [run, { refetch: refetchRun }] = createResource(id, (runId) => call((c) => c.flow_runs.get({ path: { id: uuid(runId) } })))
+  // The first answers may have been asked for before this page loaded (first-requests.ts); a refetch always asks anew.
+  const [run, { refetch: refetchRun }] = createResource(id, (runId) =>
+    early(keys.flowRun(runId), () => call((c) => c.flow_runs.get({ path: { id: uuid(runId) } }))))
   const [flow] = createResource(() => ok(run)?.flow_id, (flowId) => call((c) => c.flows.get({ path: { id: flowId } })))
   const [decisions] = useDecisions("flow_runs", id)
 
@@ -57,8 +58,10 @@ export default function FlowRunPage() {
     tasksChanged()
     setTasksLoaded(false)
     setTaskError(undefined)
-    const page = (after: string | undefined, limit: number): Promise<TaskRunSummaryPage> =>
-      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+    const page = (after: string | undefined, limit: number): Promise<TaskRunSummaryPage> => {
+      const read = () => call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+      return after === undefined ? early(keys.taskRunSummaries(runId, limit), read) : read()
+    }
     try {
       // A small first page and, at the same time, a full one from the start (it repeats the first's rows): the first
       // rows show as soon as the small page is read, and the rest is not one round trip later.
