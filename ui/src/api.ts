@@ -122,6 +122,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * place, never a request.
  */
 export const uuid = (id: string): Uuid => {
-  if (!UUID.test(id)) throw new ApiError(`Not a run id: ${JSON.stringify(id)} (expected a UUID such as 0190c8e2-…)`, "InvalidId")
+  if (!UUID.test(id)) throw new ApiError(`Not a valid id: ${JSON.stringify(id)} (an id is a UUID such as 0190c8e2-…)`, "InvalidId")
   return id as Uuid
 }
