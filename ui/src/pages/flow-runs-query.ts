@@ -4,6 +4,7 @@
  * page has loaded (first-requests.ts) are the page's own.
  */
 import type { FlowRunFilter, FlowRunSort } from "../../../src/domain/filters.js"
+import type { Uuid } from "../../../src/domain/primitives.js"
 import { uuid } from "../api.js"
 
 /** The page's search parameters (all optional, all text, as in the address). */
@@ -34,13 +35,15 @@ export const items = (value: string | undefined) => (value ?? "").split(",").map
 export const pageOf = (params: FlowRunsParams) => Math.max(0, Number(params.page ?? 0) || 0)
 export const sortOf = (params: FlowRunsParams): FlowRunSort => SORTS.find((s) => s.value === params.sort)?.value ?? "ID_DESC"
 
+/** The flows filter the page sends: one flow, by id. */
+type OneFlow = { readonly id: { readonly any_: ReadonlyArray<Uuid> } }
+
 export interface FlowRunsQuery {
   readonly flow_runs: FlowRunFilter
-  readonly flows: FlowRunFilterRequestFlows | undefined
+  readonly flows: OneFlow | undefined
   readonly sort: FlowRunSort
   readonly page: number
 }
-type FlowRunFilterRequestFlows = { readonly id: { readonly any_: ReadonlyArray<ReturnType<typeof uuid>> } }
 
 /** The list's filter, sort and page; a time range counts back from `now` (ms). A malformed id throws (shown in place). */
 export const flowRunsQuery = (params: FlowRunsParams, now: number): FlowRunsQuery => {
