@@ -56,8 +56,20 @@ const main = async () => {
     else await seedFlowRuns(path.join(home, "orion.db"), N)
   }
   const route = TASKS > 0 ? `/flow-run/${fs.readFileSync(seeded, "utf8")}?tab=tasks` : "/flow-runs"
-  const servers = []
-  for (const dir of dirs) servers.push(await start(home, dir))
+  const servers: Array<{ port: number; orion: ChildProcess }> = []
+  const stopAll = async () => {
+    for (const { orion } of servers) {
+      if (orion.exitCode !== null) continue
+      orion.kill("SIGTERM")
+      await new Promise((r) => orion.once("exit", r))
+    }
+  }
+  try {
+    for (const dir of dirs) servers.push(await start(home, dir))
+  } catch (e) {
+    await stopAll()
+    throw e
+  }
   const browser = await chromium.launch({
     executablePath: process.env.ORION_TEST_CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -80,10 +92,7 @@ const main = async () => {
     }
   } finally {
     await browser.close()
-    for (const { orion } of servers) {
-      orion.kill("SIGTERM")
-      await new Promise((r) => orion.once("exit", r))
-    }
+    await stopAll()
     if (kept === undefined) fs.rmSync(home, { recursive: true, force: true })
   }
   for (const [k, dir] of dirs.entries()) {
