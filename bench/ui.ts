@@ -14,13 +14,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
 import { CHAIN, seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
 
 const N = Number(process.env.N ?? 100_000)
 const CHANGES = Number(process.env.CHANGES ?? 20)
 const TASKS = Number(process.env.TASKS ?? 10_000)
 const GRAPH = process.env.GRAPH !== "0"
+/** How long after `orion start` listens the first page load waits (its start-up work settled). */
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000)
 const root = fileURLToPath(new URL("..", import.meta.url))
 const percentile = (sorted: Array<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
 
@@ -37,6 +39,9 @@ const startOrion = async (home: string) => {
     if (orion.exitCode !== null) throw new Error(output)
     await new Promise((r) => setTimeout(r, 100))
   }
+  // The server's start-up goes on after it listens — its agent's warm executor loads Orion (~2 s of CPU), the services
+  // run their first loops — and on 2 cores it would fall on the first page loads; a user opens the dashboard later.
+  await new Promise((r) => setTimeout(r, SETTLE_MS))
   /** SIGTERM; a server not gone 15 s later is killed, and the bench says so (its figures stand; its shutdown does not). */
   const stop = async () => {
     const exited = new Promise((r) => orion.once("exit", r))
@@ -56,6 +61,25 @@ const LONG_TASKS = `window.__longest = 0
 new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longest = Math.max(window.__longest, e.duration) })
   .observe({ type: "longtask", buffered: true })`
 
+/**
+ * Installed in each page before its scripts run: `window.__marks[name]`, the time (ms since the navigation started, the
+ * page's own clock) when each `condition` (a JS expression) first held, checked on every change of the document. This is
+ * what the user sees; playwright's `waitFor` polls from outside and adds its own delay and round trips.
+ */
+const markWhen = (conditions: Record<string, string>) => `window.__marks = {}
+new MutationObserver(() => {
+  ${Object.entries(conditions).map(([name, condition]) => `if (window.__marks[${JSON.stringify(name)}] === undefined && (${condition})) window.__marks[${JSON.stringify(name)}] = performance.now()`).join("\n  ")}
+}).observe(document, { subtree: true, childList: true, characterData: true, attributes: true })`
+
+const flowRunsReady = () => markWhen({
+  interactive: `document.querySelector("[data-testid=run-count]")?.textContent === "(${N})" && document.querySelector("table[data-testid=flow-runs] tr[data-run-id]") !== null`
+})
+const taskRunsReady = () => markWhen({
+  firstRows: `document.querySelector("[data-testid=task-runs] a") !== null`,
+  interactive: `document.querySelector("[data-testid=task-runs] a") !== null && document.querySelector('[data-testid=timeline][data-drawn="${TASKS}"]') !== null && (document.querySelector("[data-testid=task-run-count]")?.textContent ?? "").includes("${TASKS} of ${TASKS} task runs")`
+})
+const mark = async (page: Page, name: string) => await page.evaluate(`window.__marks[${JSON.stringify(name)}]`) as number
+
 /** The flow-run page of one flow run with TASKS task runs. */
 const taskRunsPart = async (browser: Browser) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "orion-bench-ui-tasks-"))
@@ -66,11 +90,14 @@ const taskRunsPart = async (browser: Browser) => {
   try {
     const interactive: Array<number> = []
     const firstRows: Array<number> = []
+    const inPage: Array<number> = []
+    const firstRowsInPage: Array<number> = []
     const longestLoad: Array<number> = []
     let longestUse = 0
     for (let i = 0; i < 5; i++) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
       await page.addInitScript(LONG_TASKS)
+      await page.addInitScript(taskRunsReady())
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${orion.port}/flow-run/${flowRunId}?tab=tasks`)
       await page.getByTestId("task-runs").getByRole("link").first().waitFor({ timeout: 60_000 })
@@ -78,6 +105,8 @@ const taskRunsPart = async (browser: Browser) => {
       await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
       await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
       interactive.push(performance.now() - started)
+      inPage.push(await mark(page, "interactive"))
+      firstRowsInPage.push(await mark(page, "firstRows"))
       longestLoad.push(await page.evaluate("window.__longest") as number)
       if (i === 4) {
         await page.evaluate("window.__longest = 0")
@@ -97,6 +126,7 @@ const taskRunsPart = async (browser: Browser) => {
     const graph = GRAPH ? await graphPart(browser, orion.port, flowRunId) : undefined
     console.log(`flow-run page of ${TASKS} task runs interactive (navigation → all counted, first rows and the timeline drawn), 5 loads: ${fmt(interactive)} ms; median ${percentile([...interactive].sort((a, b) => a - b), 0.5).toFixed(0)} ms (bar: < 1000 ms)`)
     console.log(`  of which the first rows of the list on screen after: ${fmt(firstRows)} ms; median ${percentile([...firstRows].sort((a, b) => a - b), 0.5).toFixed(0)} ms`)
+    console.log(`  in the page's own clock (navigation start → on screen, no polling): interactive ${fmt(inPage)} ms, median ${percentile([...inPage].sort((a, b) => a - b), 0.5).toFixed(0)} ms; first rows median ${percentile([...firstRowsInPage].sort((a, b) => a - b), 0.5).toFixed(0)} ms`)
     console.log(`longest main-thread task while it loads, 5 loads: ${fmt(longestLoad)} ms; while filtering the list and scrolling: ${longestUse.toFixed(0)} ms`)
     if (graph === undefined) return
     console.log(`dependency graph of ${TASKS} task runs (chains of ${CHAIN}), 3 loads: drawn after ${fmt(graph.drawn)} ms; longest main-thread task ${fmt(graph.longest)} ms; while scrolling it: ${graph.scrolling.toFixed(0)} ms`)
@@ -164,13 +194,16 @@ const flowRunsPart = async (browser: Browser) => {
   const port = orion.port
   try {
     const interactive: Array<number> = []
+    const inPage: Array<number> = []
     for (let i = 0; i < 5; i++) {
       const page = await browser.newPage()
+      await page.addInitScript(flowRunsReady())
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${port}/flow-runs`)
       await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
       await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
       interactive.push(performance.now() - started)
+      inPage.push(await mark(page, "interactive"))
       if (i < 4) await page.close()
       else {
         const changes: Array<number> = []
@@ -209,6 +242,7 @@ const flowRunsPart = async (browser: Browser) => {
     }
     const sorted = [...interactive].sort((a, b) => a - b)
     console.log(`flow-runs page interactive (navigation → rows and count of ${N} on screen), 5 loads: ${interactive.map((t) => t.toFixed(0)).join(", ")} ms; median ${percentile(sorted, 0.5).toFixed(0)} ms (bar: < 1000 ms; the first load is cold)`)
+    console.log(`  in the page's own clock (navigation start → on screen, no polling): ${inPage.map((t) => t.toFixed(0)).join(", ")} ms; median ${percentile([...inPage].sort((a, b) => a - b), 0.5).toFixed(0)} ms`)
     // Each load above is a new browser context: nothing cached, as on a first visit. A returning browser has the hashed
     // files in its cache and V8's compiled code for them: one context, a first visit, then 4 more.
     const context = await browser.newContext()

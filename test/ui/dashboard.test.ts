@@ -106,6 +106,38 @@ describe("the dashboard in Chromium", () => {
     expect(problems).toEqual([])
   }, 30_000)
 
+  it("a page's first requests start before its bundle has run, and the page takes their answers instead of asking again", async () => {
+    const fresh = await ui!.browser.newPage()
+    const asked: Array<string> = []
+    fresh.on("request", (r) => {
+      const url = new URL(r.url())
+      if (url.pathname.startsWith("/api/") && url.pathname !== "/api/events") asked.push(`${url.pathname}${url.search}`)
+    })
+    try {
+      await fresh.goto(`${base}/flow-runs?state=FAILED&tags=blue`)
+      await fresh.getByTestId("run-count").filter({ hasText: "(1)" }).waitFor({ timeout: 5000 })
+      await fresh.getByRole("link", { name: runs[1].name }).waitFor()
+      expect(await fresh.evaluate(() => document.documentElement.dataset.firstRequests)).toBe("2")
+      expect(asked.filter((a) => a === "/api/flow_runs/summaries")).toHaveLength(1)
+      expect(asked.filter((a) => a === "/api/flow_runs/count")).toHaveLength(1)
+
+      asked.length = 0
+      await fresh.goto(`${base}/flow-run/${runs[0].id}?tab=tasks`)
+      await fresh.getByText("This flow run has no task runs.").waitFor({ timeout: 5000 })
+      await fresh.locator("h1").filter({ hasText: runs[0].name }).waitFor({ timeout: 5000 })
+      expect(await fresh.evaluate(() => document.documentElement.dataset.firstRequests)).toBe("3")
+      expect(asked.filter((a) => a === `/api/flow_runs/${runs[0].id}`)).toHaveLength(1)
+      expect(asked.filter((a) => a.startsWith(`/api/flow_runs/${runs[0].id}/task_run_summaries?limit=500`))).toHaveLength(1)
+
+      // a malformed address starts nothing, and the page says what is wrong in place
+      await fresh.goto(`${base}/flow-run/not-a-run`)
+      await fresh.getByRole("alert").first().waitFor({ timeout: 5000 })
+      expect(await fresh.evaluate(() => document.documentElement.dataset.firstRequests)).toBe("0")
+    } finally {
+      await fresh.close()
+    }
+  }, 30_000)
+
   it("saved searches: the current filter saved under a name, applied later, deleted", async () => {
     await page.goto(`${base}/flow-runs?state=FAILED`)
     await page.getByTestId("run-count").filter({ hasText: "(1)" }).waitFor({ timeout: 5000 })

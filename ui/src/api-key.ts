@@ -3,10 +3,9 @@
  * the API definition, so the shell (navigation, live status) paints before the typed client has loaded.
  */
 import { createSignal } from "solid-js"
+import { KEY_STORAGE, storedApiKey } from "./stored-api-key.js"
 
-const KEY_STORAGE = "orion.apiKey"
-
-const [apiKey, setApiKeySignal] = createSignal<string>(localStorage.getItem(KEY_STORAGE) ?? "")
+const [apiKey, setApiKeySignal] = createSignal<string>(storedApiKey())
 export { apiKey }
 export const setApiKey = (key: string) => {
   const trimmed = key.trim()

@@ -1,12 +1,12 @@
 /** How the dashboard writes states, times and durations, and the colour of each state type (shared by lists, charts and the timeline). */
 
-import { States, StateTypes } from "../../src/domain/state.js"
+import { stateNames, stateTypes } from "virtual:orion-api"
 
 /** Every state type, as the domain defines them. */
-export const STATE_TYPES = StateTypes
+export const STATE_TYPES = stateTypes
 
 /** Every named state (Late, AwaitingRetry, Retrying, Cancelling …), as the domain defines them. */
-export const STATE_NAMES = Object.keys(States)
+export const STATE_NAMES = stateNames
 
 /** CSS custom properties per state type (defined for both themes in styles.css). */
 export const stateVar = (type: string | null | undefined) => `var(--state-${(type ?? "none").toLowerCase()})`

@@ -1,17 +1,17 @@
 /** The dashboard's shell: navigation, theme, the API key, the live-stream status, and the routes of each page. */
 import { A, Route, Router } from "@solidjs/router"
-import { createSignal, ErrorBoundary, type JSX, lazy } from "solid-js"
+import { createSignal, ErrorBoundary, type JSX } from "solid-js"
 import { render } from "solid-js/web"
 import { apiKey, setApiKey } from "./api-key.js"
 import { liveStatus, reconnectLive } from "./live.js"
 import "./styles.css"
-
-const Dashboard = lazy(() => import("./pages/Dashboard.js"))
-const FlowRuns = lazy(() => import("./pages/FlowRuns.js"))
-const FlowRunPage = lazy(() => import("./pages/FlowRun.js"))
-const TaskRunPage = lazy(() => import("./pages/TaskRun.js"))
-const Flows = lazy(() => import("./pages/Flows.js"))
-const Deployments = lazy(() => import("./pages/Deployments.js"))
+// Every page in the one bundle (143 kB, 47 kB compressed): a page opens without a second round trip for its chunk.
+import Dashboard from "./pages/Dashboard.js"
+import Deployments from "./pages/Deployments.js"
+import FlowRunPage from "./pages/FlowRun.js"
+import FlowRuns from "./pages/FlowRuns.js"
+import Flows from "./pages/Flows.js"
+import TaskRunPage from "./pages/TaskRun.js"
 
 const THEME_STORAGE = "orion.theme"
 const initialTheme = (): "light" | "dark" =>

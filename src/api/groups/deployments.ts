@@ -1,4 +1,4 @@
-/** `/api/deployments`: upsert, reads, filters, schedules and runs made from a deployment (spec §4.4 "Deployments"). */
+/** `/api/deployments`: upsert, reads, filters (whole or names only), schedules and runs made from a deployment (spec §4.4 "Deployments"). */
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -6,6 +6,7 @@ import { Schema } from "effect"
 import { Conflict, InvalidRequest, ObjectNotFound } from "../../domain/errors.js"
 import { Deployment, DeploymentCreate } from "../../domain/deployment.js"
 import { CountRequest, DeploymentFilterRequest } from "../../domain/filters.js"
+import { DeploymentName } from "../../domain/names.js"
 import { FlowRun } from "../../domain/runs.js"
 import { DeploymentFlowRunCreate, IdPath, ScheduleRequest, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
@@ -27,6 +28,9 @@ export class DeploymentsGroup extends HttpApiGroup.make("deployments")
     .addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.get("get", "/api/deployments/:id").annotate(OpenApi.Summary, "Read a deployment").addError(ValidationError).setPath(IdPath).addSuccess(Deployment).addError(ObjectNotFound, notFound))
   .add(HttpApiEndpoint.post("filter", "/api/deployments/filter").annotate(OpenApi.Summary, "List deployments").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(DeploymentFilterRequest)).addSuccess(Schema.Array(Deployment)))
+  .add(HttpApiEndpoint.post("names", "/api/deployments/names").annotate(OpenApi.Summary, "List deployments, id, name and flow only").addError(PayloadTooLarge).addError(ValidationError)
+    .setPayload(strict(DeploymentFilterRequest)).addSuccess(Schema.Array(DeploymentName))
+    .annotate(OpenApi.Description, "The deployments `/deployments/filter` answers (same filters, order and paging), each as its id, name and flow id: what a picker shows."))
   .add(HttpApiEndpoint.post("count", "/api/deployments/count").annotate(OpenApi.Summary, "Count deployments").addError(PayloadTooLarge).addError(ValidationError).setPayload(strict(CountRequest)).addSuccess(Schema.Int))
   .add(HttpApiEndpoint.del("delete", "/api/deployments/:id").annotate(OpenApi.Summary, "Delete a deployment").addError(Conflict, conflict).addError(ValidationError).setPath(IdPath).addError(ObjectNotFound, notFound)
     .annotate(OpenApi.Description, "Deletes the deployment and its runs still SCHEDULED; runs that started are kept, without a deployment."))

@@ -1,4 +1,4 @@
-/** `/api/flows`: graceful create by name, reads, filters, counts, tag updates and deletes (spec §4.4 "Flows"). */
+/** `/api/flows`: graceful create by name, reads, filters (whole or names only), counts, tag updates and deletes (spec §4.4 "Flows"). */
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -6,6 +6,7 @@ import { Schema } from "effect"
 import { Conflict, ObjectNotFound } from "../../domain/errors.js"
 import { CountRequest, FlowFilterRequest } from "../../domain/filters.js"
 import { Flow, FlowCreate, FlowUpdate } from "../../domain/flow.js"
+import { FlowName } from "../../domain/names.js"
 import { IdPath, conflict, strict } from "../schemas.js"
 import { PayloadTooLarge, ValidationError } from "../errors.js"
 
@@ -33,6 +34,10 @@ export class FlowsGroup extends HttpApiGroup.make("flows")
   .add(HttpApiEndpoint.post("filter", "/api/flows/filter").annotate(OpenApi.Summary, "List flows").addError(PayloadTooLarge).addError(ValidationError)
     .setPayload(strict(FlowFilterRequest))
     .addSuccess(Schema.Array(Flow)))
+  .add(HttpApiEndpoint.post("names", "/api/flows/names").annotate(OpenApi.Summary, "List flows, id and name only").addError(PayloadTooLarge).addError(ValidationError)
+    .setPayload(strict(FlowFilterRequest))
+    .addSuccess(Schema.Array(FlowName))
+    .annotate(OpenApi.Description, "The flows `/flows/filter` answers (same filters, order and paging), each as its id and name: what a picker shows."))
   .add(HttpApiEndpoint.del("delete", "/api/flows/:id").annotate(OpenApi.Summary, "Delete a flow").addError(Conflict, conflict).addError(ValidationError)
     .setPath(IdPath)
     .addError(ObjectNotFound, { status: 404 }))

@@ -1,10 +1,12 @@
 /** Handlers of `/api/deployments`: the DeploymentRepository, plus scheduled and manual runs made through the orchestrator. */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import { Deployment } from "../../domain/deployment.js"
 import { defaultRunPolicy } from "../../domain/policy.js"
 import { FlowRun } from "../../domain/runs.js"
 import { currentDate } from "../../storage/repositories/common.js"
+import { deploymentNames } from "../../storage/names.js"
 import { DeploymentRepository } from "../../storage/repositories/deployments.js"
 import { RunRepository } from "../../storage/repositories/runs.js"
 import { Orchestrator } from "../../../runtime/orchestrator.js"
@@ -17,6 +19,7 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
     const deployments = yield* DeploymentRepository
     const runs = yield* RunRepository
     const orchestrator = yield* Orchestrator
+    const sqlContext = yield* Effect.context<SqlClient.SqlClient>()
     // The scheduler's horizon (ORION_SERVICES_SCHEDULER_MAX_RUNS, …_MAX_SCHEDULED_TIME); an invalid one stops the server.
     const ahead = yield* horizon
     /** Runs for an active schedule's horizon, as the scheduler would make them (spec §4.4, §5.2). */
@@ -39,6 +42,7 @@ export const DeploymentsLive = HttpApiBuilder.group(OrionApi, "deployments", (ha
       .handle("getByName", ({ path }) => liftRead(deployments.getByName(path.flow_name, path.deployment_name)))
       .handle("get", ({ path }) => liftRead(deployments.get(path.id)))
       .handle("filter", ({ payload }) => liftRead(deployments.filter(payload)))
+      .handle("names", ({ payload }) => liftRead(Effect.provide(deploymentNames(payload), sqlContext)))
       .handle("count", ({ payload }) => liftRead(deployments.count(payload)))
       .handle("delete", ({ path }) => lift(Effect.flatMap(deployments.delete(path.id), forget)))
       .handle("schedule", ({ path, payload }) =>

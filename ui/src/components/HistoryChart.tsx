@@ -1,11 +1,12 @@
 /** The run-history chart: one stacked bar per time bucket of `/flow_runs/history`, coloured by state type, failures below the axis. */
 import { For, Show } from "solid-js"
 import type { HistoryInterval } from "../../../src/domain/history.js"
+import type { Wire } from "../api.js"
 import { formatTime, stateVar } from "../format.js"
 
 const ORDER = ["COMPLETED", "RUNNING", "PENDING", "SCHEDULED", "PAUSED", "CANCELLING", "CANCELLED", "CRASHED"]
 
-export const HistoryChart = (props: { intervals: ReadonlyArray<HistoryInterval> }) => {
+export const HistoryChart = (props: { intervals: ReadonlyArray<Wire<HistoryInterval>> }) => {
   const W = 1000
   const H = 160
   const axis = 120

@@ -1,12 +1,16 @@
 /** What the flow-run and task-run pages share: the decision trail, the live log view, and the set-state form with the orchestrator's answer. */
 import { createResource, createSignal, For, Show } from "solid-js"
-import type { Decision, OrchestrationResult } from "../../../src/domain/orchestration.js"
-import { emptyStateDetails, type StateType } from "../../../src/domain/state.js"
-import { call, uuid } from "../api.js"
+import type { Decision as DecisionType, OrchestrationResult as Result } from "../../../src/domain/orchestration.js"
+import type { StateType } from "../../../src/domain/state.js"
+import { emptyStateDetails } from "virtual:orion-api"
+import { call, uuid, type Wire } from "../api.js"
 import { formatTime, levelName, STATE_TYPES } from "../format.js"
 import { coalesce, onLive } from "../live.js"
 import { ErrorBox, ok, StateBadge } from "./common.js"
 import { VirtualRows } from "./VirtualRows.js"
+
+type Decision = Wire<DecisionType>
+type OrchestrationResult = Wire<Result>
 
 /** Every decision of the orchestrator on a run, oldest first: what was proposed, what was decided, by which rule and why. */
 export const DecisionTrail = (props: { decisions: ReadonlyArray<Decision> | undefined }) => (

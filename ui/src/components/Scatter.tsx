@@ -1,6 +1,9 @@
 /** The scatter view of flow runs (as in the original): start time × duration, one dot per run coloured by its state; a click opens the run. */
 import { createEffect, onCleanup, onMount } from "solid-js"
-import type { FlowRunSummary } from "../../../src/domain/flow-run-summary.js"
+import type { FlowRunSummary as Summary } from "../../../src/domain/flow-run-summary.js"
+import type { Wire } from "../api.js"
+
+type FlowRunSummary = Wire<Summary>
 import { formatDuration, formatTime, stateColor } from "../format.js"
 
 export const Scatter = (props: { runs: ReadonlyArray<FlowRunSummary>; onOpen: (id: string) => void }) => {
@@ -26,7 +29,7 @@ export const Scatter = (props: { runs: ReadonlyArray<FlowRunSummary>; onOpen: (i
       points = []
       return
     }
-    const times = started.map((r) => r.start_time!.getTime())
+    const times = started.map((r) => Date.parse(r.start_time!))
     const t0 = Math.min(...times)
     const t1 = Math.max(t0 + 1000, ...times)
     const maxDuration = Math.max(0.001, ...started.map((r) => r.estimated_run_time))
@@ -39,7 +42,7 @@ export const Scatter = (props: { runs: ReadonlyArray<FlowRunSummary>; onOpen: (i
     ctx.fillText(formatTime(new Date(t1)), width - 4, H - 4)
     ctx.textAlign = "left"
     points = started.map((run) => ({
-      x: left + ((run.start_time!.getTime() - t0) / (t1 - t0)) * (width - left - 10),
+      x: left + ((Date.parse(run.start_time!) - t0) / (t1 - t0)) * (width - left - 10),
       y: bottom - (run.estimated_run_time / maxDuration) * (bottom - 10),
       run
     }))

@@ -4,9 +4,12 @@
  */
 import { A } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
-import type { FlowRunSummary } from "../../../src/domain/flow-run-summary.js"
-import type { ServiceStatus } from "../../../src/domain/service-status.js"
-import { call } from "../api.js"
+import type { FlowRunSummary as Summary } from "../../../src/domain/flow-run-summary.js"
+import type { ServiceStatus as Status } from "../../../src/domain/service-status.js"
+
+type FlowRunSummary = Wire<Summary>
+type ServiceStatus = Wire<Status>
+import { call, type Wire } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, StateBadge } from "../components/common.js"
 import { HistoryChart } from "../components/HistoryChart.js"
 import { formatDuration, formatTime, STATE_TYPES, stateVar } from "../format.js"

@@ -5,7 +5,10 @@
  */
 import { A, useNavigate } from "@solidjs/router"
 import { createResource, createSignal, For, Show } from "solid-js"
-import type { Deployment } from "../../../src/domain/deployment.js"
+import type { Deployment as DeploymentType } from "../../../src/domain/deployment.js"
+import type { Wire } from "../api.js"
+
+type Deployment = Wire<DeploymentType>
 import { call } from "../api.js"
 import { EmptyState, ErrorBox, ok } from "../components/common.js"
 import { formatTime } from "../format.js"

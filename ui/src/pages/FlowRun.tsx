@@ -5,16 +5,19 @@
  */
 import { A, useNavigate, useParams, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
-import type { OrchestrationResult } from "../../../src/domain/orchestration.js"
-import { emptyStateDetails } from "../../../src/domain/state.js"
-import { MAX_SUMMARY_PAGE, type TaskRunSummaryPage } from "../../../src/domain/task-run-summary.js"
-import { call, uuid } from "../api.js"
+import type { OrchestrationResult as Result } from "../../../src/domain/orchestration.js"
+
+type OrchestrationResult = Wire<Result>
+import type { TaskRunSummaryPage } from "../../../src/domain/task-run-summary.js"
+import { emptyStateDetails, maxSummaryPage as MAX_SUMMARY_PAGE } from "virtual:orion-api"
+import { call, uuid, type Wire } from "../api.js"
 import { Card, EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { Answer, DecisionTrail, Logs, SetStateForm, useDecisions } from "../components/RunPieces.js"
 import { Graph } from "../components/Graph.js"
 import { type Bar, Timeline } from "../components/Timeline.js"
 import { VirtualRows } from "../components/VirtualRows.js"
 import { formatDuration, formatTime, isTerminal, STATE_TYPES } from "../format.js"
+import { early, FIRST_TASK_PAGE, keys } from "../first-requests.js"
 import { coalesce, type LiveEvent, onLive } from "../live.js"
 
 /** A task run as the timeline and the list show it, kept up to date from live events. */
@@ -28,8 +31,6 @@ interface TaskRow {
   created: number
 }
 
-/** The first page of task-run summaries is small, so the first rows show at once; the rest come in full pages. */
-const FIRST_TASK_PAGE = 500
 const TABS = [["decisions", "State history and decisions"], ["tasks", "Task runs"], ["graph", "Dependency graph"], ["logs", "Logs"]] as const
 
 export default function FlowRunPage() {
@@ -37,7 +38,9 @@ export default function FlowRunPage() {
   const navigate = useNavigate()
   const id = () => params.id
 
-  const [run, { refetch: refetchRun }] = createResource(id, (runId) => call((c) => c.flow_runs.get({ path: { id: uuid(runId) } })))
+  // The first answers may have been asked for before this page loaded (first-requests.ts); a refetch always asks anew.
+  const [run, { refetch: refetchRun }] = createResource(id, (runId) =>
+    early(keys.flowRun(runId), () => call((c) => c.flow_runs.get({ path: { id: uuid(runId) } }))))
   const [flow] = createResource(() => ok(run)?.flow_id, (flowId) => call((c) => c.flows.get({ path: { id: flowId } })))
   const [decisions] = useDecisions("flow_runs", id)
 
@@ -55,14 +58,17 @@ export default function FlowRunPage() {
     tasksChanged()
     setTasksLoaded(false)
     setTaskError(undefined)
-    const page = (after: string | undefined, limit: number): Promise<TaskRunSummaryPage> =>
-      call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+    const page = (after: string | undefined, limit: number): Promise<TaskRunSummaryPage> => {
+      const read = () => call((c) => c.flow_runs.taskRunSummaries({ path: { id: uuid(runId) }, urlParams: { limit, ...(after === undefined ? {} : { after: uuid(after) }) } }))
+      return after === undefined ? early(keys.taskRunSummaries(runId, limit), read) : read()
+    }
     try {
       // A small first page and, at the same time, a full one from the start (it repeats the first's rows): the first
       // rows show as soon as the small page is read, and the rest is not one round trip later.
+      // The small page is asked for first: the server answers requests in turn, and it is the one the first rows wait for.
+      let next: Promise<TaskRunSummaryPage> | undefined = page(undefined, FIRST_TASK_PAGE)
       const full = page(undefined, MAX_SUMMARY_PAGE)
       full.catch(() => undefined)
-      let next: Promise<TaskRunSummaryPage> | undefined = page(undefined, FIRST_TASK_PAGE)
       let small = true
       while (next !== undefined) {
         const batch: TaskRunSummaryPage = await next
@@ -218,7 +224,7 @@ export default function FlowRunPage() {
       <Card title={`Timeline (${rows().length} task runs)`}>
         <ErrorBox error={taskError()} />
         <Show when={rows().length > 0} fallback={<p class="muted">No task runs yet.</p>}>
-          <Timeline bars={bars()} origin={ok(run)?.start_time?.getTime() ?? null} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
+          <Timeline bars={bars()} origin={(ok(run)?.start_time ?? null) === null ? null : Date.parse(ok(run)!.start_time!)} onOpen={(taskId) => navigate(`/task-run/${taskId}`)} />
         </Show>
       </Card>
       <section class="card">

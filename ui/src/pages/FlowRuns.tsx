@@ -5,63 +5,44 @@
  */
 import { A, useNavigate, useSearchParams } from "@solidjs/router"
 import { createMemo, createResource, createSignal, For, Show } from "solid-js"
-import type { FlowRunFilter, FlowRunSort } from "../../../src/domain/filters.js"
-import { call, uuid } from "../api.js"
+import { call } from "../api.js"
 import { EmptyState, ErrorBox, ok, onTabKeys, StateBadge } from "../components/common.js"
 import { type Query, SavedSearches } from "../components/SavedSearches.js"
 import { Scatter } from "../components/Scatter.js"
 import { formatDuration, formatTime, STATE_NAMES, STATE_TYPES } from "../format.js"
+import { early, keys } from "../first-requests.js"
 import { coalesce, onLive } from "../live.js"
+import { countPayload, flowRunsQuery, items, PAGE, pageOf, SORTS, sortOf, summariesPayload } from "./flow-runs-query.js"
 import { RANGES } from "./Dashboard.js"
-
-const PAGE = 50
-const SORTS: ReadonlyArray<{ value: FlowRunSort; label: string }> = [
-  { value: "ID_DESC", label: "Newest first" },
-  { value: "EXPECTED_START_TIME_DESC", label: "Expected start, latest first" },
-  { value: "EXPECTED_START_TIME_ASC", label: "Expected start, earliest first" },
-  { value: "END_TIME_DESC", label: "End time, latest first" }
-]
 
 export default function FlowRuns() {
   const [params, setParams] = useSearchParams<{ flow?: string; deployment?: string; tags?: string; state?: string; name?: string; range?: string; sort?: string; page?: string }>()
-  const states = () => (params.state ?? "").split(",").filter((s) => s !== "")
-  // State names (Late, AwaitingRetry, Retrying …), comma-separated in `name`: a dashboard link or a saved search may give one.
-  const names = () => (params.name ?? "").split(",").filter((s) => s !== "")
-  const page = () => Math.max(0, Number(params.page ?? 0) || 0)
-  const sort = () => (SORTS.find((s) => s.value === params.sort)?.value ?? "ID_DESC")
+  const states = () => items(params.state)
+  const names = () => items(params.name)
+  const page = () => pageOf(params)
+  const sort = () => sortOf(params)
+  const request = createMemo(() => flowRunsQuery(params, Date.now()))
 
-  const filter = createMemo((): FlowRunFilter => {
-    const tags = (params.tags ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "")
-    const seconds = Number(params.range ?? 0)
-    const f: Record<string, unknown> = {}
-    if (tags.length > 0) f.tags = { all_: tags }
-    if (states().length > 0 || names().length > 0) {
-      f.state = {
-        ...(states().length > 0 ? { type: { any_: states() } } : {}),
-        ...(names().length > 0 ? { name: { any_: names() } } : {})
-      }
-    }
-    if (params.deployment) f.deployment_id = { any_: [uuid(params.deployment)] }
-    if (seconds > 0) f.expected_start_time = { after_: new Date(Date.now() - seconds * 1000) }
-    return f as FlowRunFilter
-  })
-  const flowFilter = () => (params.flow ? { id: { any_: [uuid(params.flow)] } } : undefined)
-  const request = createMemo(() => ({ flow_runs: filter(), flows: flowFilter(), sort: sort(), page: page() }))
-
-  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.filter({ payload: { limit: 200, offset: 0 } })))
+  const [flows, { refetch: refetchFlows }] = createResource(() => call((c) => c.flows.names({ payload: { limit: 200, offset: 0 } })))
   // A run of a flow this page has not seen yet (a script's first run): the flows' names are read again.
   const newFlow = coalesce(() => void refetchFlows(), 100)
   const flowName = (id: string) => ok(flows)?.find((f) => f.id === id)?.name ?? "…"
-  const [deployments] = createResource(() => call((c) => c.deployments.filter({ payload: { limit: 200, offset: 0 } })))
-  const [runs, { refetch: refetchRuns }] = createResource(request, (r) =>
-    call((c) => c.flow_runs.summaries({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}), sort: r.sort, limit: PAGE, offset: r.page * PAGE } })))
-  const [count, { refetch: refetchCount }] = createResource(request, (r) =>
-    call((c) => c.flow_runs.count({ payload: { flow_runs: r.flow_runs, ...(r.flows ? { flows: r.flows } : {}) } })))
+  const [deployments] = createResource(() => call((c) => c.deployments.names({ payload: { limit: 200, offset: 0 } })))
+  // The page of runs and their count, asked for together and shown together: the count never describes other rows
+  // than those listed. The first answers may have been asked for before this page loaded (first-requests.ts); a
+  // refetch always asks anew.
+  const [listed, { refetch }] = createResource(request, (r) => {
+    const summaries = summariesPayload(r)
+    const counted = countPayload(r)
+    return Promise.all([
+      early(keys.flowRunSummaries(summaries), () => call((c) => c.flow_runs.summaries({ payload: summaries }))),
+      early(keys.flowRunCount(counted), () => call((c) => c.flow_runs.count({ payload: counted })))
+    ])
+  })
+  const runs = () => ok(listed)?.[0]
+  const count = () => ok(listed)?.[1]
 
-  const refresh = coalesce(() => {
-    void refetchRuns()
-    void refetchCount()
-  }, 200)
+  const refresh = coalesce(() => void refetch(), 200)
   onLive((e) => {
     if (e.event === "flow_run.created" && !(ok(flows) ?? []).some((f) => f.id === e.payload.flow_id)) newFlow()
     if (e.event === "flow_run.created" || e.event === "flow_run.state_changed") refresh()
@@ -73,7 +54,7 @@ export default function FlowRuns() {
     else next.delete(type)
     setParams({ state: [...next].join(",") || undefined, page: undefined })
   }
-  const pages = () => Math.max(1, Math.ceil((ok(count) ?? 0) / PAGE))
+  const pages = () => Math.max(1, Math.ceil((count() ?? 0) / PAGE))
   const navigate = useNavigate()
   const [view, setView] = createSignal<"list" | "scatter">("list")
   const FIELDS = ["flow", "deployment", "tags", "state", "name", "range", "sort"] as const
@@ -82,7 +63,7 @@ export default function FlowRuns() {
 
   return (
     <>
-      <h1>Flow runs <span class="muted" data-testid="run-count">{count.loading && ok(count) === undefined ? "" : `(${ok(count) ?? 0})`}</span></h1>
+      <h1>Flow runs <span class="muted" data-testid="run-count">{listed.loading && count() === undefined ? "" : `(${count() ?? 0})`}</span></h1>
       <form class="card filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
         <div>
           <label for="f-flow">Flow</label>
@@ -140,18 +121,18 @@ export default function FlowRuns() {
         <button type="button" role="tab" aria-selected={view() === "list"} tabindex={view() === "list" ? 0 : -1} onClick={() => setView("list")}>List</button>
         <button type="button" role="tab" aria-selected={view() === "scatter"} tabindex={view() === "scatter" ? 0 : -1} onClick={() => setView("scatter")}>Scatter</button>
       </div>
-      <ErrorBox error={runs.error ?? count.error} />
-      <Show when={view() === "scatter" && ok(runs) !== undefined}>
-        <section class="card" aria-label="Scatter"><Scatter runs={ok(runs)!} onOpen={(id) => navigate(`/flow-run/${id}`)} /></section>
+      <ErrorBox error={listed.error} />
+      <Show when={view() === "scatter" && runs() !== undefined}>
+        <section class="card" aria-label="Scatter"><Scatter runs={runs()!} onOpen={(id) => navigate(`/flow-run/${id}`)} /></section>
       </Show>
-      <Show when={ok(runs) !== undefined && ok(runs)!.length === 0 && !runs.error}>
+      <Show when={runs() !== undefined && runs()!.length === 0 && !listed.error}>
         <EmptyState title="No flow runs match." />
       </Show>
-      <Show when={(ok(runs)?.length ?? 0) > 0}>
+      <Show when={(runs()?.length ?? 0) > 0}>
         <table data-testid="flow-runs">
           <thead><tr><th>Flow run</th><th>State</th><th>Tags</th><th>Expected start</th><th>Started</th><th>Duration</th></tr></thead>
           <tbody>
-            <For each={ok(runs)}>
+            <For each={runs()}>
               {(r) => (
                 <tr data-run-id={r.id}>
                   <td><span class="muted">{flowName(r.flow_id)} › </span><A href={`/flow-run/${r.id}`}>{r.name}</A></td>
