@@ -5,46 +5,20 @@
  * timed from navigation to the page being interactive as `bench/ui.ts` times it (the flow-runs page of `N` runs, or with
  * `TASKS` the flow-run page of that many task runs). `ORION_HOME` may name a home seeded before (bench/ui-profile.ts).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { chromium, type Page } from "playwright-core"
 import { seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
+import { flowRunsInteractive, startOrion, taskRunsInteractive } from "./ui-support.js"
 
 const N = Number(process.env.N ?? 100_000)
 const TASKS = Number(process.env.TASKS ?? 0)
 const LOADS = Number(process.env.LOADS ?? 8)
 const dirs = (process.env.UI_DIRS ?? "").split(":").filter((d) => d !== "")
-const root = fileURLToPath(new URL("..", import.meta.url))
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 
-const start = async (home: string, uiDir: string): Promise<{ port: number; orion: ChildProcess }> => {
-  const port = 5000 + Math.floor(Math.random() * 500)
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home, ORION_UI_DIR: uiDir }
-  delete env.ORION_DATABASE_URL
-  delete env.ORION_API_KEY
-  const orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
-  let output = ""
-  orion.stdout!.on("data", (d) => (output += d))
-  orion.stderr!.on("data", (d) => (output += d))
-  while (!/UI: +http/.test(output)) {
-    if (orion.exitCode !== null) throw new Error(output)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return { port, orion }
-}
-
-const waitInteractive = async (page: Page) => {
-  if (TASKS > 0) {
-    await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
-    await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
-  } else {
-    await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
-    await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
-  }
-}
+const waitInteractive = (page: Page) => (TASKS > 0 ? taskRunsInteractive(page, TASKS) : flowRunsInteractive(page, N))
 
 const main = async () => {
   if (dirs.length < 2) throw new Error("UI_DIRS: two or more built dashboards (ui/dist folders), separated by ':'")
@@ -56,16 +30,12 @@ const main = async () => {
     else await seedFlowRuns(path.join(home, "orion.db"), N)
   }
   const route = TASKS > 0 ? `/flow-run/${fs.readFileSync(seeded, "utf8")}?tab=tasks` : "/flow-runs"
-  const servers: Array<{ port: number; orion: ChildProcess }> = []
+  const servers: Array<{ port: number; stop: () => Promise<void> }> = []
   const stopAll = async () => {
-    for (const { orion } of servers) {
-      if (orion.exitCode !== null) continue
-      orion.kill("SIGTERM")
-      await new Promise((r) => orion.once("exit", r))
-    }
+    for (const server of servers) await server.stop()
   }
   try {
-    for (const dir of dirs) servers.push(await start(home, dir))
+    for (const dir of dirs) servers.push(await startOrion(home, { uiDir: dir }))
   } catch (e) {
     await stopAll()
     throw e

@@ -6,18 +6,16 @@
  * rows on screen), the main thread's CPU time by script file, and the server's time to first byte for each API request.
  * `ORION_HOME` may name a home already seeded with `N` runs (it is kept); otherwise a temporary one is seeded.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { chromium } from "playwright-core"
 import { seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
+import { flowRunsInteractive, startOrion, taskRunsInteractive } from "./ui-support.js"
 
 const N = Number(process.env.N ?? 100_000)
 const LOADS = Number(process.env.LOADS ?? 5)
 const TASKS = Number(process.env.TASKS ?? 0)
-const root = fileURLToPath(new URL("..", import.meta.url))
 
 interface ProfileNode {
   id: number
@@ -67,17 +65,7 @@ const main = async () => {
     console.log(`seeded ${TASKS > 0 ? `a flow run of ${TASKS} task runs` : `${N} flow runs`} in ${((performance.now() - t0) / 1000).toFixed(1)} s into ${home}`)
   }
   const PAGE = TASKS > 0 ? `/flow-run/${fs.readFileSync(seeded, "utf8")}?tab=tasks` : "/flow-runs"
-  const port = 4800 + Math.floor(Math.random() * 100)
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
-  delete env.ORION_DATABASE_URL
-  delete env.ORION_API_KEY
-  const orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "ignore"] })
-  let output = ""
-  orion.stdout!.on("data", (d) => (output += d))
-  while (!/UI: +http/.test(output)) {
-    if (orion.exitCode !== null) throw new Error(output)
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  const { port, stop } = await startOrion(home)
   const browser = await chromium.launch({
     executablePath: process.env.ORION_TEST_CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -93,13 +81,7 @@ const main = async () => {
       await cdp.send("Profiler.start")
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${port}${PAGE}`)
-      if (TASKS > 0) {
-        await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
-        await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
-      } else {
-        await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
-        await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
-      }
+      await (TASKS > 0 ? taskRunsInteractive(page, TASKS) : flowRunsInteractive(page, N))
       const interactive = performance.now() - started
       const { profile } = await cdp.send("Profiler.stop") as unknown as { profile: Profile }
       const timings = await page.evaluate(`(() => {
@@ -129,8 +111,7 @@ const main = async () => {
     }
   } finally {
     await browser.close()
-    orion.kill("SIGTERM")
-    await new Promise((r) => orion.once("exit", r))
+    await stop()
     if (kept === undefined) fs.rmSync(home, { recursive: true, force: true })
   }
 }

@@ -9,13 +9,12 @@
  * timeline scrolled; and its dependency-graph tab (task runs in chains of ten): time until drawn, the longest task, the
  * bytes it reads.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { CHAIN, seedFlowRuns, seedFlowRunWithTaskRuns } from "./ui-seed.js"
+import { flowRunsInteractive, startOrion as startSettled, taskRunsInteractive } from "./ui-support.js"
 
 const N = Number(process.env.N ?? 100_000)
 const CHANGES = Number(process.env.CHANGES ?? 20)
@@ -23,38 +22,10 @@ const TASKS = Number(process.env.TASKS ?? 10_000)
 const GRAPH = process.env.GRAPH !== "0"
 /** How long after `orion start` listens the first page load waits (its start-up work settled). */
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000)
-const root = fileURLToPath(new URL("..", import.meta.url))
 const percentile = (sorted: Array<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0
 
-/** `orion start` on `home`'s database, on a free-ish port; answers its port and a stop function. */
-const startOrion = async (home: string) => {
-  const port = 4300 + Math.floor(Math.random() * 500)
-  const env: NodeJS.ProcessEnv = { ...process.env, ORION_HOME: home }
-  delete env.ORION_DATABASE_URL
-  delete env.ORION_API_KEY
-  const orion = spawn(process.execPath, [path.join(root, "bin/orion.js"), "start", "--port", String(port)], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] })
-  let output = ""
-  orion.stdout!.on("data", (d) => (output += d))
-  while (!/UI: +http/.test(output)) {
-    if (orion.exitCode !== null) throw new Error(output)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  // The server's start-up goes on after it listens — its agent's warm executor loads Orion (~2 s of CPU), the services
-  // run their first loops — and on 2 cores it would fall on the first page loads; a user opens the dashboard later.
-  await new Promise((r) => setTimeout(r, SETTLE_MS))
-  /** SIGTERM; a server not gone 15 s later is killed, and the bench says so (its figures stand; its shutdown does not). */
-  const stop = async () => {
-    const exited = new Promise((r) => orion.once("exit", r))
-    orion.kill("SIGTERM")
-    const late = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 15_000))])
-    if (late) {
-      console.log("orion start did not exit within 15 s of SIGTERM: killed")
-      orion.kill("SIGKILL")
-      await exited
-    }
-  }
-  return { port, stop }
-}
+/** `orion start` on `home`, settled: a user opens the dashboard some time after starting the server. */
+const startOrion = (home: string) => startSettled(home, { settleMs: SETTLE_MS })
 
 /** Installed in each page before its scripts run: the longest task the main thread has run since `__longest = 0`. */
 const LONG_TASKS = `window.__longest = 0
@@ -102,8 +73,7 @@ const taskRunsPart = async (browser: Browser) => {
       await page.goto(`http://127.0.0.1:${orion.port}/flow-run/${flowRunId}?tab=tasks`)
       await page.getByTestId("task-runs").getByRole("link").first().waitFor({ timeout: 60_000 })
       firstRows.push(performance.now() - started)
-      await page.getByTestId("task-run-count").filter({ hasText: `${TASKS} of ${TASKS} task runs` }).waitFor({ timeout: 60_000 })
-      await page.locator(`[data-testid=timeline][data-drawn="${TASKS}"]`).waitFor({ timeout: 60_000 })
+      await taskRunsInteractive(page, TASKS)
       interactive.push(performance.now() - started)
       inPage.push(await mark(page, "interactive"))
       firstRowsInPage.push(await mark(page, "firstRows"))
@@ -200,8 +170,7 @@ const flowRunsPart = async (browser: Browser) => {
       await page.addInitScript(flowRunsReady())
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${port}/flow-runs`)
-      await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
-      await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
+      await flowRunsInteractive(page, N)
       interactive.push(performance.now() - started)
       inPage.push(await mark(page, "interactive"))
       if (i < 4) await page.close()
@@ -251,8 +220,7 @@ const flowRunsPart = async (browser: Browser) => {
       const page = await context.newPage()
       const started = performance.now()
       await page.goto(`http://127.0.0.1:${port}/flow-runs`)
-      await page.getByTestId("run-count").filter({ hasText: `(${N})` }).waitFor({ timeout: 30_000 })
-      await page.locator("table[data-testid=flow-runs] tr[data-run-id]").first().waitFor({ timeout: 30_000 })
+      await flowRunsInteractive(page, N)
       returning.push(performance.now() - started)
       await page.close()
     }
