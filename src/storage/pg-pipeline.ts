@@ -17,6 +17,7 @@ export interface PgResult {
 /** The part of a pg pool client used here (pg ships no types). */
 interface PgPoolClient {
   query(text: string, values?: ReadonlyArray<unknown>): Promise<PgResult>
+  query(config: { readonly name: string; readonly text: string; readonly values: ReadonlyArray<unknown> }): Promise<PgResult>
   /** Its socket: corked while a step sends, so that the step's statements leave in one write. */
   readonly connection: { readonly stream: { cork(): void; uncork(): void } }
   /** Back to the pool; `true` (or an error) closes the connection instead. */
@@ -81,6 +82,19 @@ export interface PipelinedTransaction extends Pipeline {
   readonly rollback: Effect.Effect<void>
 }
 
+/**
+ * The orchestrator's statements are few (an INSERT per table and row count, an UPDATE per set of changed columns) and
+ * run on connections of their own: each (but BEGIN, COMMIT and the like) is prepared once per connection (a named statement), not parsed and planned
+ * at every use. Beyond `maxNamed` distinct texts, the rest go unnamed.
+ */
+const names = new Map<string, string>()
+const maxNamed = 1_000
+const statementName = (text: string): string | undefined => {
+  let name = names.get(text)
+  if (name === undefined && names.size < maxNamed) names.set(text, name = `orion_${names.size}`)
+  return name
+}
+
 /** PostgreSQL ended a transaction otherwise than asked: a COMMIT of a transaction a statement had failed is a ROLLBACK. */
 class TransactionHadFailed extends Error {
   constructor(answered: string, asked: string) {
@@ -106,7 +120,8 @@ export const openPipelined = (pool: PgPool): Effect.Effect<PipelinedTransaction,
         releaseDue = false
       }
       const send = (text: string, params: ReadonlyArray<unknown>, check?: (result: PgResult) => void) => {
-        sent.push(client.query(text, params).then(
+        const name = params.length === 0 ? undefined : statementName(text)
+        sent.push((name === undefined ? client.query(text, params) : client.query({ name, text, values: params })).then(
           (result): Answer => {
             if (check === undefined) return { ok: true }
             try {
