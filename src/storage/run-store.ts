@@ -108,8 +108,6 @@ export const makeRunStore = Effect.gen(function*() {
     nowWriter: raw === null ? null : sqliteWriter(raw),
     /** The writes through Effects: on PostgreSQL, and on SQLite for a batch whose rules had to wait. */
     effectWriter: sqlWriter(sql, dialect),
-    /** On SQLite, a transaction begun, run and committed in one synchronous call, when the connection is free. */
-    transactNow: transactions?.transactNow ?? null,
     /** On SQLite, a transaction begun now and held open across steps (`OpenTransaction`), when the connection is free. */
     openNow: transactions?.openNow ?? null,
     /**

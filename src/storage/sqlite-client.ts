@@ -29,18 +29,8 @@ export class SqliteConnection extends Context.Tag("orion/SqliteConnection")<Sqli
 export class SqliteTransactions extends Context.Tag("orion/SqliteTransactions")<SqliteTransactions, {
   readonly withTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
   /**
-   * The same, for work that runs synchronously on the connection (`SqliteConnection`): begun, run and committed in
-   * this call, without an Effect step — when the connection is free. Undefined when it is not: a fiber holds it, or
-   * another process holds the database's write lock (BEGIN found it busy); nothing was run. `work` failing (its Exit),
-   * or COMMIT failing, rolls back. `work` gets the context in which SQL client queries run inside this transaction
-   * (as `withTransaction` provides it): each answers at once, with no wait for the connection it holds.
-   */
-  readonly transactNow: <A, E>(
-    work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>
-  ) => Exit.Exit<A, E | SqlError> | undefined
-  /**
-   * Begins a write transaction now and holds the connection until it ends — across waits, unlike `transactNow` —
-   * for work done in steps (see `OpenTransaction`). Undefined, with nothing begun, when a fiber holds the connection
+   * Begins a write transaction now and holds the connection until it ends, across waits, for work done in synchronous
+   * steps (see `OpenTransaction`). Undefined, with nothing begun, when a fiber holds the connection
    * or another process holds the database's write lock.
    */
   readonly openNow: () => OpenTransaction | undefined
@@ -202,17 +192,6 @@ const make = (filename: string) =>
         rollback: () => void end("ROLLBACK")
       }
     }
-    const transactNow = <A, E>(work: (inTransaction: Context.Context<Client.TransactionConnection>) => Exit.Exit<A, E>): Exit.Exit<A, E | SqlError> | undefined => {
-      const tx = openNow()
-      if (tx === undefined) return undefined
-      const exit = tx.step(() => work(inTransaction))
-      if (Exit.isFailure(exit)) {
-        tx.rollback()
-        return exit
-      }
-      const committed = tx.commit()
-      return Exit.isSuccess(committed) ? exit : Exit.failCause(committed.cause)
-    }
     const unsupported = Effect.dieMessage("not supported by Orion's SQLite client")
     const sqliteClient = Object.assign(client, {
       [SqliteClient.TypeId]: SqliteClient.TypeId,
@@ -221,7 +200,7 @@ const make = (filename: string) =>
       backup: () => unsupported,
       loadExtension: () => unsupported
     }) as unknown as SqliteClient.SqliteClient
-    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction, transactNow, openNow }) }
+    return { client: sqliteClient, db, transactions: SqliteTransactions.of({ withTransaction, openNow }) }
   })
 
 /** SQLite's "database is locked" (another connection holds the write lock). */
